@@ -1,0 +1,93 @@
+"""Konzeptwerk's Flask application: factory, extensions and blueprints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from drafting.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    """Pick the user's language, else the session's choice, else the browser's (default de)."""
+    user = current_user
+    if getattr(user, "is_authenticated", False) and user.locale in ("de", "en"):
+        return str(user.locale)
+    chosen = session.get("locale")
+    if chosen in ("de", "en"):
+        return str(chosen)
+    return request.accept_languages.best_match(["de", "en"]) or "de"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the application."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    from drafting.config import load_config
+
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from drafting import database
+
+    database.init_app(app)
+
+    from drafting import auth_setup
+
+    auth_setup.init_app(app)
+
+    from drafting.admin.views import bp as admin_bp
+    from drafting.api import bp as api_bp
+    from drafting.auth.views import bp as auth_bp
+    from drafting.papers.views import bp as papers_bp
+    from drafting.sections.views import bp as sections_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(papers_bp)
+    app.register_blueprint(sections_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+
+    from drafting import errors, filters
+
+    errors.init_app(app)
+    filters.init_app(app)
+
+    from drafting import cli
+
+    cli.init_app(app)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Answer that the process is alive (for load balancers and the benchmark)."""
+        return {"status": "ok"}
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        return {"current_locale": str(get_locale() or "de")}
+
+    return app

@@ -1,0 +1,142 @@
+"""Administration of partner organisations and user accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from drafting.admin.forms import OrganisationForm, UserCreateForm, UserEditForm, kind_choices
+from drafting.extensions import db
+from drafting.models import Organisation, User
+from workflows import accounts
+from workflows.errors import WorkflowError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let only administrators through."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _org_choices() -> list[tuple[int, str]]:
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name))
+    return [(o.id, f"{o.name} ({o.short_name})") for o in orgs]
+
+
+def _field_error(form: Any, err: WorkflowError, default: str) -> None:
+    field = getattr(form, str(err.extra.get("field", default)), None) or getattr(form, default)
+    field.errors = [*field.errors, err.message]
+
+
+@bp.get("/")
+@admin_required
+def index() -> Response:
+    """Send administrators to the list of organisations."""
+    return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/organisations", methods=["GET", "POST"])
+@admin_required
+def organisations() -> str | Response:
+    """List partner organisations and create a new one."""
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            accounts.create_organisation(
+                form.name.data or "", form.short_name.data or "", form.kind.data or ""
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "name")
+        else:
+            flash(_("Organisation created."), "success")
+            return redirect(url_for("admin.organisations"))
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    kinds = dict(kind_choices())
+    return render_template("admin/organisations.html", form=form, orgs=orgs, kinds=kinds)
+
+
+@bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+@admin_required
+def organisation(org_id: int) -> str | Response:
+    """Edit a partner organisation."""
+    org = db.get_or_404(Organisation, org_id)
+    form = OrganisationForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            accounts.update_organisation(
+                org.id, form.name.data or "", form.short_name.data or "", form.kind.data or ""
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "name")
+        else:
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation.html", form=form, org=org)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users() -> str | Response:
+    """List user accounts and create a new one."""
+    form = UserCreateForm()
+    form.organisation.choices = _org_choices()
+    if form.validate_on_submit():
+        try:
+            org = db.get_or_404(Organisation, form.organisation.data)
+            accounts.create_user(
+                form.email.data or "",
+                form.display_name.data or "",
+                org,
+                form.password.data or "",
+                is_admin=bool(form.is_admin.data),
+                locale=form.locale.data or "de",
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "email")
+        else:
+            flash(_("User created."), "success")
+            return redirect(url_for("admin.users"))
+    all_users = db.session.scalars(select(User).order_by(User.display_name)).all()
+    return render_template("admin/users.html", form=form, users=all_users)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user(user_id: int) -> str | Response:
+    """Edit a user account: name, organisation, language, active, administrator."""
+    account = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=account, organisation=account.organisation_id)
+    form.organisation.choices = _org_choices()
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                account.id,
+                display_name=form.display_name.data or "",
+                organisation_id=int(form.organisation.data or 0),
+                locale=form.locale.data or "de",
+                active=bool(form.active.data),
+                is_admin=bool(form.is_admin.data),
+                actor=current_user,
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "display_name")
+        else:
+            flash(_("User saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user.html", form=form, account=account)

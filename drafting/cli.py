@@ -1,0 +1,124 @@
+"""Command-line interface: ``flask --app wsgi demo | orgs | users | tokens``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from drafting.extensions import db
+from drafting.models import Organisation, OrgKind, Paper, User
+from workflows import accounts
+from workflows.errors import WorkflowError
+
+
+def _fail(err: WorkflowError) -> None:
+    raise click.ClickException(err.message)
+
+
+@click.group("orgs")
+def orgs_cli() -> None:
+    """Manage partner organisations."""
+
+
+@orgs_cli.command("create")
+@click.option("--name", required=True, help="Full name, e.g. 'Stadt Lindenau'.")
+@click.option("--short", "short_name", required=True, help="Unique short name, e.g. 'LIN'.")
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
+def orgs_create(name: str, short_name: str, kind: str) -> None:
+    """Create a partner organisation."""
+    try:
+        org = accounts.create_organisation(name, short_name, kind)
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(f"Created organisation {org.short_name} (id {org.id}).")
+
+
+@orgs_cli.command("list")
+def orgs_list() -> None:
+    """List partner organisations."""
+    for org in db.session.scalars(select(Organisation).order_by(Organisation.short_name)):
+        click.echo(f"{org.short_name}\t{org.kind.value}\t{org.name}")
+
+
+@click.group("users")
+def users_cli() -> None:
+    """Manage user accounts."""
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True, help="Display name.")
+@click.option("--org", "org_short", required=True, help="Short name of the organisation.")
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--locale", type=click.Choice(["de", "en"]), default="de")
+def users_create(
+    email: str, name: str, org_short: str, password: str, admin: bool, locale: str
+) -> None:
+    """Create a user account."""
+    try:
+        org = accounts.organisation_by_short(org_short)
+        user = accounts.create_user(email, name, org, password, is_admin=admin, locale=locale)
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(f"Created user {user.email} (id {user.id}).")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def users_deactivate(email: str) -> None:
+    """Deactivate a user account; its sessions and tokens stop working at once."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException("no such user")
+    user.active = False
+    user.rotate_sessions()
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}.")
+
+
+@click.group("tokens")
+def tokens_cli() -> None:
+    """Manage API tokens."""
+
+
+@tokens_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="CLI", help="A name to recognise the token by.")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for a user and print it as the last line."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.ClickException("no active user with this e-mail address")
+    _token, plain = accounts.create_token(user, name)
+    click.echo(f"API token for {user.email} (shown once, stored only hashed):")
+    click.echo(plain)
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Load even if the database is not empty.")
+def demo_command(force: bool) -> None:
+    """Load the demo alliance (organisations, users, a sample paper) into an empty database."""
+    from drafting.demo import DEMO_PASSWORD, load_demo
+
+    if not force and db.session.scalar(select(Paper.id).limit(1)) is not None:
+        click.echo("The database already holds papers; demo data not loaded (use --force).")
+        return
+    if not force and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already holds users; demo data not loaded (use --force).")
+        return
+    logins = load_demo()
+    click.echo("Demo alliance loaded. Logins (password for all: " + DEMO_PASSWORD + "):")
+    for email, description in logins:
+        click.echo(f"  {email:<32} {description}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(orgs_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(demo_command)

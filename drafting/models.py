@@ -1,0 +1,315 @@
+"""Database models: organisations, users, papers, sections and their versions."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from drafting.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class TZDateTime(db.TypeDecorator):  # type: ignore[name-defined]
+    """A DateTime that always comes back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Store the enum's value (lower-case words) as a plain string with a CHECK constraint.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class OrgKind(enum.StrEnum):
+    MINISTRY = "ministry"
+    MUNICIPALITY = "municipality"
+    CHAMBER = "chamber"
+    ASSOCIATION = "association"
+    COMPANY = "company"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    SIGNATORY = "signatory"
+
+
+class PaperStatus(enum.StrEnum):
+    DRAFTING = "drafting"
+    SIGNING = "signing"
+    FINAL = "final"
+    ARCHIVED = "archived"
+
+
+class Organisation(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    short_name: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.short_name}>"
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Changing it logs out every session of the user (password change, deactivation).
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    def rotate_sessions(self) -> None:
+        """Invalidate every existing login session of this user."""
+        self.session_nonce = secrets.token_hex(8)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        """Return the stored form of a token (tokens are random, so plain SHA-256 suffices)."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Paper(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "paper"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PaperStatus] = mapped_column(
+        _enum(PaperStatus, "paper_status"), default=PaperStatus.DRAFTING
+    )
+    lead_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    lead_organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship()
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="paper", cascade="all, delete-orphan"
+    )
+    roles: Mapped[list[PaperRole]] = relationship(
+        back_populates="paper", cascade="all, delete-orphan"
+    )
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="paper", order_by="Section.position"
+    )
+
+
+class Participant(db.Model):  # type: ignore[name-defined]
+    """An organisation taking part in a paper (the lead organisation included)."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("paper_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    paper: Mapped[Paper] = relationship(back_populates="participants")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class PaperRole(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "paper_role"
+    __table_args__ = (UniqueConstraint("paper_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "paper_role_kind"))
+    granted_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    paper: Mapped[Paper] = relationship(back_populates="roles")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Section(db.Model):  # type: ignore[name-defined]
+    """A titled unit of a paper. Its text lives in immutable :class:`SectionVersion` rows."""
+
+    __tablename__ = "section"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # The head version: the newest row of section_version for this section.
+    head_id: Mapped[int | None] = mapped_column(
+        ForeignKey("section_version.id", use_alter=True), nullable=True
+    )
+    removed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    paper: Mapped[Paper] = relationship(back_populates="sections")
+    head: Mapped[SectionVersion | None] = relationship(foreign_keys=[head_id], post_update=True)
+    versions: Mapped[list[SectionVersion]] = relationship(
+        back_populates="section",
+        foreign_keys="SectionVersion.section_id",
+        order_by="SectionVersion.number",
+    )
+
+    @property
+    def title(self) -> str:
+        return self.head.title if self.head else ""
+
+    @property
+    def level(self) -> int:
+        return self.head.level if self.head else 1
+
+    @property
+    def body(self) -> str:
+        return self.head.body if self.head else ""
+
+    @property
+    def version(self) -> int:
+        return self.head.number if self.head else 0
+
+
+class SectionVersion(db.Model):  # type: ignore[name-defined]
+    """One immutable saved state of a section; rows are inserted, never updated."""
+
+    __tablename__ = "section_version"
+    __table_args__ = (UniqueConstraint("section_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    level: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    # Rendered once at save time: versions never change, so pages never re-render Markdown.
+    body_html: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    merged_with: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    section: Mapped[Section] = relationship(back_populates="versions", foreign_keys=[section_id])
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class Draft(db.Model):  # type: ignore[name-defined]
+    """A user's autosaved, not yet saved text of a section (one per user and section)."""
+
+    __tablename__ = "draft"
+    __table_args__ = (UniqueConstraint("user_id", "section_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class ActivityEntry(db.Model):  # type: ignore[name-defined]
+    """An append-only record of who did what on a paper, chained by hashes."""
+
+    __tablename__ = "activity_entry"
+    __table_args__ = (
+        UniqueConstraint("paper_id", "seq"),
+        Index("ix_activity_entry_paper_created", "paper_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+def count_rows(model: type[db.Model]) -> int:  # type: ignore[name-defined]
+    """Return the number of rows of a model's table."""
+    return int(db.session.scalar(db.select(func.count()).select_from(model)) or 0)

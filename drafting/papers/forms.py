@@ -1,0 +1,44 @@
+"""Forms for papers, participants and roles."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from drafting.models import Role
+
+
+class PaperForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=20000)])
+    submit = SubmitField(_l("Save"))
+
+
+class ParticipantForm(FlaskForm):
+    organisation = SelectField(_l("Organisation"), validators=[DataRequired()])
+    submit = SubmitField(_l("Add organisation"))
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """Return the per-paper roles with translated labels."""
+    labels = {
+        Role.COORDINATOR: _l("Coordinator"),
+        Role.EDITOR: _l("Editor"),
+        Role.REVIEWER: _l("Reviewer"),
+        Role.SIGNATORY: _l("Signatory"),
+    }
+    return [(r.value, str(labels[r])) for r in Role]
+
+
+class RoleForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address of the person"), validators=[DataRequired(), Length(max=254)]
+    )
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    submit = SubmitField(_l("Give role"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices()

@@ -1,0 +1,177 @@
+"""Pages of papers: list, create, read, settings with participants and roles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from drafting.extensions import db
+from drafting.models import Organisation
+from drafting.outline import heading_numbers
+from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
+from drafting.permissions import can_edit, can_manage
+from workflows import papers as paper_flow
+from workflows import sections as section_flow
+from workflows.errors import WorkflowError
+
+bp = Blueprint("papers", __name__)
+
+
+@bp.route("/", methods=["GET"])
+@login_required
+def index() -> str:
+    """List the papers the user's organisation takes part in."""
+    papers = paper_flow.visible_papers(current_user)
+    return render_template("papers/index.html", papers=papers)
+
+
+@bp.route("/papers/new", methods=["GET", "POST"])
+@login_required
+def create() -> str | Response:
+    """Create a paper led by the user's organisation."""
+    form = PaperForm()
+    if form.validate_on_submit():
+        try:
+            paper = paper_flow.create_paper(
+                current_user, form.title.data or "", form.summary.data or ""
+            )
+        except WorkflowError as err:
+            form.title.errors = [*form.title.errors, err.message]
+        else:
+            flash(_("The paper was created. Add its first section."), "success")
+            return redirect(url_for("papers.show", paper_id=paper.id))
+    return render_template("papers/new.html", form=form)
+
+
+@bp.get("/papers/<int:paper_id>")
+@login_required
+def show(paper_id: int) -> str:
+    """Show a paper with all its sections in order, numbered and rendered."""
+    access = paper_flow.get_paper(current_user, paper_id)
+    sections = section_flow.list_sections(paper_id)
+    numbers = heading_numbers(s.level for s in sections)
+    removed = section_flow.list_sections(paper_id, removed=True)
+    return render_template(
+        "papers/show.html",
+        paper=access.paper,
+        member=access.member,
+        sections=list(zip(numbers, sections, strict=True)),
+        removed=removed,
+        may_edit=can_edit(access.member, access.paper),
+        may_manage=can_manage(access.member),
+        action_form=FlaskForm(),
+    )
+
+
+def _settings_page(paper_id: int, **forms: FlaskForm) -> str:
+    access = paper_flow.get_paper(current_user, paper_id)
+    participating = {p.organisation_id for p in access.paper.participants}
+    participant_form = forms.get("participant_form") or ParticipantForm()
+    participant_form.organisation.choices = [
+        (o.short_name, f"{o.name} ({o.short_name})")
+        for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
+        if o.id not in participating
+    ]
+    return render_template(
+        "papers/settings.html",
+        paper=access.paper,
+        may_manage=can_manage(access.member),
+        paper_form=forms.get("paper_form") or PaperForm(obj=access.paper),
+        participant_form=participant_form,
+        role_form=forms.get("role_form") or RoleForm(),
+        action_form=FlaskForm(),
+        roles=paper_flow.paper_members(paper_id),
+        participants=sorted(access.paper.participants, key=lambda p: p.organisation.name),
+    )
+
+
+@bp.get("/papers/<int:paper_id>/settings")
+@login_required
+def settings(paper_id: int) -> str:
+    """Show the paper's participants and roles; coordinators can change them."""
+    return _settings_page(paper_id)
+
+
+@bp.post("/papers/<int:paper_id>/settings")
+@login_required
+def update(paper_id: int) -> str | Response:
+    """Change the paper's title and summary."""
+    form = PaperForm()
+    if form.validate_on_submit():
+        try:
+            paper_flow.update_paper(
+                current_user, paper_id, form.title.data or "", form.summary.data or ""
+            )
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            form.title.errors = [*form.title.errors, err.message]
+        else:
+            flash(_("The paper was saved."), "success")
+            return redirect(url_for("papers.settings", paper_id=paper_id))
+    return _settings_page(paper_id, paper_form=form)
+
+
+@bp.post("/papers/<int:paper_id>/participants")
+@login_required
+def add_participant(paper_id: int) -> str | Response:
+    """Add a participating organisation."""
+    form = ParticipantForm()
+    form.organisation.choices = [
+        (o.short_name, o.short_name) for o in db.session.scalars(select(Organisation))
+    ]
+    if form.validate_on_submit():
+        try:
+            paper_flow.add_participant(current_user, paper_id, form.organisation.data or "")
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            form.organisation.errors = [*form.organisation.errors, err.message]
+        else:
+            flash(_("The organisation takes part now."), "success")
+            return redirect(url_for("papers.settings", paper_id=paper_id))
+    return _settings_page(paper_id, participant_form=form)
+
+
+@bp.post("/papers/<int:paper_id>/participants/<int:org_id>/remove")
+@login_required
+def remove_participant(paper_id: int, org_id: int) -> Response:
+    """Remove a participating organisation and its members' roles."""
+    if FlaskForm().validate_on_submit():
+        paper_flow.remove_participant(current_user, paper_id, org_id)
+        flash(_("The organisation no longer takes part."), "success")
+    return redirect(url_for("papers.settings", paper_id=paper_id))
+
+
+@bp.post("/papers/<int:paper_id>/roles")
+@login_required
+def grant_role(paper_id: int) -> str | Response:
+    """Give a person of a participating organisation a role on the paper."""
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            paper_flow.grant_role(
+                current_user, paper_id, form.email.data or "", form.role.data or ""
+            )
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            form.email.errors = [*form.email.errors, err.message]
+        else:
+            flash(_("The role was given."), "success")
+            return redirect(url_for("papers.settings", paper_id=paper_id))
+    return _settings_page(paper_id, role_form=form)
+
+
+@bp.post("/papers/<int:paper_id>/roles/<int:role_id>/revoke")
+@login_required
+def revoke_role(paper_id: int, role_id: int) -> Response:
+    """Take a role away."""
+    if FlaskForm().validate_on_submit():
+        paper_flow.revoke_role(current_user, paper_id, role_id)
+        flash(_("The role was taken away."), "success")
+    return redirect(url_for("papers.settings", paper_id=paper_id))

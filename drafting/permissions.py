@@ -1,0 +1,74 @@
+"""Permissions as small pure predicates over a user, a paper and the roles loaded for it.
+
+Each predicate takes a :class:`Membership` (what the user is on one paper), so a page
+loads the facts once and asks many questions without further queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drafting.models import Paper, PaperStatus, Role, User
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What one user is on one paper: whether their organisation takes part, and their roles."""
+
+    user_id: int | None
+    participates: bool
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    is_admin: bool = False
+
+    def has(self, role: Role) -> bool:
+        """Tell whether the user holds the given role on the paper."""
+        return self.participates and role in self.roles
+
+
+def membership(
+    user: User | None, paper: Paper, participant_org_ids: set[int], roles: set[Role]
+) -> Membership:
+    """Build a membership from facts already loaded."""
+    if user is None or not getattr(user, "is_active", False) or user.id is None:
+        return Membership(user_id=None, participates=False)
+    return Membership(
+        user_id=user.id,
+        participates=user.organisation_id in participant_org_ids,
+        roles=frozenset(roles),
+        is_admin=bool(user.is_admin),
+    )
+
+
+def can_view(m: Membership) -> bool:
+    """Every member of a participating organisation may read the paper; nobody else."""
+    return m.participates
+
+
+def can_manage(m: Membership) -> bool:
+    """Coordinators manage participants and roles."""
+    return m.has(Role.COORDINATOR)
+
+
+def can_edit(m: Membership, paper: Paper) -> bool:
+    """Editors and coordinators change sections while the paper is being drafted."""
+    return (m.has(Role.EDITOR) or m.has(Role.COORDINATOR)) and paper.status == PaperStatus.DRAFTING
+
+
+def may_edit_role(m: Membership) -> bool:
+    """Editors and coordinators write sections (regardless of the paper's state)."""
+    return m.has(Role.EDITOR) or m.has(Role.COORDINATOR)
+
+
+def can_review(m: Membership) -> bool:
+    """Reviewers approve sections or send them back."""
+    return m.has(Role.REVIEWER)
+
+
+def can_sign(m: Membership) -> bool:
+    """Signatories give their organisation's sign-off decision."""
+    return m.has(Role.SIGNATORY)
+
+
+def can_comment(m: Membership) -> bool:
+    """Every member of a participating organisation may comment and suggest."""
+    return m.participates

@@ -1,0 +1,44 @@
+"""Forms for writing sections."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+LEVEL_CHOICES = [
+    (1, _l("Level 1 (chapter)")),
+    (2, _l("Level 2 (section)")),
+    (3, _l("Level 3 (subsection)")),
+]
+
+
+class SectionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    level = SelectField(
+        _l("Heading level"), coerce=int, choices=LEVEL_CHOICES, validators=[InputRequired()]
+    )
+    # No length validator here: the workflow answers an overlong body with its own message and
+    # the text stays in the form.
+    body = TextAreaField(
+        _l("Text (Markdown)"),
+        description=_l("Markdown: **bold**, *italic*, lists with - or 1., tables with |."),
+    )
+    note = StringField(_l("Change note (optional)"), validators=[Length(max=500)])
+    base_version = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class ResolveForm(FlaskForm):
+    """The conflict page: the user's text, the versions involved and the combined text."""
+
+    base_version = IntegerField(validators=[InputRequired()])
+    current_version = IntegerField(validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    level = SelectField(_l("Heading level"), coerce=int, choices=LEVEL_CHOICES)
+    yours = TextAreaField(_l("Your text"))
+    combined = TextAreaField(_l("Combined text"))
+    note = StringField(_l("Change note (optional)"), validators=[Length(max=500)])
+    apply = SubmitField(_l("Apply my choices to the combined text"))
+    submit = SubmitField(_l("Save the combined text"))

@@ -1,0 +1,473 @@
+"""Pages of sections: write, save with merge, resolve conflicts, history, compare, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from drafting import textdiff
+from drafting.merge import merge3, resolve
+from drafting.models import Section, SectionVersion
+from drafting.permissions import can_edit, may_edit_role
+from drafting.sections.forms import ResolveForm, SectionForm
+from workflows import papers as paper_flow
+from workflows import sections as flow
+from workflows.errors import (
+    EditConflict,
+    NotFound,
+    SectionRemoved,
+    TooLarge,
+    ValidationFailed,
+    WorkflowError,
+)
+
+bp = Blueprint("sections", __name__)
+
+
+def _paper_anchor(section: Section) -> str:
+    return url_for("papers.show", paper_id=section.paper_id, _anchor=f"section-{section.id}")
+
+
+@bp.route("/papers/<int:paper_id>/sections/new", methods=["GET", "POST"])
+@login_required
+def create(paper_id: int) -> str | Response | tuple[str, int]:
+    """Add a section to a paper."""
+    access = paper_flow.get_paper(current_user, paper_id)
+    form = SectionForm()
+    if request.method == "GET":
+        form.level.data = 1
+    status = 200
+    if form.validate_on_submit():
+        after = request.args.get("after", type=int)
+        try:
+            section = flow.add_section(
+                current_user,
+                paper_id,
+                title=form.title.data or "",
+                level=form.level.data,
+                body=form.body.data or "",
+                note=form.note.data or "",
+                after=after,
+            )
+        except (ValidationFailed, TooLarge) as err:
+            _attach(form, err)
+            status = err.status
+        else:
+            flash(_("The section was added."), "success")
+            return redirect(_paper_anchor(section))
+    elif request.method == "POST":
+        status = 422
+    return render_template("sections/new.html", form=form, paper=access.paper), status
+
+
+def _attach(form: FlaskForm, err: WorkflowError) -> None:
+    field = getattr(form, str(err.extra.get("field", "body")), None) or form.body  # type: ignore[attr-defined]
+    field.errors = [*field.errors, err.message]
+
+
+@bp.get("/sections/<int:section_id>/edit")
+@login_required
+def edit(section_id: int) -> str:
+    """Show the editor of a section, offering an autosaved draft if there is one."""
+    section, access = flow.get_section(current_user, section_id, include_removed=False)
+    if not can_edit(access.member, access.paper):
+        if not may_edit_role(access.member):
+            abort(403)
+        flash(_("The paper is frozen; its sections cannot be changed now."), "error")
+    head = section.head
+    assert head is not None
+    form = SectionForm(title=head.title, level=head.level, body=head.body, base_version=head.number)
+    draft = flow.get_draft(current_user, section.id)
+    if draft is not None and (draft.title, draft.body) == (head.title, head.body):
+        draft = None
+    return render_template(
+        "sections/edit.html",
+        form=form,
+        section=section,
+        paper=access.paper,
+        draft=draft,
+        discard_form=FlaskForm(),
+    )
+
+
+@bp.post("/sections/<int:section_id>/edit")
+@login_required
+def save(section_id: int) -> str | Response | tuple[str, int]:
+    """Save a section against the version the editor started from; merge or show conflicts."""
+    section, access = flow.get_section(current_user, section_id)
+    form = SectionForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "sections/edit.html",
+            form=form,
+            section=section,
+            paper=access.paper,
+            draft=None,
+            discard_form=FlaskForm(),
+        ), 422
+    try:
+        result = flow.save_section(
+            current_user,
+            section.id,
+            title=form.title.data,
+            level=form.level.data,
+            body=form.body.data or "",
+            base_version=form.base_version.data,
+            note=form.note.data or "",
+        )
+    except EditConflict as err:
+        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+    except SectionRemoved:
+        return render_template(
+            "sections/removed.html", section=section, paper=access.paper, form=form
+        ), 409
+    except (ValidationFailed, TooLarge) as err:
+        _attach(form, err)
+        return render_template(
+            "sections/edit.html",
+            form=form,
+            section=section,
+            paper=access.paper,
+            draft=None,
+            discard_form=FlaskForm(),
+        ), err.status
+    if not result.created:
+        flash(_("Nothing changed, so no new version was made."), "info")
+    elif result.merged:
+        flash(
+            _(
+                "Saved as version %(n)s, merged with version %(m)s that someone else saved "
+                "meanwhile.",
+                n=result.version,
+                m=result.merged_with,
+            ),
+            "success",
+        )
+    else:
+        flash(_("Saved as version %(n)s.", n=result.version), "success")
+    return redirect(_paper_anchor(section))
+
+
+def _conflict_page(
+    section: Section,
+    info: dict[str, Any],
+    *,
+    note: str,
+    choices: dict[int, str] | None = None,
+    form: ResolveForm | None = None,
+) -> str:
+    base = flow.version_of(section.id, int(info["base_version"]))
+    current = info["current"]
+    yours = info["yours"]
+    assert base is not None
+    result = merge3(base.body, current["body"], yours["body"])
+    choices = choices or {}
+    if form is None:
+        title = yours["title"] if yours["title"] != base.title else current["title"]
+        form = ResolveForm(
+            base_version=base.number,
+            current_version=current["version"],
+            title=title,
+            level=yours.get("level", current.get("level", 1)),
+            yours=yours["body"],
+            combined=resolve(result, choices) if not result.clean else result.text,
+            note=note,
+        )
+    regions = []
+    index = 0
+    for chunk in result.chunks:
+        if chunk.conflict is None:
+            regions.append({"text": chunk.text, "conflict": None})
+        else:
+            regions.append(
+                {
+                    "text": None,
+                    "conflict": chunk.conflict,
+                    "index": index,
+                    "choice": choices.get(index, "theirs"),
+                }
+            )
+            index += 1
+    return render_template(
+        "sections/conflict.html",
+        section=section,
+        paper=section.paper,
+        form=form,
+        regions=regions,
+        base=base,
+        current=current,
+        yours=yours,
+        title_conflict=bool(info.get("title_conflicts")),
+    )
+
+
+@bp.post("/sections/<int:section_id>/resolve")
+@login_required
+def resolve_conflict(section_id: int) -> str | Response | tuple[str, int]:
+    """Apply per-region choices to the combined text, or save the combined text."""
+    section, access = flow.get_section(current_user, section_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    base_number, current_number = int(form.base_version.data), int(form.current_version.data)
+    current = flow.version_of(section.id, current_number)
+    base = flow.version_of(section.id, base_number)
+    if current is None or base is None:
+        abort(422)
+    info = {
+        "base_version": base_number,
+        "current": {
+            "version": current.number,
+            "title": current.title,
+            "body": current.body,
+            "level": current.level,
+        },
+        "yours": {
+            "title": form.title.data,
+            "body": form.yours.data or "",
+            "level": form.level.data,
+        },
+    }
+    if form.apply.data:
+        choices = {
+            int(key.removeprefix("choice-")): value
+            for key, value in request.form.items()
+            if key.startswith("choice-") and key[7:].isdigit() and value in ("theirs", "yours")
+        }
+        result = merge3(base.body, current.body, form.yours.data or "")
+        form.combined.data = resolve(result, choices) if not result.clean else result.text
+        return _conflict_page(
+            section, info, note=form.note.data or "", choices=choices, form=form
+        ), 409
+    try:
+        result_saved = flow.save_section(
+            current_user,
+            section.id,
+            title=form.title.data,
+            level=form.level.data,
+            body=form.combined.data or "",
+            base_version=current_number,
+            note=form.note.data or "",
+        )
+    except EditConflict as err:
+        # Yet another save came in; start again from the newest version, keeping this text.
+        err.extra["yours"]["body"] = form.combined.data or ""
+        err.extra["base_version"] = current_number
+        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+    except SectionRemoved:
+        return render_template(
+            "sections/removed.html",
+            section=section,
+            paper=access.paper,
+            form=SectionForm(
+                title=form.title.data,
+                level=form.level.data,
+                body=form.combined.data,
+                base_version=current_number,
+            ),
+        ), 409
+    except (ValidationFailed, TooLarge) as err:
+        form.combined.errors = [err.message]
+        return _conflict_page(section, info, note=form.note.data or "", form=form), err.status
+    flash(_("Saved as version %(n)s.", n=result_saved.version), "success")
+    return redirect(_paper_anchor(section))
+
+
+@bp.post("/sections/<int:section_id>/restore-with-text")
+@login_required
+def restore_with_text(section_id: int) -> str | Response | tuple[str, int]:
+    """Bring a removed section back and save the user's kept text into it."""
+    section, access = flow.get_section(current_user, section_id)
+    form = SectionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    flow.undo_remove(current_user, section.id)
+    try:
+        result = flow.save_section(
+            current_user,
+            section.id,
+            title=form.title.data,
+            level=form.level.data,
+            body=form.body.data or "",
+            base_version=form.base_version.data,
+            note=form.note.data or "",
+        )
+    except EditConflict as err:
+        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+    flash(
+        _("The section is back and your text was saved as version %(n)s.", n=result.version),
+        "success",
+    )
+    return redirect(_paper_anchor(section))
+
+
+@bp.get("/sections/<int:section_id>/history")
+@login_required
+def history(section_id: int) -> str:
+    """List all versions of a section with a form to compare two of them."""
+    section, access = flow.get_section(current_user, section_id)
+    versions = flow.history(section.id)
+    return render_template(
+        "sections/history.html",
+        section=section,
+        paper=access.paper,
+        versions=versions,
+        may_edit=can_edit(access.member, access.paper),
+        action_form=FlaskForm(),
+    )
+
+
+def _version_or_404(section: Section, number: int | None) -> SectionVersion:
+    version = flow.version_of(section.id, number) if number is not None else None
+    if version is None:
+        raise NotFound(_("Version not found."))
+    return version
+
+
+@bp.get("/sections/<int:section_id>/versions/<int:number>")
+@login_required
+def version(section_id: int, number: int) -> str:
+    """Show one version of a section."""
+    section, access = flow.get_section(current_user, section_id)
+    shown = _version_or_404(section, number)
+    return render_template(
+        "sections/version.html",
+        section=section,
+        paper=access.paper,
+        version=shown,
+        may_edit=can_edit(access.member, access.paper),
+        action_form=FlaskForm(),
+    )
+
+
+@bp.get("/sections/<int:section_id>/compare")
+@login_required
+def compare(section_id: int) -> str:
+    """Compare two versions of a section inline and side by side."""
+    section, access = flow.get_section(current_user, section_id)
+    head = section.version
+    old = _version_or_404(section, request.args.get("from", type=int, default=max(head - 1, 1)))
+    new = _version_or_404(section, request.args.get("to", type=int, default=head))
+    ops = textdiff.diff_ops(old.body, new.body)
+    title_ops = textdiff.diff_ops(old.title, new.title)
+    labels = {"deleted_label": _("deleted"), "inserted_label": _("inserted")}
+    return render_template(
+        "sections/compare.html",
+        section=section,
+        paper=access.paper,
+        old=old,
+        new=new,
+        inline=textdiff.inline_html(ops, **labels),
+        title_inline=textdiff.inline_html(title_ops, **labels),
+        rows=textdiff.side_by_side(ops),
+        stats=textdiff.diff_stats(ops),
+        versions=flow.history(section.id),
+    )
+
+
+@bp.post("/sections/<int:section_id>/versions/<int:number>/restore")
+@login_required
+def restore(section_id: int, number: int) -> Response:
+    """Make an old version current again (as a new version)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    result = flow.restore_version(current_user, section_id, number)
+    if result.created:
+        flash(
+            _("Version %(old)s was restored as version %(n)s.", old=number, n=result.version),
+            "success",
+        )
+    else:
+        flash(_("This version is already the current text."), "info")
+    return redirect(_paper_anchor(result.section))
+
+
+@bp.post("/sections/<int:section_id>/remove")
+@login_required
+def remove(section_id: int) -> Response:
+    """Remove a section (it can be brought back)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    section = flow.remove_section(current_user, section_id)
+    flash(
+        _(
+            "The section “%(title)s” was removed. You can undo this below the paper.",
+            title=section.title,
+        ),
+        "success",
+    )
+    return redirect(url_for("papers.show", paper_id=section.paper_id, _anchor="removed"))
+
+
+@bp.post("/sections/<int:section_id>/undo-remove")
+@login_required
+def undo_remove(section_id: int) -> Response:
+    """Bring a removed section back."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    section = flow.undo_remove(current_user, section_id)
+    flash(_("The section is back."), "success")
+    return redirect(_paper_anchor(section))
+
+
+@bp.post("/sections/<int:section_id>/move")
+@login_required
+def move(section_id: int) -> Response:
+    """Move a section up or down."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    section = flow.move_section(current_user, section_id, request.form.get("direction", ""))
+    return redirect(_paper_anchor(section))
+
+
+@bp.get("/sections/<int:section_id>/draft")
+@login_required
+def get_draft(section_id: int) -> Response:
+    """Return the user's autosaved draft of a section as JSON."""
+    section, _access = flow.get_section(current_user, section_id)
+    draft = flow.get_draft(current_user, section.id)
+    if draft is None:
+        return jsonify({"draft": None})
+    return jsonify(
+        {
+            "draft": {
+                "title": draft.title,
+                "body": draft.body,
+                "base_version": draft.base_version,
+                "updated_at": draft.updated_at.isoformat(),
+            }
+        }
+    )
+
+
+@bp.post("/sections/<int:section_id>/draft")
+@login_required
+def autosave(section_id: int) -> Response:
+    """Keep the editor's unsaved text on the server (called every few seconds by the editor)."""
+    data = request.get_json(silent=True) or request.form
+    draft = flow.save_draft(
+        current_user,
+        section_id,
+        title=str(data.get("title", "")),
+        body=str(data.get("body", "")),
+        base_version=data.get("base_version"),
+    )
+    return jsonify({"saved": True, "updated_at": draft.updated_at.isoformat()})
+
+
+@bp.post("/sections/<int:section_id>/draft/discard")
+@login_required
+def discard_draft(section_id: int) -> Response:
+    """Throw away the autosaved draft."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    flow.discard_draft(current_user, section_id)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"discarded": True})
+    flash(_("The autosaved draft was discarded."), "info")
+    return redirect(url_for("sections.edit", section_id=section_id))

@@ -1,0 +1,1 @@
+"""The rules of Konzeptwerk: plain Python actions that check, mutate, log and commit."""

@@ -1,0 +1,529 @@
+"""Sections and their immutable versions: add, save (with three-way merge), move, remove."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from drafting.extensions import db
+from drafting.markdown import render
+from drafting.merge import MergeResult, merge3
+from drafting.models import (
+    Draft,
+    Paper,
+    PaperStatus,
+    Section,
+    SectionVersion,
+    User,
+    utcnow,
+)
+from drafting.permissions import may_edit_role
+from workflows import activity
+from workflows.errors import (
+    EditConflict,
+    NotAllowed,
+    NotFound,
+    PaperLocked,
+    SectionRemoved,
+    TooLarge,
+    ValidationFailed,
+)
+from workflows.papers import PaperAccess, get_paper
+
+MAX_SAVE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """The outcome of a save: the version now current and how it came about."""
+
+    section: Section
+    version: int
+    created: bool
+    merged: bool
+    merged_with: int | None = None
+
+
+def get_section(
+    user: User | None, section_id: int, *, lock: bool = False, include_removed: bool = True
+) -> tuple[Section, PaperAccess]:
+    """Return a section of a paper the user may see.
+
+    :raises NotFound: when the section or its paper is not visible to the user.
+    """
+    section = db.session.get(Section, section_id)
+    if section is None:
+        raise NotFound(_l("Section not found."))
+    access = get_paper(user, section.paper_id, lock=lock)
+    if lock:
+        section = db.session.scalar(
+            select(Section)
+            .where(Section.id == section_id)
+            .execution_options(populate_existing=True)
+        )
+        assert section is not None
+    if section.removed_at is not None and not include_removed:
+        raise NotFound(_l("Section not found."))
+    return section, access
+
+
+def _require_edit(access: PaperAccess) -> None:
+    if not may_edit_role(access.member):
+        raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
+    if access.paper.status != PaperStatus.DRAFTING:
+        raise PaperLocked(
+            _l("The paper is frozen for sign-off or final; its sections cannot be changed now."),
+            status=access.paper.status.value,
+        )
+
+
+def check_title(title: str) -> str:
+    """Return a stripped title or refuse an empty or overlong one."""
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed(_l("The title must not be empty."), field="title")
+    limit = current_app.config["MAX_TITLE_CHARS"]
+    if len(title) > limit:
+        raise ValidationFailed(
+            _l("The title is longer than %(n)s characters.", n=limit), field="title"
+        )
+    return title
+
+
+def check_body(body: str) -> str:
+    """Return the body with normalised line ends or refuse one over the size limit."""
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
+    limit = current_app.config["MAX_BODY_CHARS"]
+    if len(body) > limit:
+        raise TooLarge(
+            _l("The text is longer than %(n)s characters.", n=limit), field="body", limit=limit
+        )
+    return body
+
+
+def check_level(level: Any) -> int:
+    """Return a heading level 1–3 or refuse anything else."""
+    try:
+        value = int(level)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("The level must be 1, 2 or 3."), field="level") from None
+    if value not in (1, 2, 3) or isinstance(level, bool):
+        raise ValidationFailed(_l("The level must be 1, 2 or 3."), field="level")
+    return value
+
+
+def _new_version(
+    section: Section,
+    number: int,
+    actor: User,
+    *,
+    title: str,
+    level: int,
+    body: str,
+    note: str,
+    **extra: Any,
+) -> SectionVersion:
+    version = SectionVersion(
+        section_id=section.id,
+        number=number,
+        title=title,
+        level=level,
+        body=body,
+        body_html=str(render(body)),
+        author_id=actor.id,
+        note=(note or "").strip()[:500],
+        created_at=utcnow(),
+        **extra,
+    )
+    db.session.add(version)
+    db.session.flush()
+    section.head_id = version.id
+    section.head = version
+    return version
+
+
+def add_section(
+    actor: User,
+    paper_id: int,
+    *,
+    title: str,
+    level: Any = 1,
+    body: str = "",
+    note: str = "",
+    after: int | None = None,
+) -> Section:
+    """Add a section at the end of the paper (or after a given section) with its version 1."""
+    title, level, body = check_title(title), check_level(level), check_body(body)
+    access = get_paper(actor, paper_id, lock=True)
+    _require_edit(access)
+    last = db.session.scalar(select(func.max(Section.position)).where(Section.paper_id == paper_id))
+    position = (last or 0) + 1
+    if after is not None:
+        anchor = db.session.get(Section, after)
+        if anchor is None or anchor.paper_id != paper_id:
+            raise NotFound(_l("Section not found."))
+        position = anchor.position + 1
+        for later in db.session.scalars(
+            select(Section).where(Section.paper_id == paper_id, Section.position >= position)
+        ):
+            later.position += 1
+    section = Section(paper_id=paper_id, position=position)
+    db.session.add(section)
+    db.session.flush()
+    _new_version(section, 1, actor, title=title, level=level, body=body, note=note)
+    access.paper.updated_at = utcnow()
+    activity.record(
+        paper_id, actor, "section.created", section_id=section.id, version=1, title=title
+    )
+    db.session.commit()
+    return section
+
+
+def version_of(section_id: int, number: int) -> SectionVersion | None:
+    """Return one version of a section."""
+    return db.session.scalar(
+        select(SectionVersion).where(
+            SectionVersion.section_id == section_id, SectionVersion.number == number
+        )
+    )
+
+
+def _conflict_payload(result: MergeResult) -> list[dict[str, Any]]:
+    return [
+        {"base_start": c.base_start, "base_end": c.base_end, "theirs": c.theirs, "yours": c.yours}
+        for c in result.conflicts
+    ]
+
+
+def save_section(
+    actor: User,
+    section_id: int,
+    *,
+    body: str,
+    base_version: Any,
+    title: str | None = None,
+    level: Any = None,
+    note: str = "",
+) -> SaveResult:
+    """Save a new text of a section started from ``base_version``, merging if others saved.
+
+    :raises EditConflict: when the other change and this one touch the same words.
+    :raises SectionRemoved: when the section was removed meanwhile.
+    :raises PaperLocked: while the paper is frozen.
+    :raises ValidationFailed: for a base version that does not exist or bad input.
+    """
+    body = check_body(body)
+    if title is not None:
+        title = check_title(title)
+    if level is not None:
+        level = check_level(level)
+    try:
+        base_number = int(base_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _l("The base version must be a version number."), field="base_version"
+        ) from None
+    for _attempt in range(MAX_SAVE_ATTEMPTS):
+        try:
+            return _save_once(
+                actor,
+                section_id,
+                body=body,
+                title=title,
+                level=level,
+                base_number=base_number,
+                note=note,
+            )
+        except IntegrityError:
+            # Another save took the same version number first: merge on top of it.
+            db.session.rollback()
+    raise EditConflict(_l("The section is being saved by many people at once; please save again."))
+
+
+def _save_once(
+    actor: User,
+    section_id: int,
+    *,
+    body: str,
+    title: str | None,
+    level: int | None,
+    base_number: int,
+    note: str,
+) -> SaveResult:
+    section, access = get_section(actor, section_id, lock=True)
+    _require_edit(access)
+    yours = {"title": title, "body": body}
+    if section.removed_at is not None:
+        raise SectionRemoved(
+            _l("The section was removed meanwhile; your text is kept below."), yours=yours
+        )
+    head = db.session.scalar(
+        select(SectionVersion)
+        .where(SectionVersion.section_id == section.id)
+        .order_by(SectionVersion.number.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    assert head is not None
+    base = head if base_number == head.number else version_of(section.id, base_number)
+    if base is None:
+        raise ValidationFailed(
+            _l("Version %(n)s of this section does not exist.", n=base_number), field="base_version"
+        )
+    mine_title = base.title if title is None else title
+    mine_level = base.level if level is None else level
+    merged = False
+    if base.number == head.number:
+        new_title, new_body, new_level = mine_title, body, mine_level
+    else:
+        title_merge = merge3(base.title, head.title, mine_title)
+        body_merge = merge3(base.body, head.body, body)
+        level_conflict = mine_level not in (base.level, head.level) and head.level != base.level
+        if not (title_merge.clean and body_merge.clean) or level_conflict:
+            raise EditConflict(
+                _l("Someone else changed the same words meanwhile; nothing was saved."),
+                base_version=base.number,
+                current={
+                    "version": head.number,
+                    "title": head.title,
+                    "body": head.body,
+                    "level": head.level,
+                },
+                yours={"title": mine_title, "body": body, "level": mine_level},
+                conflicts=_conflict_payload(body_merge),
+                title_conflicts=_conflict_payload(title_merge),
+            )
+        new_title, new_body = title_merge.text, body_merge.text
+        new_level = mine_level if mine_level != base.level else head.level
+        merged = True
+    if (new_title, new_body, new_level) == (head.title, head.body, head.level):
+        _clear_draft(actor, section.id)
+        db.session.commit()
+        return SaveResult(section, head.number, created=False, merged=merged)
+    version = _new_version(
+        section,
+        head.number + 1,
+        actor,
+        title=new_title,
+        level=new_level,
+        body=new_body,
+        note=note,
+        merged_with=head.number if merged else None,
+    )
+    access.paper.updated_at = utcnow()
+    activity.record(
+        section.paper_id,
+        actor,
+        "section.saved",
+        section_id=section.id,
+        version=version.number,
+        merged_with=head.number if merged else None,
+    )
+    _clear_draft(actor, section.id)
+    db.session.commit()
+    return SaveResult(
+        section,
+        version.number,
+        created=True,
+        merged=merged,
+        merged_with=head.number if merged else None,
+    )
+
+
+def restore_version(actor: User, section_id: int, number: int) -> SaveResult:
+    """Make an old version current again by saving its text as a new version."""
+    section, access = get_section(actor, section_id, lock=True)
+    _require_edit(access)
+    if section.removed_at is not None:
+        raise SectionRemoved(_l("Restore the section before restoring one of its versions."))
+    old = version_of(section.id, number)
+    if old is None:
+        raise NotFound(_l("Version not found."))
+    head = section.head
+    assert head is not None
+    if (old.title, old.body, old.level) == (head.title, head.body, head.level):
+        return SaveResult(section, head.number, created=False, merged=False)
+    version = _new_version(
+        section,
+        head.number + 1,
+        actor,
+        title=old.title,
+        level=old.level,
+        body=old.body,
+        note=f"v{number}",
+        restored_from=number,
+    )
+    access.paper.updated_at = utcnow()
+    activity.record(
+        section.paper_id,
+        actor,
+        "version.restored",
+        section_id=section.id,
+        version=version.number,
+        restored_from=number,
+    )
+    db.session.commit()
+    return SaveResult(section, version.number, created=True, merged=False)
+
+
+def remove_section(actor: User, section_id: int) -> Section:
+    """Remove a section from the paper; its history stays and the removal can be undone."""
+    section, access = get_section(actor, section_id, lock=True)
+    _require_edit(access)
+    if section.removed_at is None:
+        section.removed_at = utcnow()
+        section.removed_by_id = actor.id
+        access.paper.updated_at = utcnow()
+        activity.record(
+            section.paper_id,
+            actor,
+            "section.removed",
+            section_id=section.id,
+            version=section.version,
+        )
+        db.session.commit()
+    return section
+
+
+def undo_remove(actor: User, section_id: int) -> Section:
+    """Bring a removed section back at its old place."""
+    section, access = get_section(actor, section_id, lock=True)
+    _require_edit(access)
+    if section.removed_at is not None:
+        section.removed_at = None
+        section.removed_by_id = None
+        access.paper.updated_at = utcnow()
+        activity.record(
+            section.paper_id,
+            actor,
+            "section.restored",
+            section_id=section.id,
+            version=section.version,
+        )
+        db.session.commit()
+    return section
+
+
+def move_section(actor: User, section_id: int, direction: str) -> Section:
+    """Move a section one place up or down among the paper's present sections."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed(_l("Direction must be up or down."), field="direction")
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    _require_edit(access)
+    siblings = list(
+        db.session.scalars(
+            select(Section)
+            .where(Section.paper_id == section.paper_id, Section.removed_at.is_(None))
+            .order_by(Section.position, Section.id)
+        )
+    )
+    index = next(i for i, s in enumerate(siblings) if s.id == section.id)
+    other_index = index - 1 if direction == "up" else index + 1
+    if 0 <= other_index < len(siblings):
+        siblings[index], siblings[other_index] = siblings[other_index], siblings[index]
+        _renumber(siblings, access.paper)
+        activity.record(
+            section.paper_id, actor, "section.moved", section_id=section.id, direction=direction
+        )
+        db.session.commit()
+    return section
+
+
+def _renumber(ordered: list[Section], paper: Paper) -> None:
+    # Removed sections keep their old positions; present ones get a dense order after them.
+    removed_max = db.session.scalar(
+        select(func.max(Section.position)).where(
+            Section.paper_id == paper.id, Section.removed_at.is_not(None)
+        )
+    )
+    start = (removed_max or 0) + 1
+    for offset, sec in enumerate(ordered):
+        sec.position = start + offset
+    paper.updated_at = utcnow()
+
+
+def _clear_draft(actor: User, section_id: int) -> None:
+    db.session.execute(
+        delete(Draft).where(Draft.user_id == actor.id, Draft.section_id == section_id)
+    )
+
+
+def save_draft(actor: User, section_id: int, *, title: str, body: str, base_version: Any) -> Draft:
+    """Keep the user's unsaved text of a section on the server (autosave)."""
+    section, access = get_section(actor, section_id)
+    if not may_edit_role(access.member):
+        raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
+    body = check_body(body)
+    title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]
+    try:
+        base_number = int(base_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _l("The base version must be a version number."), field="base_version"
+        ) from None
+    draft = db.session.scalar(
+        select(Draft).where(Draft.user_id == actor.id, Draft.section_id == section.id)
+    )
+    if draft is None:
+        draft = Draft(
+            user_id=actor.id,
+            section_id=section.id,
+            title=title,
+            body=body,
+            base_version=base_number,
+        )
+        db.session.add(draft)
+    else:
+        draft.title, draft.body, draft.base_version = title, body, base_number
+    draft.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second tab created the draft first; write into that one.
+        db.session.rollback()
+        return save_draft(actor, section_id, title=title, body=body, base_version=base_version)
+    return draft
+
+
+def get_draft(actor: User, section_id: int) -> Draft | None:
+    """Return the user's autosaved draft of a section, if any."""
+    return db.session.scalar(
+        select(Draft).where(Draft.user_id == actor.id, Draft.section_id == section_id)
+    )
+
+
+def discard_draft(actor: User, section_id: int) -> None:
+    """Throw away the user's autosaved draft of a section."""
+    _clear_draft(actor, section_id)
+    db.session.commit()
+
+
+def list_sections(paper_id: int, *, removed: bool = False) -> list[Section]:
+    """Return a paper's present (or removed) sections in order, head version and author loaded."""
+    from sqlalchemy.orm import joinedload
+
+    condition = Section.removed_at.is_not(None) if removed else Section.removed_at.is_(None)
+    return list(
+        db.session.scalars(
+            select(Section)
+            .where(Section.paper_id == paper_id, condition)
+            .options(joinedload(Section.head).joinedload(SectionVersion.author))
+            .order_by(Section.position, Section.id)
+        ).unique()
+    )
+
+
+def history(section_id: int) -> list[SectionVersion]:
+    """Return all versions of a section, newest first, without their bodies' HTML."""
+    return list(
+        db.session.scalars(
+            select(SectionVersion)
+            .where(SectionVersion.section_id == section_id)
+            .order_by(SectionVersion.number.desc())
+        )
+    )
