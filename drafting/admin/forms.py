@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from drafting.forms import options
 from drafting.models import OrgKind
 
 
@@ -31,7 +32,7 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = kind_choices()
+        self.kind.choices = options(kind_choices())
 
 
 LANG_CHOICES = [("de", "Deutsch"), ("en", "English")]
@@ -41,7 +42,7 @@ class UserCreateForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
-    locale = SelectField(_l("Language"), choices=LANG_CHOICES)
+    locale = SelectField(_l("Language"))
     password = PasswordField(
         _l("Initial password"),
         validators=[DataRequired(), Length(min=10, max=1000)],
@@ -50,11 +51,19 @@ class UserCreateForm(FlaskForm):
     is_admin = BooleanField(_l("Administrator"))
     submit = SubmitField(_l("Create user"))
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = options(LANG_CHOICES)
+
 
 class UserEditForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
-    locale = SelectField(_l("Language"), choices=LANG_CHOICES)
+    locale = SelectField(_l("Language"))
     active = BooleanField(_l("Active (may log in)"))
     is_admin = BooleanField(_l("Administrator"))
     submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = options(LANG_CHOICES)

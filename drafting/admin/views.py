@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from drafting.admin.forms import OrganisationForm, UserCreateForm, UserEditForm, kind_choices
 from drafting.extensions import db
+from drafting.forms import options
 from drafting.models import Organisation, User
 from workflows import accounts
 from workflows.errors import WorkflowError
@@ -95,7 +96,7 @@ def organisation(org_id: int) -> str | Response:
 def users() -> str | Response:
     """List user accounts and create a new one."""
     form = UserCreateForm()
-    form.organisation.choices = _org_choices()
+    form.organisation.choices = options(_org_choices())
     if form.validate_on_submit():
         try:
             org = db.get_or_404(Organisation, form.organisation.data)
@@ -122,7 +123,7 @@ def user(user_id: int) -> str | Response:
     """Edit a user account: name, organisation, language, active, administrator."""
     account = db.get_or_404(User, user_id)
     form = UserEditForm(obj=account, organisation=account.organisation_id)
-    form.organisation.choices = _org_choices()
+    form.organisation.choices = options(_org_choices())
     if form.validate_on_submit():
         try:
             accounts.update_user(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting.extensions import db
+from drafting.forms import options
 from drafting.models import Organisation
 from drafting.outline import heading_numbers
 from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
@@ -71,11 +72,11 @@ def _settings_page(paper_id: int, **forms: FlaskForm) -> str:
     access = paper_flow.get_paper(current_user, paper_id)
     participating = {p.organisation_id for p in access.paper.participants}
     participant_form = forms.get("participant_form") or ParticipantForm()
-    participant_form.organisation.choices = [
+    participant_form.organisation.choices = options(
         (o.short_name, f"{o.name} ({o.short_name})")
         for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
         if o.id not in participating
-    ]
+    )
     return render_template(
         "papers/settings.html",
         paper=access.paper,
@@ -121,9 +122,9 @@ def update(paper_id: int) -> str | Response:
 def add_participant(paper_id: int) -> str | Response:
     """Add a participating organisation."""
     form = ParticipantForm()
-    form.organisation.choices = [
+    form.organisation.choices = options(
         (o.short_name, o.short_name) for o in db.session.scalars(select(Organisation))
-    ]
+    )
     if form.validate_on_submit():
         try:
             paper_flow.add_participant(current_user, paper_id, form.organisation.data or "")

@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from drafting.forms import options
+
 LEVEL_CHOICES = [
     (1, _l("Level 1 (chapter)")),
     (2, _l("Level 2 (section)")),
@@ -16,9 +18,7 @@ LEVEL_CHOICES = [
 
 class SectionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    level = SelectField(
-        _l("Heading level"), coerce=int, choices=LEVEL_CHOICES, validators=[InputRequired()]
-    )
+    level = SelectField(_l("Heading level"), coerce=int, validators=[InputRequired()])
     # No length validator here: the workflow answers an overlong body with its own message and
     # the text stays in the form.
     body = TextAreaField(
@@ -29,6 +29,10 @@ class SectionForm(FlaskForm):
     base_version = HiddenField()
     submit = SubmitField(_l("Save"))
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.level.choices = options(LEVEL_CHOICES)
+
 
 class ResolveForm(FlaskForm):
     """The conflict page: the user's text, the versions involved and the combined text."""
@@ -36,9 +40,13 @@ class ResolveForm(FlaskForm):
     base_version = IntegerField(validators=[InputRequired()])
     current_version = IntegerField(validators=[InputRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    level = SelectField(_l("Heading level"), coerce=int, choices=LEVEL_CHOICES)
+    level = SelectField(_l("Heading level"), coerce=int)
     yours = TextAreaField(_l("Your text"))
     combined = TextAreaField(_l("Combined text"))
     note = StringField(_l("Change note (optional)"), validators=[Length(max=500)])
     apply = SubmitField(_l("Apply my choices to the combined text"))
     submit = SubmitField(_l("Save the combined text"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.level.choices = options(LEVEL_CHOICES)

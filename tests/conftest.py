@@ -1,0 +1,134 @@
+"""Shared fixtures: an app on a fresh database, clients, a login helper and factories.
+
+The backend comes from ``TEST_DATABASE_URL``: unset means a fresh SQLite file per test;
+a PostgreSQL URL means one schema per test session, emptied with TRUNCATE after each test.
+``make test`` runs the suite once for each backend.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from drafting import create_app
+from drafting.extensions import db, limiter
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {'PostgreSQL' if IS_POSTGRES else 'SQLite'}"
+
+
+def base_config(tmp_path: Path) -> dict[str, Any]:
+    """Return the configuration every test app gets."""
+    uri = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,
+        "MAIL_SERVER": None,
+    }
+
+
+_pg_schema_ready = False
+
+
+def _prepare_schema(app: Flask) -> None:
+    global _pg_schema_ready
+    with app.app_context():
+        if not IS_POSTGRES:
+            db.create_all()
+            return
+        if not _pg_schema_ready:
+            db.drop_all()
+            db.create_all()
+            _pg_schema_ready = True
+
+
+def _empty_postgres(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+def make_app(tmp_path: Path, **overrides: Any) -> Flask:
+    """Create an app on an empty database (used by fixtures and tests needing own config)."""
+    os.environ.setdefault("INSTANCE_PATH", str(tmp_path / "instance"))
+    config = base_config(tmp_path)
+    config.update(overrides)
+    app = create_app(config)
+    _prepare_schema(app)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """An application on an empty database, inside an application context."""
+    application = make_app(tmp_path)
+    limiter.reset()
+    with application.app_context():
+        yield application
+        db.session.remove()
+    if IS_POSTGRES:
+        _empty_postgres(application)
+    else:
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A runner for the app's CLI commands."""
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Log in and out through the real login form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = factories.PASSWORD) -> Any:
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """Login helper bound to the test client."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def world(app: Flask) -> factories.World:
+    """A small alliance: a ministry-led paper with members of each role and an outsider."""
+    return factories.world()
+
+
+def api_headers(token: str) -> dict[str, str]:
+    """Return the headers of an authenticated API request."""
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
