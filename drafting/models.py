@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -313,3 +314,149 @@ class ActivityEntry(db.Model):  # type: ignore[name-defined]
 def count_rows(model: type[db.Model]) -> int:  # type: ignore[name-defined]
     """Return the number of rows of a model's table."""
     return int(db.session.scalar(db.select(func.count()).select_from(model)) or 0)
+
+
+class ReviewState(enum.StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+
+
+class ReviewStatus(db.Model):  # type: ignore[name-defined]
+    """The review state of one section (one row per section, created on first submit)."""
+
+    __tablename__ = "review_status"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), primary_key=True)
+    state: Mapped[ReviewState] = mapped_column(
+        _enum(ReviewState, "review_state"), default=ReviewState.DRAFT
+    )
+    # The version under review or approved.
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), nullable=True
+    )
+    approved_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    # Set when an editorial save carried the approval over from approved_version.
+    carried_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The version whose approval was lost by the last substantive save (for one-click re-approval).
+    reset_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), nullable=True
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    reviewer_ids: Mapped[list] = mapped_column(JSON, default=list)
+
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+
+class ReviewEvent(db.Model):  # type: ignore[name-defined]
+    """One step in a section's review history (submitted, approved, sent back, carried, reset)."""
+
+    __tablename__ = "review_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Comment(db.Model):  # type: ignore[name-defined]
+    """A remark on a section, optionally anchored to a quoted passage; threads via parent_id."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"), nullable=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str] = mapped_column(Text, default="")
+    # Where the quote was found in the Markdown of anchor_version.
+    anchor_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    anchor_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    anchor_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), nullable=True
+    )
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+
+
+class SuggestionStatus(enum.StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Suggestion(db.Model):  # type: ignore[name-defined]
+    """A proposed new text of a section (Änderungsvorschlag), accepted or rejected by an editor."""
+
+    __tablename__ = "suggestion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    base_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[SuggestionStatus] = mapped_column(
+        _enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.OPEN
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), nullable=True
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Notification(db.Model):  # type: ignore[name-defined]
+    """An entry in a user's inbox; e-mailed too when SMTP is configured and not opted out."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    paper_id: Mapped[int | None] = mapped_column(ForeignKey("paper.id"), nullable=True)
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+
+
+class NotificationOptOut(db.Model):  # type: ignore[name-defined]
+    """A user's choice not to get e-mail for one kind of notification."""
+
+    __tablename__ = "notification_opt_out"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
