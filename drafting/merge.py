@@ -2,16 +2,19 @@
 
 A save carries the version it started from. When others saved in the meantime, ``base`` is
 that starting text, ``theirs`` the current text and ``mine`` the submitted one. Both sides
-are diffed against the base word by word (:func:`drafting.textdiff.diff_ops`); each diff
-yields hunks, ranges of the base it replaces. Hunks of the two sides that overlap or touch
-form a conflict region, and nothing in it is merged; all other hunks are applied to the base
-in order. There is no fuzzy patching: ``diff_match_patch.patch_apply`` would merge two edits
-of the same words and report success.
+are diffed against the base word by word (:func:`drafting.textdiff.diff_ops` with
+``semantic=False``: the exact diff, which reports an edit both sides made the same way in
+both); each diff yields hunks, ranges of the base it replaces. Hunks of the two sides that
+overlap or touch form a conflict region, and nothing in it is merged; all other hunks are
+applied to the base in order. There is no fuzzy patching: ``diff_match_patch.patch_apply``
+would merge two edits of the same words and report success.
 
 Touching: hunks ``[a, b)`` and ``[c, d)`` conflict when they overlap or ``b == c`` or
 ``d == a``; so two insertions at the same place conflict, and so does an insertion at
 either edge of a range the other side replaced. Edits of neighbouring words do not touch:
-at least the whitespace or punctuation token between them is left alone.
+at least the whitespace or punctuation token between them is left alone. A word inserted
+between two words, or deleted with its space, takes the space before it (``" neu"``), so it
+touches an edit of the word before it, not of the word after.
 """
 
 from __future__ import annotations

@@ -2,14 +2,18 @@
 
 The diff runs on tokens, not characters: both texts are cut into words, single whitespace
 characters and single punctuation characters (:func:`tokenize`), every distinct token is
-replaced by one stand-in character, and the two short strings are diffed and semantically
-cleaned up by the C++ port of diff-match-patch. Because every operation covers whole
-tokens, a changed word is always shown (and merged, see :mod:`drafting.merge`) whole.
+replaced by one stand-in character, and the short strings are diffed by the C++ port of
+diff-match-patch (``fast_diff_match_patch``). Every operation covers whole tokens, so a
+changed word is always shown, and merged (see :mod:`drafting.merge`), whole.
+
+Two flavours: the default one, for people, runs the semantic cleanup; the exact one
+(``semantic=False``), for the merge and for mapping positions, keeps every unchanged token.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,12 +45,12 @@ _CODE_RANGES: tuple[tuple[int, int], ...] = (
 )
 _SELF_CODED = frozenset(" \t\n\r\f\v")
 
-# Above this, diff-match-patch gives up refining and reports the rest as replaced: a coarser
-# diff, still exact. It bounds the time of a diff of two unrelated long texts.
-_TIME_LIMIT_SECONDS = 0.1
+# Time budget of one diff. Past it, what is left is reported as replaced: a coarser diff,
+# still exact. Typical 50 KB texts need a tenth of it; two unrelated ones would need seconds.
+_TIME_LIMIT_SECONDS = 0.2
 
 _OP_CODES = {"=": EQUAL, "-": DELETE, "+": INSERT}
-_DMP = diff_match_patch()  # only its cleanup, which runs in microseconds on token strings
+_DMP = diff_match_patch()  # for its lossless cleanup only; the diffing is done in C++
 _DEL = Markup(
     '<del><span class="visually-hidden">[{label}: </span>{body}'
     '<span class="visually-hidden">]</span></del>'
@@ -132,14 +136,17 @@ def _normalize(ops: Iterable[Op]) -> list[Op]:
     return result
 
 
-def _fast_diff(a: str, b: str, cleanup: str) -> list[Op]:
+def _fast_diff(a: str, b: str, cleanup: str, deadline: float) -> list[Op]:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return [(DELETE, a), (INSERT, b)]
     pairs = fast_diff_match_patch.diff(
         a,
         b,
         counts_only=False,
         cleanup=cleanup,
         checklines=False,  # no line-mode shortcut: the token strings are short already
-        timelimit=_TIME_LIMIT_SECONDS,
+        timelimit=remaining,
     )
     return [(_OP_CODES[op], text) for op, text in pairs]
 
@@ -152,14 +159,39 @@ def _slide(ops: list[Op]) -> list[Op]:
     return _normalize(ops)
 
 
-def _anchored_diff(a: str, b: str, word_codes: set[str]) -> list[Op]:
-    """Diff encoded texts unit by unit, each unit a word with what follows it up to the next.
+def _words_first(a: str, b: str, word_codes: set[str], deadline: float) -> list[Op]:
+    """Diff encoded texts matching their words first, then the tokens between matched words."""
+    a_words = [i for i, code in enumerate(a) if code in word_codes]
+    b_words = [i for i, code in enumerate(b) if code in word_codes]
+    a_text, b_text = "".join(a[i] for i in a_words), "".join(b[i] for i in b_words)
+    word_ops = _fast_diff(a_text, b_text, "No", deadline)
+    anchors: list[tuple[int, int]] = []
+    x = y = 0
+    for op, text in word_ops:
+        if op == EQUAL:
+            anchors += zip(a_words[x : x + len(text)], b_words[y : y + len(text)], strict=True)
+        x += len(text) if op != INSERT else 0
+        y += len(text) if op != DELETE else 0
+    anchors.append((len(a), len(b)))
+    ops: list[Op] = []
+    a_from = b_from = 0
+    for a_at, b_at in anchors:
+        a_gap, b_gap = a[a_from:a_at], b[b_from:b_at]
+        ops += [(EQUAL, a_gap)] if a_gap == b_gap else _fast_diff(a_gap, b_gap, "No", deadline)
+        ops.append((EQUAL, a[a_at : a_at + 1]))
+        a_from, b_from = a_at + 1, b_at + 1
+    return ops
+
+
+def _anchored_diff(a: str, b: str, word_codes: set[str], deadline: float) -> list[Op]:
+    """Diff encoded texts so that words are matched with words, never with spaces.
 
     A plain shortest diff may as well match a space as a word. Between a word kept and a
     word replaced, that choice decides which base words a hunk covers, and a merge would then
-    weigh a hunk against the wrong words. Matching whole units first keeps words with words
-    (and, among repeated words, the one with the same punctuation after it); the tokens of
-    the unmatched stretches between are then diffed one by one.
+    weigh a hunk against the wrong words. So units, each a word with the separators after
+    it, are matched first (among repeated words this prefers the one followed by the same
+    punctuation); in the stretches between matched units, words are matched next, and only
+    then the whitespace and punctuation between those.
     """
     unit_codes: dict[str, str] = {}
 
@@ -181,11 +213,11 @@ def _anchored_diff(a: str, b: str, word_codes: set[str]) -> list[Op]:
     ops: list[Op] = []
     x = y = 0  # units of a and b passed
     a_from = b_from = 0  # start of the stretch not matched yet
-    for op, text in _fast_diff(a_units, b_units, "No"):
+    for op, text in _fast_diff(a_units, b_units, "No", deadline):
         if op == EQUAL:
             a_at, b_at = a_bounds[x], b_bounds[y]
             if a_from < a_at or b_from < b_at:
-                ops += _fast_diff(a[a_from:a_at], b[b_from:b_at], "No")
+                ops += _words_first(a[a_from:a_at], b[b_from:b_at], word_codes, deadline)
             x += len(text)
             y += len(text)
             a_from, b_from = a_bounds[x], b_bounds[y]
@@ -195,7 +227,7 @@ def _anchored_diff(a: str, b: str, word_codes: set[str]) -> list[Op]:
         else:
             y += len(text)
     if a_from < len(a) or b_from < len(b):
-        ops += _fast_diff(a[a_from:], b[b_from:], "No")
+        ops += _words_first(a[a_from:], b[b_from:], word_codes, deadline)
     return _slide(ops)
 
 
@@ -209,17 +241,18 @@ def diff_ops(a: str, b: str, *, semantic: bool = True) -> list[Op]:
     """
     if a == b:
         return [(EQUAL, a)] if a else []
+    deadline = time.monotonic() + _TIME_LIMIT_SECONDS
     codec = _Codec()
     try:
         encoded_a, encoded_b = codec.encode(a), codec.encode(b)
         if semantic:
             # One character is one token: the cleanup counts tokens and never splits a word.
-            ops = _normalize(_fast_diff(encoded_a, encoded_b, "Semantic"))
+            ops = _normalize(_fast_diff(encoded_a, encoded_b, "Semantic", deadline))
         else:
-            ops = _anchored_diff(encoded_a, encoded_b, codec.word_codes)
+            ops = _anchored_diff(encoded_a, encoded_b, codec.word_codes, deadline)
     except _VocabularyFull:
         # Over 137,000 distinct tokens: a character diff is still exact, only harder to read.
-        ops = _fast_diff(a, b, "Semantic" if semantic else "No")
+        ops = _fast_diff(a, b, "Semantic" if semantic else "No", deadline)
         return _normalize(ops) if semantic else _slide(ops)
     return [(op, codec.decode(text)) for op, text in ops]
 
@@ -318,19 +351,20 @@ def side_by_side(
 
     # Pair lines with a diff of the line sequences, each distinct line one character.
     line_codes: dict[str, str] = {}
+
+    def encode(texts: list[str]) -> str:
+        for text in texts:
+            if text not in line_codes:
+                line_codes[text] = _code(len(line_codes))
+        return "".join([line_codes[text] for text in texts])
+
     try:
-        old_encoded, new_encoded = (
-            "".join(
-                [
-                    line_codes.get(t) or line_codes.setdefault(t, _code(len(line_codes)))
-                    for t in texts
-                ]
-            )
-            for texts in (old_texts, new_texts)
-        )
-        line_ops = _normalize(_fast_diff(old_encoded, new_encoded, "No"))
+        old_encoded, new_encoded = encode(old_texts), encode(new_texts)
     except _VocabularyFull:  # an absurd number of distinct lines: pair them all in order
-        line_ops = [(DELETE, "x" * len(old_texts)), (INSERT, "x" * len(new_texts))]
+        line_ops: list[Op] = [(DELETE, "x" * len(old_texts)), (INSERT, "x" * len(new_texts))]
+    else:
+        deadline = time.monotonic() + _TIME_LIMIT_SECONDS
+        line_ops = _normalize(_fast_diff(old_encoded, new_encoded, "No", deadline))
 
     def render(line: Sequence[Op]) -> Markup:
         return _render(line, deleted_label, inserted_label, newline_marks=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from drafting import textdiff
 from drafting.merge import Chunk, Conflict, MergeResult, changed_ranges, merge3, resolve
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -123,6 +124,29 @@ def test_an_insertion_joins_the_word_before_it() -> None:
         "eins neu ZWEI drei"
     )
     assert not merge3("eins zwei drei", "eins neu zwei drei", "EINS zwei drei").clean
+
+
+def test_a_word_both_sides_kept_survives_a_conflict_next_to_it() -> None:
+    # Regression: a shortest diff paired "bündnis" with "größe" and resolving the conflict
+    # for theirs dropped "bündnis", which both sides had kept.
+    result = merge3(
+        "straße bündnis größe maß müssen",
+        "straße bündnis GRÜN müssen",
+        "straße ZUSATZ bündnis  müssen",
+    )
+    assert resolve(result, {}) == "straße ZUSATZ bündnis GRÜN müssen"
+    assert resolve(result, {0: "yours"}) == "straße ZUSATZ bündnis  müssen"
+
+
+def test_each_side_deleting_one_of_two_equal_words() -> None:
+    assert merge3("straße straße", "straße ", " straße").text == " "
+
+
+def test_out_of_time_a_merge_stays_correct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(textdiff, "_TIME_LIMIT_SECONDS", 0)
+    result = merge3("eins zwei drei", "EINS zwei drei", "eins zwei DREI")
+    assert resolve(result, {}) == "EINS zwei drei"
+    assert resolve(result, {0: "yours"}) == "eins zwei DREI"
 
 
 def test_both_sides_deleting_different_words() -> None:

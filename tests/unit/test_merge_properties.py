@@ -45,6 +45,7 @@ def word_indices(tokens: list[str]) -> list[int]:
 
 
 new_phrases = st.lists(st.sampled_from(NEW_WORDS), min_size=1, max_size=3).map(" ".join)
+REPLACEMENTS = st.one_of(st.just(""), new_phrases)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ def edits(max_words: int, vocabulary: list[str] = NEW_WORDS) -> st.SearchStrateg
         st.just(Edit("delete")),
         st.builds(Edit, st.just("append"), word),
     )
+
+
+SMALL_EDITS = edits(1)
+EXTRA_EDITS = edits(1, EXTRA_WORDS)
 
 
 def applied(tokens: list[str], edits_at: dict[int, Edit]) -> str:
@@ -121,10 +126,11 @@ def test_many_separate_edits_on_both_sides_merge(data: st.DataObject, tokens: li
     chosen = data.draw(st.lists(st.sampled_from(positions[::2]), min_size=2, unique=True))
     sides = data.draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen)))
     sides[0] = not sides[1]  # both sides edit
-    their_edits = {
-        at: data.draw(edits(1)) for at, mine in zip(chosen, sides, strict=True) if not mine
-    }
-    my_edits = {at: data.draw(edits(1)) for at, mine in zip(chosen, sides, strict=True) if mine}
+    changes = data.draw(st.lists(SMALL_EDITS, min_size=len(chosen), max_size=len(chosen)))
+    their_edits: dict[int, Edit] = {}
+    my_edits: dict[int, Edit] = {}
+    for at, mine, edit in zip(chosen, sides, changes, strict=True):
+        (my_edits if mine else their_edits)[at] = edit
     base = "".join(tokens)
     result = merge3(base, applied(tokens, their_edits), applied(tokens, my_edits))
     assert result.clean, result.conflicts
@@ -141,9 +147,7 @@ def overlapping_edits(
     tokens = draw(base_texts(min_words, unique))
     positions = word_indices(tokens)
     first, last = sorted(draw(st.lists(st.sampled_from(positions), min_size=2, max_size=2)))
-    replacement = st.one_of(st.just(""), new_phrases)
-    theirs, mine = draw(replacement), draw(replacement)
-    assume(theirs != mine)
+    theirs, mine = draw(st.lists(REPLACEMENTS, min_size=2, max_size=2, unique=True))
     return tokens, first, last + 1, theirs, mine
 
 
@@ -170,7 +174,7 @@ def test_different_edits_of_the_same_words_conflict(
 
 
 @PROPERTY
-@given(st.data(), overlapping_edits(min_words=4, unique=True), edits(1, EXTRA_WORDS))
+@given(st.data(), overlapping_edits(min_words=4, unique=True), EXTRA_EDITS)
 def test_a_conflict_does_not_hold_back_a_separate_edit(
     data: st.DataObject, case: tuple[list[str], int, int, str, str], extra: Edit
 ) -> None:

@@ -129,15 +129,49 @@ def test_many_distinct_tokens_fall_back_to_a_character_diff(
 ) -> None:
     monkeypatch.setattr(textdiff, "_CODE_RANGES", ((0xE000, 0xE003),))
     a, b = "eins zwei drei vier", "eins zwo drei fünf"
-    ops = diff_ops(a, b)
-    assert side(ops, DELETE) == a
-    assert side(ops, INSERT) == b
+    for semantic in (True, False):
+        ops = diff_ops(a, b, semantic=semantic)
+        assert side(ops, DELETE) == a
+        assert side(ops, INSERT) == b
+
+
+def test_out_of_time_the_rest_is_reported_as_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(textdiff, "_TIME_LIMIT_SECONDS", 0)
+    for semantic in (True, False):
+        ops = diff_ops("eins zwei drei", "eins ZWEI drei", semantic=semantic)
+        assert ops == [(DELETE, "eins zwei drei"), (INSERT, "eins ZWEI drei")]
+
+
+def test_the_exact_diff_matches_words_before_spaces() -> None:
+    # A shortest diff could keep both spaces and pair "bündnis" with "größe".
+    ops = diff_ops("straße bündnis größe maß", "straße NEU bündnis GRÜN", semantic=False)
+    assert ops == [
+        (EQUAL, "straße"),
+        (INSERT, " NEU"),
+        (EQUAL, " bündnis "),
+        (DELETE, "größe maß"),
+        (INSERT, "GRÜN"),
+    ]
+
+
+def test_the_exact_diff_places_an_insertion_after_the_word_before() -> None:
+    assert diff_ops("eins drei", "eins zwei drei", semantic=False) == [
+        (EQUAL, "eins"),
+        (INSERT, " zwei"),
+        (EQUAL, " drei"),
+    ]
+    assert diff_ops("eins drei", "eins zwei drei vier", semantic=False) == [
+        (EQUAL, "eins"),
+        (INSERT, " zwei"),
+        (EQUAL, " drei"),
+        (INSERT, " vier"),
+    ]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(TEXT_CHARS), st.text(TEXT_CHARS))
-def test_operations_rebuild_both_texts(a: str, b: str) -> None:
-    ops = diff_ops(a, b)
+@given(st.text(TEXT_CHARS), st.text(TEXT_CHARS), st.booleans())
+def test_operations_rebuild_both_texts(a: str, b: str, semantic: bool) -> None:
+    ops = diff_ops(a, b, semantic=semantic)
     assert side(ops, DELETE) == a
     assert side(ops, INSERT) == b
     assert_well_formed(ops)
@@ -149,9 +183,9 @@ word_texts = st.lists(
 
 
 @settings(max_examples=200, deadline=None)
-@given(word_texts, word_texts)
-def test_operations_cover_whole_tokens(a: str, b: str) -> None:
-    ops = diff_ops(a, b)
+@given(word_texts, word_texts, st.booleans())
+def test_operations_cover_whole_tokens(a: str, b: str, semantic: bool) -> None:
+    ops = diff_ops(a, b, semantic=semantic)
     assert side(ops, DELETE) == a
     assert side(ops, INSERT) == b
     assert_well_formed(ops)
