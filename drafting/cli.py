@@ -1,14 +1,15 @@
-"""Command-line interface: ``flask --app wsgi demo | orgs | users | tokens``."""
+"""Command-line interface: ``flask --app wsgi demo | orgs | users | tokens | worker``."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from drafting.extensions import db
 from drafting.models import Organisation, OrgKind, Paper, User
-from workflows import accounts
+from workflows import accounts, jobs
 from workflows.errors import WorkflowError
 
 
@@ -116,9 +117,103 @@ def demo_command(force: bool) -> None:
         click.echo(f"  {email:<32} {description}")
 
 
+@click.command("demo-logins", hidden=True)
+def demo_logins_command() -> None:
+    """Print the logins of the demo users in this database (``make run`` shows them each start)."""
+    from drafting.demo import DEMO_PASSWORD, USERS
+
+    emails = [email for email, *_rest in USERS]
+    query = select(User.email).where(User.email.in_(emails), User.active)
+    present = set(db.session.scalars(query))
+    if not present:
+        click.echo("No demo users in this database.")
+        return
+    click.echo(f"Demo logins (password, unless changed since: {DEMO_PASSWORD}):")
+    for email, name, short, roles, admin in USERS:
+        if email in present:
+            described = ", ".join(r.value for r in roles)
+            described = described or ("administrator" if admin else "member")
+            click.echo(f"  {email:<32} {name} ({short}): {described}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit (tests, cron).")
+def worker_command(burst: bool) -> None:
+    """Run an rq worker for the mail and export queues on the Redis at REDIS_URL."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException(
+            "REDIS_URL is not set. Without Redis, jobs run inside the web process "
+            "and no worker is needed."
+        )
+    try:
+        worker = jobs.make_worker(str(url))
+    except RedisError as err:
+        raise click.ClickException(f"Redis at REDIS_URL is not reachable: {err}") from err
+    # The flask command has pushed an app context; it stays active while the worker runs,
+    # and forked work horses inherit it, so job functions can use db.session.
+    worker.work(burst=burst, with_scheduler=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(orgs_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(demo_logins_command)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(editions_cli)
+
+
+@click.group("audit")
+def audit_cli() -> None:
+    """Check the tamper-evident activity log."""
+
+
+@audit_cli.command("verify")
+@click.argument("paper_id", type=int)
+def audit_verify(paper_id: int) -> None:
+    """Recompute a paper's hash chain; exit non-zero on any altered or missing entry."""
+    from workflows.activity import verify
+
+    if db.session.get(Paper, paper_id) is None:
+        raise click.ClickException(f"paper {paper_id} does not exist")
+    problems = verify(paper_id)
+    if problems:
+        for problem in problems:
+            click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
+        raise click.ClickException(
+            f"activity log of paper {paper_id} is NOT intact ({len(problems)} problem(s))"
+        )
+    click.echo(f"activity log of paper {paper_id} is intact")
+
+
+@click.group("editions")
+def editions_cli() -> None:
+    """Check editions and run sign-off reminders."""
+
+
+@editions_cli.command("verify")
+@click.argument("paper_id", type=int)
+def editions_verify(paper_id: int) -> None:
+    """Recompute every edition's hash from the stored versions; exit non-zero on mismatch."""
+    from workflows.signoff import verify
+
+    if db.session.get(Paper, paper_id) is None:
+        raise click.ClickException(f"paper {paper_id} does not exist")
+    problems = verify(paper_id)
+    if problems:
+        for problem in problems:
+            click.echo(f"edition {problem.edition}: {problem.problem}", err=True)
+        raise click.ClickException(f"editions of paper {paper_id} do NOT match their hashes")
+    click.echo(f"all editions of paper {paper_id} match their hashes")
+
+
+@editions_cli.command("remind")
+def editions_remind() -> None:
+    """Remind signatories before sign-off deadlines pass (run daily, e.g. from cron)."""
+    from workflows.signoff import send_reminders
+
+    click.echo(f"reminders sent: {send_reminders()}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -21,6 +21,44 @@ ROLE_LABELS = {
     "reviewer": _l("Reviewer"),
     "signatory": _l("Signatory"),
 }
+
+
+REVIEW_EVENT_LABELS = {
+    "submitted": _l("submitted for review"),
+    "approved": _l("approved"),
+    "changes_requested": _l("sent back"),
+    "carried_over": _l("approval carried over (editorial save)"),
+    "approval_reset": _l("approval reset by a new version"),
+    "back_to_draft": _l("back to draft by a new version"),
+}
+REVIEW_STATE_LABELS = {
+    "draft": _l("Draft"),
+    "in_review": _l("In review"),
+    "changes_requested": _l("Changes requested"),
+    "approved": _l("Approved"),
+}
+
+SUGGESTION_LABELS = {
+    "open": _l("open"),
+    "accepted": _l("accepted"),
+    "rejected": _l("rejected"),
+}
+
+DECISION_LABELS = {
+    "approve": _l("Approved"),
+    "approve_with_reservation": _l("Approved with reservation"),
+    "reject": _l("Rejected"),
+}
+EDITION_LABELS = {
+    "signing": _l("in sign-off"),
+    "final": _l("final"),
+    "cancelled": _l("cancelled"),
+}
+
+
+def when_date(value: date | None) -> str:
+    """Format a date in the user's language."""
+    return format_date(value, "medium") if value else ""
 
 
 def when(value: datetime | None, fmt: str = "medium") -> str:
@@ -41,3 +79,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["stored_html"] = stored_html
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
+    app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS
+    app.jinja_env.globals["REVIEW_STATE_LABELS"] = REVIEW_STATE_LABELS
+    app.jinja_env.filters["when_date"] = when_date
+    app.jinja_env.globals["SUGGESTION_LABELS"] = SUGGESTION_LABELS
+    app.jinja_env.globals["DECISION_LABELS"] = DECISION_LABELS
+    app.jinja_env.globals["EDITION_LABELS"] = EDITION_LABELS

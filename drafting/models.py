@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -164,6 +165,13 @@ class Paper(db.Model):  # type: ignore[name-defined]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Head of the activity log's hash chain: deleting entries at the end is detectable too.
+    log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    log_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The edition being signed or, once final, the final edition.
+    current_edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("edition.id", use_alter=True), nullable=True
+    )
 
     lead_organisation: Mapped[Organisation] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship()
@@ -335,9 +343,7 @@ class ReviewStatus(db.Model):  # type: ignore[name-defined]
     # The version under review or approved.
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     approved_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    approved_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id"), nullable=True
-    )
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     # Set when an editorial save carried the approval over from approved_version.
     carried_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -389,9 +395,7 @@ class Comment(db.Model):  # type: ignore[name-defined]
     edited_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
-    resolved_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id"), nullable=True
-    )
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
 
@@ -418,9 +422,7 @@ class Suggestion(db.Model):  # type: ignore[name-defined]
     status: Mapped[SuggestionStatus] = mapped_column(
         _enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.OPEN
     )
-    decided_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id"), nullable=True
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -460,3 +462,131 @@ class NotificationOptOut(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+
+
+class EditionStatus(enum.StrEnum):
+    SIGNING = "signing"
+    FINAL = "final"
+    CANCELLED = "cancelled"
+
+
+class Edition(db.Model):  # type: ignore[name-defined]
+    """A frozen snapshot of a whole paper (Gesamtfassung): one version per section and a hash."""
+
+    __tablename__ = "edition"
+    __table_args__ = (UniqueConstraint("paper_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[EditionStatus] = mapped_column(
+        _enum(EditionStatus, "edition_status"), default=EditionStatus.SIGNING
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    created_by: Mapped[User] = relationship()
+    entries: Mapped[list[EditionSection]] = relationship(
+        back_populates="edition", order_by="EditionSection.position"
+    )
+
+
+class EditionSection(db.Model):  # type: ignore[name-defined]
+    """Which version of which section belongs to an edition, in order."""
+
+    __tablename__ = "edition_section"
+    __table_args__ = (UniqueConstraint("edition_id", "section_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("section_version.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    edition: Mapped[Edition] = relationship(back_populates="entries")
+    version: Mapped[SectionVersion] = relationship(lazy="joined")
+
+
+class SignoffDecisionKind(enum.StrEnum):
+    APPROVE = "approve"
+    APPROVE_WITH_RESERVATION = "approve_with_reservation"
+    REJECT = "reject"
+
+
+class SignoffDecision(db.Model):  # type: ignore[name-defined]
+    """One organisation's current decision on an edition (changes are in the activity log)."""
+
+    __tablename__ = "signoff_decision"
+    __table_args__ = (UniqueConstraint("edition_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("edition.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    decision: Mapped[SignoffDecisionKind] = mapped_column(
+        _enum(SignoffDecisionKind, "signoff_decision_kind")
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # The edition hash the signatory was shown: binds the decision to one exact text.
+    edition_hash: Mapped[str] = mapped_column(String(64))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Export(db.Model):  # type: ignore[name-defined]
+    """A Word export of a paper: its options, progress and, when done, the file itself.
+
+    Files live in the database so that web nodes stay stateless.
+    """
+
+    __tablename__ = "export"
+    __table_args__ = (Index("ix_export_paper_created", "paper_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[ExportStatus] = mapped_column(
+        _enum(ExportStatus, "export_status"), default=ExportStatus.QUEUED
+    )
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[str] = mapped_column(String(64), default="")
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    requested_by: Mapped[User] = relationship(lazy="joined")
+
+
+class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
+    """A reference .docx uploaded by an administrator whose styles exports use."""
+
+    __tablename__ = "reference_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

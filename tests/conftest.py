@@ -40,6 +40,9 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "REDIS_URL": None,
         "MAIL_SERVER": None,
+        # Cheap password hashing keeps the suite fast; production uses the defaults.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
     }
 
 
@@ -132,3 +135,55 @@ def world(app: Flask) -> factories.World:
 def api_headers(token: str) -> dict[str, str]:
     """Return the headers of an authenticated API request."""
     return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+# --- Required services: in CI nothing that needs a service or a browser may skip ------------
+
+SERVICE_MARKERS = ("browser", "postgres", "redis")
+
+
+def services_required() -> bool:
+    """Tell whether a skipped browser/PostgreSQL/Redis test must fail (CI, ``.ci/run``)."""
+    return (
+        os.environ.get("CI", "").lower() == "true"
+        or os.environ.get("KONZEPTWERK_REQUIRE_SERVICES") == "1"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under `pytest -n 2 --dist loadgroup` all Redis tests go to one worker: one server.
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if item.get_closest_marker("redis"):
+                item.add_marker(pytest.mark.xdist_group("redis"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.skipped and services_required() and not hasattr(report, "wasxfail"):
+        needs = [name for name in SERVICE_MARKERS if item.get_closest_marker(name)]
+        if needs:
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{'/'.join(needs)} test skipped, but this run requires it "
+                f"(CI=true or KONZEPTWERK_REQUIRE_SERVICES=1): {reason}"
+            )
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    report: pytest.CollectReport = yield
+    browser_dir = Path(__file__).parent / "browser"
+    path = Path(str(collector.path))
+    if report.skipped and services_required() and browser_dir in (path, *path.parents):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"browser tests skipped at collection, but this run requires them: {report.longrepr!r}"
+        )
+    return report

@@ -7,6 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -14,16 +15,29 @@ from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, User, utcnow
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+_hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_and_dummy()[0]
+
+
+def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
+    # Argon2id with the configured cost (tests lower it); the dummy hash is verified against
+    # when the e-mail is unknown, so a miss costs as much time as a wrong password.
+    key = (int(current_app.config.get("ARGON2_TIME_COST", 3)),
+           int(current_app.config.get("ARGON2_MEMORY_COST", 65536)))
+    if key not in _hashers:
+        hasher = PasswordHasher(time_cost=key[0], memory_cost=key[1])
+        _hashers[key] = (hasher, hasher.hash("not-a-password-of-anyone"))
+    return _hashers[key]
 MIN_PASSWORD = 10
 LOCALES = ("de", "en")
 
 
 def hash_password(password: str) -> str:
     """Hash a password with Argon2id."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -50,17 +64,18 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            hasher, dummy = _hasher_and_dummy()
+            hasher.verify(dummy, password or "")
         except VerificationError:
             pass
         return None
     try:
-        _hasher.verify(user.password_hash, password or "")
+        _hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
     if not user.is_active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
@@ -181,7 +196,7 @@ def update_user(
 def change_password(user: User, current: str, new: str) -> None:
     """Change a user's own password after checking the current one; other sessions end."""
     try:
-        _hasher.verify(user.password_hash, current or "")
+        _hasher().verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
         raise ValidationFailed(_l("The current password is wrong."), field="current") from None
     check_password_strength(new)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from drafting.extensions import db
-from drafting.models import ActivityEntry, User, utcnow
+from drafting.models import ActivityEntry, Paper, User, utcnow
 
 GENESIS = "0" * 64
 
@@ -43,13 +43,10 @@ def record(
     **details: Any,
 ) -> ActivityEntry:
     """Append an entry to a paper's log (the caller holds the paper's write lock and commits)."""
-    last = db.session.execute(
-        select(ActivityEntry.seq, ActivityEntry.hash)
-        .where(ActivityEntry.paper_id == paper_id)
-        .order_by(ActivityEntry.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    paper = db.session.get(Paper, paper_id)
+    if paper is None:
+        raise ValueError(f"paper {paper_id} does not exist")
+    seq, prev = (paper.log_seq or 0) + 1, paper.log_head or GENESIS
     now = utcnow()
     entry = ActivityEntry(
         paper_id=paper_id,
@@ -64,6 +61,7 @@ def record(
     )
     entry.hash = entry_hash(entry)
     db.session.add(entry)
+    paper.log_seq, paper.log_head = seq, entry.hash
     return entry
 
 
@@ -94,4 +92,9 @@ def verify(paper_id: int) -> list[ChainProblem]:
             problems.append(ChainProblem(entry.seq, "content was altered"))
         prev = entry.hash
         expected_seq = entry.seq + 1
+    paper = db.session.get(Paper, paper_id)
+    if paper is not None and (
+        paper.log_seq != expected_seq - 1 or (paper.log_head or GENESIS) != prev
+    ):
+        problems.append(ChainProblem(paper.log_seq, "the newest entries are missing"))
     return problems

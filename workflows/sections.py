@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from drafting.models import (
     utcnow,
 )
 from drafting.permissions import may_edit_role
-from workflows import activity
+from workflows import activity, reviewstate
 from workflows.errors import (
     EditConflict,
     NotAllowed,
@@ -209,6 +210,9 @@ def save_section(
     title: str | None = None,
     level: Any = None,
     note: str = "",
+    editorial: bool = False,
+    author: User | None = None,
+    on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     """Save a new text of a section started from ``base_version``, merging if others saved.
 
@@ -238,6 +242,9 @@ def save_section(
                 level=level,
                 base_number=base_number,
                 note=note,
+                editorial=editorial,
+                author=author,
+                on_saved=on_saved,
             )
         except IntegrityError:
             # Another save took the same version number first: merge on top of it.
@@ -254,6 +261,9 @@ def _save_once(
     level: int | None,
     base_number: int,
     note: str,
+    editorial: bool = False,
+    author: User | None = None,
+    on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     section, access = get_section(actor, section_id, lock=True)
     _require_edit(access)
@@ -302,13 +312,16 @@ def _save_once(
         new_level = mine_level if mine_level != base.level else head.level
         merged = True
     if (new_title, new_body, new_level) == (head.title, head.body, head.level):
-        _clear_draft(actor, section.id)
+        if author is None:
+            _clear_draft(actor, section.id)
+        if on_saved is not None:
+            on_saved(head.number)
         db.session.commit()
         return SaveResult(section, head.number, created=False, merged=merged)
     version = _new_version(
         section,
         head.number + 1,
-        actor,
+        author or actor,
         title=new_title,
         level=new_level,
         body=new_body,
@@ -323,8 +336,14 @@ def _save_once(
         section_id=section.id,
         version=version.number,
         merged_with=head.number if merged else None,
+        editorial=editorial,
     )
-    _clear_draft(actor, section.id)
+    reviewstate.after_save(section, head, version, actor, editorial=editorial)
+    if author is None:
+        # The user's own text is saved: their autosaved draft has done its job.
+        _clear_draft(actor, section.id)
+    if on_saved is not None:
+        on_saved(version.number)  # e.g. close the suggestion in the same transaction
     db.session.commit()
     return SaveResult(
         section,
@@ -367,6 +386,7 @@ def restore_version(actor: User, section_id: int, number: int) -> SaveResult:
         version=version.number,
         restored_from=number,
     )
+    reviewstate.after_save(section, head, version, actor, editorial=False)
     db.session.commit()
     return SaveResult(section, version.number, created=True, merged=False)
 

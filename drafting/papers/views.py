@@ -15,8 +15,11 @@ from drafting.models import Organisation
 from drafting.outline import heading_numbers
 from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
 from drafting.permissions import can_edit, can_manage
+from workflows import comments as comment_flow
 from workflows import papers as paper_flow
+from workflows import reviewstate
 from workflows import sections as section_flow
+from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
 
 bp = Blueprint("papers", __name__)
@@ -56,8 +59,14 @@ def show(paper_id: int) -> str:
     sections = section_flow.list_sections(paper_id)
     numbers = heading_numbers(s.level for s in sections)
     removed = section_flow.list_sections(paper_id, removed=True)
+    statuses = reviewstate.statuses_for(s.id for s in sections)
     return render_template(
         "papers/show.html",
+        statuses=statuses,
+        progress=reviewstate.progress(sections, statuses),
+        is_overdue=reviewstate.is_overdue,
+        suggestion_counts=suggestion_flow.open_counts(paper_id),
+        comment_counts=comment_flow.open_counts(paper_id),
         paper=access.paper,
         member=access.member,
         sections=list(zip(numbers, sections, strict=True)),

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import HiddenInput
 
 from drafting.forms import options
 
@@ -26,6 +35,11 @@ class SectionForm(FlaskForm):
         description=_l("Markdown: **bold**, *italic*, lists with - or 1., tables with |."),
     )
     note = StringField(_l("Change note (optional)"), validators=[Length(max=500)])
+    editorial = BooleanField(
+        _l("Editorial change only (spelling, punctuation, spacing)"),
+        description=_l("If the text differs from the approved one only in such details, "
+                       "the approval stays."),
+    )
     base_version = HiddenField()
     submit = SubmitField(_l("Save"))
 
@@ -37,8 +51,9 @@ class SectionForm(FlaskForm):
 class ResolveForm(FlaskForm):
     """The conflict page: the user's text, the versions involved and the combined text."""
 
-    base_version = IntegerField(validators=[InputRequired()])
-    current_version = IntegerField(validators=[InputRequired()])
+    # Hidden, so that ``hidden_tag()`` carries them through the conflict page's form.
+    base_version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    current_version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     level = SelectField(_l("Heading level"), coerce=int)
     yours = TextAreaField(_l("Your text"))

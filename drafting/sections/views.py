@@ -38,6 +38,8 @@ def _paper_anchor(section: Section) -> str:
 def create(paper_id: int) -> str | Response | tuple[str, int]:
     """Add a section to a paper."""
     access = paper_flow.get_paper(current_user, paper_id)
+    if not may_edit_role(access.member):
+        abort(403)  # readers see the paper, but not a form they could never send
     form = SectionForm()
     if request.method == "GET":
         form.level.data = 1
@@ -119,6 +121,7 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
             body=form.body.data or "",
             base_version=form.base_version.data,
             note=form.note.data or "",
+            editorial=bool(form.editorial.data),
         )
     except EditConflict as err:
         return _conflict_page(section, err.extra, note=form.note.data or ""), 409
@@ -364,7 +367,7 @@ def compare(section_id: int) -> str:
         new=new,
         inline=textdiff.inline_html(ops, **labels),
         title_inline=textdiff.inline_html(title_ops, **labels),
-        rows=textdiff.side_by_side(ops),
+        rows=textdiff.side_by_side(ops, **labels),
         stats=textdiff.diff_stats(ops),
         versions=flow.history(section.id),
     )

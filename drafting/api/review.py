@@ -1,0 +1,144 @@
+"""API routes of section review, suggestions and the activity log."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from drafting.api import api_user, body_json, bp, review_fields
+from drafting.extensions import db
+from drafting.models import ActivityEntry, Suggestion
+from workflows import papers as paper_flow
+from workflows import review as review_flow
+from workflows import suggestions as suggestion_flow
+from workflows.errors import ValidationFailed
+from workflows.sections import get_section
+
+
+@bp.post("/sections/<int:section_id>/submit")
+def submit(section_id: int) -> Response:
+    """Submit a section's current version for review."""
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ValidationFailed("the request body must be a JSON object")
+    reviewers = data.get("reviewers") or []
+    if not isinstance(reviewers, list) or not all(isinstance(r, str) for r in reviewers):
+        raise ValidationFailed("'reviewers' must be a list of e-mail addresses", field="reviewers")
+    due = None
+    if data.get("due"):
+        try:
+            due = date.fromisoformat(str(data["due"]))
+        except ValueError:
+            raise ValidationFailed("'due' must be a date YYYY-MM-DD", field="due") from None
+    review_flow.submit(api_user(), section_id, reviewers=reviewers, due=due)
+    return jsonify({"section_id": section_id, **review_fields(section_id)})
+
+
+@bp.post("/sections/<int:section_id>/reviews")
+def review(section_id: int) -> Response:
+    """Approve a version or send the section back."""
+    data = body_json()
+    decision = data.get("decision")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationFailed("'version' (an integer) is required", field="version")
+    comment = data.get("comment") or ""
+    if not isinstance(comment, str):
+        raise ValidationFailed("'comment' must be a string", field="comment")
+    if decision == "approve":
+        review_flow.approve(api_user(), section_id, version, comment)
+    elif decision == "request_changes":
+        review_flow.request_changes(api_user(), section_id, version, comment)
+    else:
+        raise ValidationFailed("'decision' must be approve or request_changes", field="decision")
+    return jsonify({"section_id": section_id, **review_fields(section_id)})
+
+
+def suggestion_json(item: Suggestion) -> dict[str, object]:
+    """Serialise a suggestion."""
+    return {
+        "id": item.id,
+        "section_id": item.section_id,
+        "author": item.author.display_name,
+        "base_version": item.base_version,
+        "body": item.body,
+        "note": item.note,
+        "status": item.status.value,
+        "reason": item.reason,
+        "result_version": item.result_version,
+        "created_at": item.created_at.isoformat(),
+    }
+
+
+@bp.post("/sections/<int:section_id>/suggestions")
+def create_suggestion(section_id: int) -> tuple[Response, int]:
+    """Propose a new text for a section."""
+    data = body_json()
+    body, base, note = data.get("body"), data.get("base_version"), data.get("note") or ""
+    if not isinstance(body, str):
+        raise ValidationFailed("'body' must be a string", field="body")
+    if isinstance(base, bool) or not isinstance(base, int):
+        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
+    if not isinstance(note, str):
+        raise ValidationFailed("'note' must be a string", field="note")
+    item = suggestion_flow.create_suggestion(
+        api_user(), section_id, body=body, base_version=base, note=note
+    )
+    return jsonify(suggestion_json(item)), 201
+
+
+@bp.get("/sections/<int:section_id>/suggestions")
+def list_suggestions(section_id: int) -> Response:
+    """List a section's suggestions."""
+    get_section(api_user(), section_id)
+    return jsonify(
+        {"suggestions": [suggestion_json(s) for s in suggestion_flow.for_section(section_id)]}
+    )
+
+
+@bp.post("/suggestions/<int:suggestion_id>/accept")
+def accept_suggestion(suggestion_id: int) -> Response:
+    """Accept a suggestion; 409 edit_conflict when it clashes with later changes."""
+    result = suggestion_flow.accept(api_user(), suggestion_id)
+    item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
+    return jsonify({**suggestion_json(item), "version": result.version, "merged": result.merged})
+
+
+@bp.post("/suggestions/<int:suggestion_id>/reject")
+def reject_suggestion(suggestion_id: int) -> Response:
+    """Reject a suggestion with a reason."""
+    data = body_json()
+    reason = data.get("reason")
+    if not isinstance(reason, str):
+        raise ValidationFailed("'reason' must be a string", field="reason")
+    item = suggestion_flow.reject(api_user(), suggestion_id, reason)
+    return jsonify(suggestion_json(item))
+
+
+@bp.get("/papers/<int:paper_id>/activity")
+def activity(paper_id: int) -> Response:
+    """Return the paper's activity log, oldest first, with its hash chain."""
+    paper_flow.get_paper(api_user(), paper_id)
+    entries = db.session.scalars(
+        select(ActivityEntry).where(ActivityEntry.paper_id == paper_id).order_by(ActivityEntry.seq)
+    )
+    return jsonify(
+        {
+            "entries": [
+                {
+                    "seq": e.seq,
+                    "time": e.created_at.isoformat(),
+                    "actor": e.actor.email if e.actor else None,
+                    "action": e.action,
+                    "section_id": e.section_id,
+                    "version": e.version,
+                    "details": e.details,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in entries
+            ]
+        }
+    )

@@ -1,0 +1,231 @@
+"""Section review actions: submit, approve (four-eyes), send back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from drafting.extensions import db
+from drafting.models import (
+    PaperRole,
+    PaperStatus,
+    ReviewEvent,
+    ReviewStatus,
+    Role,
+    Section,
+    SectionVersion,
+    User,
+    utcnow,
+)
+from drafting.permissions import Membership, can_review, may_edit_role
+from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
+from workflows.notifications import notify
+from workflows.reviewstate import Action, S, next_state, status_of
+from workflows.reviewstate import record_event as _event
+from workflows.sections import get_section, version_of
+
+
+def _notify(
+    recipients: Iterable[int], kind: str, section: Section, actor: User, **params: object
+) -> None:
+    try:
+        url = url_for("papers.show", paper_id=section.paper_id, _anchor=f"section-{section.id}")
+    except RuntimeError:  # outside a request (CLI, jobs)
+        url = f"/papers/{section.paper_id}#section-{section.id}"
+    notify(
+        list(recipients),
+        kind,
+        paper_id=section.paper_id,
+        section_id=section.id,
+        actor=actor,
+        params={"section": section.title, "actor": actor.display_name, **params},
+        url=url,
+    )
+
+
+def _paper_reviewers(paper_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(PaperRole.user_id).where(
+                PaperRole.paper_id == paper_id, PaperRole.role == Role.REVIEWER
+            )
+        )
+    )
+
+
+def submit(
+    actor: User, section_id: int, *, reviewers: Iterable[str] = (), due: date | None = None
+) -> ReviewStatus:
+    """Submit the current version of a section for review (idempotent for the same version).
+
+    :raises NotAllowed: for users without the editor or coordinator role.
+    :raises InvalidTransition: when the section is approved or sent back and not yet changed.
+    """
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    if not may_edit_role(access.member):
+        raise NotAllowed(_l("Only editors and coordinators may submit sections for review."))
+    if access.paper.status != PaperStatus.DRAFTING:
+        raise PaperLocked(_l("The paper is frozen; reviews cannot start now."))
+    status = status_of(section.id)
+    if status.state == S.IN_REVIEW and status.version == section.version:
+        return status  # submitting twice changes nothing
+    named = _resolve_reviewers(access.paper.id, reviewers)
+    status.state = next_state(Action.SUBMIT, status.state)
+    status.version = section.version
+    status.due = due
+    status.submitted_by_id = actor.id
+    status.submitted_at = utcnow()
+    status.reviewer_ids = named
+    _event(section, section.version, actor, "submitted")
+    _notify(
+        named or _paper_reviewers(access.paper.id),
+        "review_requested",
+        section,
+        actor,
+        due=due.isoformat() if due else "",
+    )
+    db.session.commit()
+    return status
+
+
+def _resolve_reviewers(paper_id: int, emails: Iterable[str]) -> list[int]:
+    emails = [e.strip().lower() for e in emails if e and e.strip()]
+    if not emails:
+        return []
+    rows = db.session.execute(
+        select(User.id, User.email)
+        .join(PaperRole, PaperRole.user_id == User.id)
+        .where(
+            PaperRole.paper_id == paper_id, PaperRole.role == Role.REVIEWER, User.email.in_(emails)
+        )
+    ).all()
+    found = {email: uid for uid, email in rows}
+    missing = [e for e in emails if e not in found]
+    if missing:
+        raise ValidationFailed(
+            _l("Not a reviewer of this paper: %(emails)s", emails=", ".join(missing)),
+            field="reviewers",
+        )
+    return sorted(set(found.values()))
+
+
+def _check_reviewer(
+    actor: User,
+    access_member: Membership,
+    section: Section,
+    number: int,
+    version: SectionVersion | None,
+) -> None:
+    if not can_review(access_member):
+        raise NotAllowed(_l("Only reviewers of this paper may approve or send back sections."))
+    if version is None:
+        raise ValidationFailed(
+            _l("Version %(n)s of this section does not exist.", n=number), field="version"
+        )
+    if version.author_id == actor.id:
+        raise NotAllowed(_l("You wrote this version; someone else has to review it."))
+
+
+def approve(actor: User, section_id: int, version: int, comment: str = "") -> ReviewStatus:
+    """Approve the given version of a section (four-eyes; idempotent).
+
+    :raises NotAllowed: without the reviewer role, or for one's own version.
+    :raises InvalidTransition: when the version is not the one under review.
+    """
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    if access.paper.status != PaperStatus.DRAFTING:
+        raise PaperLocked(_l("The paper is frozen; reviews cannot change now."))
+    shown = version_of(section.id, version)
+    _check_reviewer(actor, access.member, section, version, shown)
+    status = status_of(section.id)
+    if (
+        status.state == S.APPROVED
+        and version in (status.approved_version, status.carried_to)
+        and version == section.version
+    ):
+        return status  # approving twice changes nothing
+    if version != section.version:
+        raise InvalidTransition(
+            _l(
+                "Version %(n)s is not the current version (%(cur)s) of this section.",
+                n=version,
+                cur=section.version,
+            ),
+            state=status.state.value,
+        )
+    if status.state == S.DRAFT and status.reset_from is not None:
+        status.state = next_state(Action.REAPPROVE, status.state)
+    else:
+        status.state = next_state(Action.APPROVE, status.state)
+        if status.version != version:
+            raise InvalidTransition(
+                _l("Version %(n)s is not the version under review.", n=version),
+                state=status.state.value,
+            )
+    status.version = version
+    status.approved_version = version
+    status.approved_by_id = actor.id
+    status.approved_at = utcnow()
+    status.carried_to = None
+    status.reset_from = None
+    _event(section, version, actor, "approved", comment.strip())
+    recipients = {shown.author_id} if shown else set()
+    if status.submitted_by_id:
+        recipients.add(status.submitted_by_id)
+    _notify(recipients, "approved", section, actor, version=version)
+    db.session.commit()
+    return status
+
+
+def request_changes(actor: User, section_id: int, version: int, reason: str) -> ReviewStatus:
+    """Send a section back to its editors with a reason.
+
+    :raises ValidationFailed: without a reason.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            _l("Please give a reason for sending the section back."), field="comment"
+        )
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    if access.paper.status != PaperStatus.DRAFTING:
+        raise PaperLocked(_l("The paper is frozen; reviews cannot change now."))
+    shown = version_of(section.id, version)
+    if not can_review(access.member):
+        raise NotAllowed(_l("Only reviewers of this paper may approve or send back sections."))
+    if shown is None:
+        raise ValidationFailed(
+            _l("Version %(n)s of this section does not exist.", n=version), field="version"
+        )
+    status = status_of(section.id)
+    if status.state == S.CHANGES_REQUESTED and status.version == version:
+        return status
+    new_state = next_state(Action.REQUEST_CHANGES, status.state)
+    if status.version != version:
+        raise InvalidTransition(
+            _l("Version %(n)s is not the version under review.", n=version), state=S.IN_REVIEW.value
+        )
+    # Only now: a refusal must leave the session unchanged for callers outside a request.
+    status.state = new_state
+    _event(section, version, actor, "changes_requested", reason)
+    recipients = {shown.author_id}
+    if status.submitted_by_id:
+        recipients.add(status.submitted_by_id)
+    _notify(recipients, "changes_requested", section, actor, reason=reason)
+    db.session.commit()
+    return status
+
+
+def history_events(section_id: int) -> list[ReviewEvent]:
+    """Return a section's review events, newest first."""
+    return list(
+        db.session.scalars(
+            select(ReviewEvent)
+            .where(ReviewEvent.section_id == section_id)
+            .order_by(ReviewEvent.id.desc())
+        )
+    )

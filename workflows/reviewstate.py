@@ -1,0 +1,208 @@
+"""Review states of sections: the transition table and what a new version does to a review."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from drafting.extensions import db
+from drafting.models import (
+    ReviewEvent,
+    ReviewState,
+    ReviewStatus,
+    Section,
+    SectionVersion,
+    User,
+    utcnow,
+)
+from workflows import activity
+from workflows.errors import InvalidTransition
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    REAPPROVE = "reapprove"
+    SAVE = "save"
+    EDITORIAL_SAVE = "editorial_save"
+
+
+S = ReviewState
+# (action, state) -> new state. Anything missing is an invalid transition.
+TRANSITIONS: dict[tuple[Action, ReviewState], ReviewState] = {
+    (Action.SUBMIT, S.DRAFT): S.IN_REVIEW,
+    (Action.APPROVE, S.IN_REVIEW): S.APPROVED,
+    (Action.REQUEST_CHANGES, S.IN_REVIEW): S.CHANGES_REQUESTED,
+    # One-click re-approval after a save reset an approval (guarded by reset_from).
+    (Action.REAPPROVE, S.DRAFT): S.APPROVED,
+    (Action.SAVE, S.DRAFT): S.DRAFT,
+    (Action.SAVE, S.IN_REVIEW): S.DRAFT,
+    (Action.SAVE, S.CHANGES_REQUESTED): S.DRAFT,
+    (Action.SAVE, S.APPROVED): S.DRAFT,
+    # Trivial (whitespace, punctuation, case) saves marked editorial keep the state.
+    (Action.EDITORIAL_SAVE, S.DRAFT): S.DRAFT,
+    (Action.EDITORIAL_SAVE, S.IN_REVIEW): S.IN_REVIEW,
+    (Action.EDITORIAL_SAVE, S.CHANGES_REQUESTED): S.DRAFT,
+    (Action.EDITORIAL_SAVE, S.APPROVED): S.APPROVED,
+}
+
+
+def next_state(action: Action, state: ReviewState) -> ReviewState:
+    """Return the state an action leads to.
+
+    :raises InvalidTransition: when the action is not allowed in this state.
+    """
+    try:
+        return TRANSITIONS[(action, state)]
+    except KeyError:
+        raise InvalidTransition(
+            _l(
+                "This step is not possible while the section is “%(state)s”.",
+                state=STATE_LABELS[state],
+            ),
+            state=state.value,
+            action=action.value,
+        ) from None
+
+
+STATE_LABELS = {
+    S.DRAFT: _l("draft"),
+    S.IN_REVIEW: _l("in review"),
+    S.CHANGES_REQUESTED: _l("changes requested"),
+    S.APPROVED: _l("approved"),
+}
+
+# What counts in a comparison: letters and digits, numbers with their separators ("1,5" is
+# not "15") and strikethrough marks ("~~nicht~~" deletes the word); the rest is punctuation.
+_SIGNIFICANT = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]|~")
+
+
+def only_editorial(old: str, new: str) -> bool:
+    """Tell whether two texts differ only in whitespace, punctuation or letter case."""
+
+    def key(text: str) -> str:
+        # lower(), not casefold(): casefold makes "Maßen" and "Massen" the same word.
+        return "".join(_SIGNIFICANT.findall(unicodedata.normalize("NFC", text))).lower()
+
+    return key(old) == key(new)
+
+
+def status_of(section_id: int) -> ReviewStatus:
+    """Return the review status row of a section, creating it in state draft."""
+    status = db.session.get(ReviewStatus, section_id)
+    if status is None:
+        status = ReviewStatus(section_id=section_id, state=S.DRAFT, reviewer_ids=[])
+        db.session.add(status)
+        db.session.flush()
+    return status
+
+
+def statuses_for(section_ids: Iterable[int]) -> dict[int, ReviewStatus]:
+    """Load the review status of many sections with one query."""
+    ids = list(section_ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(ReviewStatus).where(ReviewStatus.section_id.in_(ids)))
+    return {row.section_id: row for row in rows}
+
+
+def record_event(
+    section: Section, version: int, actor: User | None, kind: str, comment: str = ""
+) -> None:
+    """Add a review event and its activity entry (the caller commits)."""
+    db.session.add(
+        ReviewEvent(
+            section_id=section.id,
+            version=version,
+            actor_id=actor.id if actor else None,
+            kind=kind,
+            comment=comment,
+            created_at=utcnow(),
+        )
+    )
+    activity.record(
+        section.paper_id,
+        actor,
+        f"review.{kind}",
+        section_id=section.id,
+        version=version,
+        **({"comment": comment} if comment else {}),
+    )
+
+
+def after_save(
+    section: Section, previous: SectionVersion, new: SectionVersion, actor: User, *, editorial: bool
+) -> None:
+    """Apply a new version to the review state (called inside the save's transaction)."""
+    status = db.session.get(ReviewStatus, section.id)
+    if status is None:
+        return
+    if status.state == S.IN_REVIEW:
+        # The version under review, not an approval of an earlier round.
+        reference_number = status.version
+    else:
+        reference_number = status.carried_to or status.approved_version or status.version
+    reference = previous
+    if reference_number and reference_number != previous.number:
+        reference = (
+            db.session.scalar(
+                select(SectionVersion).where(
+                    SectionVersion.section_id == section.id,
+                    SectionVersion.number == reference_number,
+                )
+            )
+            or previous
+        )
+    trivial = editorial and only_editorial(
+        reference.title + "\n" + reference.body, new.title + "\n" + new.body
+    )
+    old_state = status.state
+    status.state = next_state(Action.EDITORIAL_SAVE if trivial else Action.SAVE, old_state)
+    if trivial and old_state == S.APPROVED:
+        status.carried_to = new.number
+        record_event(section, new.number, actor, "carried_over")
+    elif trivial and old_state == S.IN_REVIEW:
+        status.version = new.number
+        record_event(section, new.number, actor, "carried_over")
+    elif old_state == S.APPROVED:
+        status.reset_from = status.carried_to or status.approved_version
+        status.carried_to = None
+        record_event(section, new.number, actor, "approval_reset")
+    elif old_state in (S.IN_REVIEW, S.CHANGES_REQUESTED):
+        record_event(section, new.number, actor, "back_to_draft")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a paper's review is."""
+
+    approved: int
+    total: int
+    overdue: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.approved / self.total) if self.total else 0
+
+
+def is_overdue(status: ReviewStatus | None, today: date | None = None) -> bool:
+    """Tell whether a review is past its due date."""
+    today = today or date.today()
+    return bool(status and status.state == S.IN_REVIEW and status.due and status.due < today)
+
+
+def progress(sections: list[Section], statuses: dict[int, ReviewStatus]) -> Progress:
+    """Count approved and overdue sections."""
+    approved = sum(
+        1 for s in sections if statuses.get(s.id) is not None and statuses[s.id].state == S.APPROVED
+    )
+    overdue = sum(1 for s in sections if is_overdue(statuses.get(s.id)))
+    return Progress(approved, len(sections), overdue)

@@ -1,0 +1,569 @@
+"""Sign-off (Mitzeichnung): frozen editions, one decision per organisation, the paper's lifecycle.
+
+Paper states: drafting → signing → final → archived; signing → drafting when the coordinator
+cancels the round; final → drafting only by starting a new edition cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from drafting.extensions import db
+from drafting.models import (
+    Edition,
+    EditionSection,
+    EditionStatus,
+    Paper,
+    PaperRole,
+    PaperStatus,
+    Participant,
+    ReviewState,
+    Role,
+    SectionVersion,
+    SignoffDecision,
+    SignoffDecisionKind,
+    User,
+    utcnow,
+)
+from drafting.permissions import can_manage, can_sign
+from workflows import activity
+from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from workflows.notifications import notify
+from workflows.papers import PaperAccess, get_paper
+from workflows.reviewstate import statuses_for
+from workflows.sections import list_sections
+
+REMIND_DAYS_BEFORE = 2
+
+
+class PaperAction(StrEnum):
+    START = "start"
+    CANCEL = "cancel"
+    FINALISE = "finalise"
+    NEW_CYCLE = "new_cycle"
+    ARCHIVE = "archive"
+
+
+P = PaperStatus
+PAPER_TRANSITIONS: dict[tuple[PaperAction, PaperStatus], PaperStatus] = {
+    (PaperAction.START, P.DRAFTING): P.SIGNING,
+    (PaperAction.CANCEL, P.SIGNING): P.DRAFTING,
+    (PaperAction.FINALISE, P.SIGNING): P.FINAL,
+    (PaperAction.NEW_CYCLE, P.FINAL): P.DRAFTING,
+    (PaperAction.ARCHIVE, P.FINAL): P.ARCHIVED,
+}
+
+PAPER_STATUS_LABELS = {
+    P.DRAFTING: _l("draft"),
+    P.SIGNING: _l("in sign-off"),
+    P.FINAL: _l("final"),
+    P.ARCHIVED: _l("archived"),
+}
+
+
+def paper_next(action: PaperAction, status: PaperStatus) -> PaperStatus:
+    """Return the paper state an action leads to.
+
+    :raises InvalidTransition: when the action is not possible in this state.
+    """
+    try:
+        return PAPER_TRANSITIONS[(action, status)]
+    except KeyError:
+        raise InvalidTransition(
+            _l(
+                "This is not possible while the paper is “%(state)s”.",
+                state=PAPER_STATUS_LABELS[status],
+            ),
+            state=status.value,
+            action=action.value,
+        ) from None
+
+
+def content_hash(versions: Sequence[SectionVersion]) -> str:
+    """Hash the ordered section titles, levels and bodies of an edition (SHA-256)."""
+    payload = [[v.title, v.level, v.body] for v in versions]
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _require_coordinator(access: PaperAccess) -> None:
+    if not can_manage(access.member):
+        raise NotAllowed(_l("Only the paper's coordinators may do this."))
+
+
+def current_edition(paper: Paper) -> Edition | None:
+    """Return the edition being signed or the final edition of a paper."""
+    if paper.current_edition_id is None:
+        return None
+    return db.session.get(Edition, paper.current_edition_id)
+
+
+def start(
+    actor: User,
+    paper_id: int,
+    *,
+    label: str = "",
+    deadline: date | None = None,
+    today: date | None = None,
+) -> Edition:
+    """Freeze an edition and open the sign-off round.
+
+    :raises InvalidTransition: when not every section is approved (``unapproved`` lists them).
+    """
+    access = get_paper(actor, paper_id, lock=True)
+    _require_coordinator(access)
+    paper = access.paper
+    new_status = paper_next(PaperAction.START, paper.status)
+    sections = list_sections(paper_id)
+    if not sections:
+        raise InvalidTransition(_l("The paper has no sections to sign."), unapproved=[])
+    statuses = statuses_for(s.id for s in sections)
+    unapproved = []
+    for s in sections:
+        st = statuses.get(s.id)
+        approved_now = (
+            st is not None
+            and st.state == ReviewState.APPROVED
+            and s.version in (st.approved_version, st.carried_to)
+        )
+        if not approved_now:
+            unapproved.append(
+                {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
+            )
+    if unapproved:
+        raise InvalidTransition(
+            _l("Sign-off can only start when every section is approved."),
+            unapproved=unapproved,
+        )
+    label = (label or "").strip()[:200]
+    if deadline is not None and deadline < (today or date.today()):
+        raise ValidationFailed(_l("The deadline lies in the past."), field="deadline")
+    number = (
+        db.session.scalar(select(func.max(Edition.number)).where(Edition.paper_id == paper_id)) or 0
+    ) + 1
+    versions = [s.head for s in sections]
+    edition = Edition(
+        paper_id=paper_id,
+        number=number,
+        label=label or str(_l("Edition %(n)s", n=number)),
+        status=EditionStatus.SIGNING,
+        content_hash=content_hash(versions),  # type: ignore[arg-type]
+        deadline=deadline,
+        created_by_id=actor.id,
+        created_at=utcnow(),
+    )
+    db.session.add(edition)
+    db.session.flush()
+    for position, s in enumerate(sections, start=1):
+        assert s.head is not None
+        db.session.add(
+            EditionSection(
+                edition_id=edition.id, section_id=s.id, version_id=s.head.id, position=position
+            )
+        )
+    paper.status = new_status
+    paper.current_edition_id = edition.id
+    paper.updated_at = utcnow()
+    activity.record(
+        paper_id,
+        actor,
+        "signoff.started",
+        edition=number,
+        hash=edition.content_hash,
+        label=edition.label,
+        deadline=deadline.isoformat() if deadline else None,
+    )
+    notify(
+        _signatories(paper_id),
+        "signoff_started",
+        paper_id=paper_id,
+        actor=actor,
+        params={
+            "paper": paper.title,
+            "actor": actor.display_name,
+            "due": deadline.isoformat() if deadline else "",
+        },
+        url=f"/papers/{paper_id}/signoff",
+    )
+    db.session.commit()
+    return edition
+
+
+def _signatories(paper_id: int, organisation_ids: Iterable[int] | None = None) -> list[int]:
+    query = (
+        select(PaperRole.user_id)
+        .join(User, User.id == PaperRole.user_id)
+        .join(
+            Participant,
+            (Participant.organisation_id == User.organisation_id)
+            & (Participant.paper_id == PaperRole.paper_id),
+        )
+        .where(PaperRole.paper_id == paper_id, PaperRole.role == Role.SIGNATORY)
+    )
+    if organisation_ids is not None:
+        query = query.where(User.organisation_id.in_(list(organisation_ids)))
+    return list(db.session.scalars(query))
+
+
+def _members(paper_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .join(Participant, Participant.organisation_id == User.organisation_id)
+            .where(Participant.paper_id == paper_id, User.active.is_(True))
+        )
+    )
+
+
+def _coordinators(paper_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(PaperRole.user_id).where(
+                PaperRole.paper_id == paper_id, PaperRole.role == Role.COORDINATOR
+            )
+        )
+    )
+
+
+def decide(
+    actor: User,
+    paper_id: int,
+    decision: SignoffDecisionKind | str,
+    note: str = "",
+    *,
+    edition_hash: str | None = None,
+) -> SignoffDecision:
+    """Record (or change) the actor's organisation's decision on the edition being signed.
+
+    :raises NotAllowed: for users without the signatory role.
+    :raises ValidationFailed: for a reservation or rejection without text.
+    :raises InvalidTransition: when no round is open or the edition hash does not match.
+    """
+    try:
+        kind = SignoffDecisionKind(decision)
+    except ValueError:
+        raise ValidationFailed(
+            _l("The decision must be approve, approve with reservation or reject."),
+            field="decision",
+        ) from None
+    note = (note or "").strip()
+    if kind == SignoffDecisionKind.APPROVE_WITH_RESERVATION and not note:
+        raise ValidationFailed(_l("Please state the reservation."), field="note")
+    if kind == SignoffDecisionKind.REJECT and not note:
+        raise ValidationFailed(_l("Please give a reason for the rejection."), field="note")
+    if len(note) > 20000:
+        raise ValidationFailed(_l("The text is too long."), field="note")
+    access = get_paper(actor, paper_id, lock=True)
+    if not can_sign(access.member):
+        raise NotAllowed(
+            _l("Only signatories of this paper may give their organisation's decision.")
+        )
+    paper = access.paper
+    if paper.status != PaperStatus.SIGNING:
+        raise InvalidTransition(
+            _l("No sign-off round is open for this paper."), state=paper.status.value
+        )
+    edition = current_edition(paper)
+    assert edition is not None
+    if edition_hash is not None and edition_hash != edition.content_hash:
+        raise InvalidTransition(
+            _l("The edition you saw is not the one being signed; please reload."),
+            state=paper.status.value,
+        )
+    record = db.session.scalar(
+        select(SignoffDecision).where(
+            SignoffDecision.edition_id == edition.id,
+            SignoffDecision.organisation_id == actor.organisation_id,
+        )
+    )
+    if record is None:
+        record = SignoffDecision(edition_id=edition.id, organisation_id=actor.organisation_id)
+        db.session.add(record)
+    changed = record.decision is not None and (record.decision, record.note) != (kind, note)
+    record.decision, record.note = kind, note
+    record.user_id, record.decided_at = actor.id, utcnow()
+    record.edition_hash = edition.content_hash
+    db.session.flush()
+    activity.record(
+        paper_id,
+        actor,
+        "signoff.decided",
+        edition=edition.number,
+        organisation=actor.organisation.short_name,
+        decision=kind.value,
+        note=note,
+        hash=edition.content_hash,
+        changed=changed,
+    )
+    if kind == SignoffDecisionKind.REJECT:
+        notify(
+            _coordinators(paper_id),
+            "signoff_decided",
+            paper_id=paper_id,
+            actor=actor,
+            params={
+                "paper": paper.title,
+                "actor": actor.display_name,
+                "organisation": actor.organisation.name,
+                "decision": kind.value,
+                "reason": note,
+            },
+            url=f"/papers/{paper_id}/signoff",
+        )
+    if _all_assent(paper_id, edition.id):
+        _finalise(actor, paper, edition)
+    db.session.commit()
+    return record
+
+
+def _all_assent(paper_id: int, edition_id: int) -> bool:
+    org_ids = set(
+        db.session.scalars(
+            select(Participant.organisation_id).where(Participant.paper_id == paper_id)
+        )
+    )
+    assent = set(
+        db.session.scalars(
+            select(SignoffDecision.organisation_id).where(
+                SignoffDecision.edition_id == edition_id,
+                SignoffDecision.decision.in_(
+                    [SignoffDecisionKind.APPROVE, SignoffDecisionKind.APPROVE_WITH_RESERVATION]
+                ),
+            )
+        )
+    )
+    return bool(org_ids) and org_ids <= assent
+
+
+def _finalise(actor: User, paper: Paper, edition: Edition) -> None:
+    paper.status = paper_next(PaperAction.FINALISE, paper.status)
+    edition.status = EditionStatus.FINAL
+    edition.closed_at = utcnow()
+    paper.updated_at = utcnow()
+    activity.record(
+        paper.id, actor, "signoff.final", edition=edition.number, hash=edition.content_hash
+    )
+    notify(
+        _members(paper.id),
+        "paper_final",
+        paper_id=paper.id,
+        actor=None,
+        params={"paper": paper.title, "edition": edition.label},
+        url=f"/papers/{paper.id}/editions/{edition.number}",
+    )
+
+
+def cancel(actor: User, paper_id: int) -> Edition:
+    """Cancel the open round: the paper goes back to drafting and can be edited again."""
+    access = get_paper(actor, paper_id, lock=True)
+    _require_coordinator(access)
+    paper = access.paper
+    paper.status = paper_next(PaperAction.CANCEL, paper.status)
+    edition = current_edition(paper)
+    assert edition is not None
+    edition.status = EditionStatus.CANCELLED
+    edition.closed_at = utcnow()
+    paper.current_edition_id = None
+    paper.updated_at = utcnow()
+    activity.record(paper_id, actor, "signoff.cancelled", edition=edition.number)
+    db.session.commit()
+    return edition
+
+
+def new_cycle(actor: User, paper_id: int) -> Paper:
+    """Reopen a final paper for drafting; the final edition stays as it is."""
+    access = get_paper(actor, paper_id, lock=True)
+    _require_coordinator(access)
+    paper = access.paper
+    paper.status = paper_next(PaperAction.NEW_CYCLE, paper.status)
+    paper.updated_at = utcnow()
+    activity.record(
+        paper_id,
+        actor,
+        "paper.new_cycle",
+        final_edition=current_edition(paper).number if paper.current_edition_id else None,
+    )
+    paper.current_edition_id = None
+    db.session.commit()
+    return paper
+
+
+def archive(actor: User, paper_id: int) -> Paper:
+    """Archive a final paper."""
+    access = get_paper(actor, paper_id, lock=True)
+    _require_coordinator(access)
+    paper = access.paper
+    paper.status = paper_next(PaperAction.ARCHIVE, paper.status)
+    paper.updated_at = utcnow()
+    activity.record(paper_id, actor, "paper.archived")
+    db.session.commit()
+    return paper
+
+
+def editions(paper_id: int) -> list[Edition]:
+    """List a paper's editions, newest first."""
+    return list(
+        db.session.scalars(
+            select(Edition).where(Edition.paper_id == paper_id).order_by(Edition.number.desc())
+        )
+    )
+
+
+def edition(user: User, paper_id: int, number: int) -> tuple[PaperAccess, Edition]:
+    """Return one edition of a paper the user may see, with its sections loaded.
+
+    :raises NotFound: for unknown editions.
+    """
+    access = get_paper(user, paper_id)
+    found = db.session.scalar(
+        select(Edition)
+        .where(Edition.paper_id == paper_id, Edition.number == number)
+        .options(selectinload(Edition.entries).joinedload(EditionSection.version))
+    )
+    if found is None:
+        raise NotFound(_l("Edition not found."))
+    return access, found
+
+
+def previous_edition(found: Edition) -> Edition | None:
+    """Return the edition numbered just before this one, if any."""
+    return db.session.scalar(
+        select(Edition)
+        .where(Edition.paper_id == found.paper_id, Edition.number < found.number)
+        .order_by(Edition.number.desc())
+        .limit(1)
+        .options(selectinload(Edition.entries).joinedload(EditionSection.version))
+    )
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    """One line of the sign-off matrix."""
+
+    organisation_id: int
+    name: str
+    short_name: str
+    decision: SignoffDecision | None
+    overdue: bool
+
+
+def matrix(paper_id: int, found: Edition, today: date | None = None) -> list[OrgRow]:
+    """Return each participating organisation with its decision on an edition."""
+    today = today or date.today()
+    participants = db.session.scalars(select(Participant).where(Participant.paper_id == paper_id))
+    decisions = {
+        d.organisation_id: d
+        for d in db.session.scalars(
+            select(SignoffDecision).where(SignoffDecision.edition_id == found.id)
+        )
+    }
+    rows = []
+    for part in participants:
+        decision = decisions.get(part.organisation_id)
+        overdue = (
+            found.status == EditionStatus.SIGNING
+            and decision is None
+            and found.deadline is not None
+            and found.deadline < today
+        )
+        rows.append(
+            OrgRow(
+                part.organisation_id,
+                part.organisation.name,
+                part.organisation.short_name,
+                decision,
+                overdue,
+            )
+        )
+    return sorted(rows, key=lambda r: r.name)
+
+
+def send_reminders(today: date | None = None) -> int:
+    """Remind signatories of organisations that have not decided before a deadline passes."""
+    today = today or date.today()
+    due = db.session.scalars(
+        select(Edition).where(
+            Edition.status == EditionStatus.SIGNING,
+            Edition.deadline.is_not(None),
+            Edition.deadline <= today + timedelta(days=REMIND_DAYS_BEFORE),
+            Edition.reminded_at.is_(None),
+        )
+    ).all()
+    sent = 0
+    for found in due:
+        paper = db.session.get(Paper, found.paper_id)
+        assert paper is not None and found.deadline is not None
+        decided = set(
+            db.session.scalars(
+                select(SignoffDecision.organisation_id).where(
+                    SignoffDecision.edition_id == found.id
+                )
+            )
+        )
+        waiting = (
+            set(
+                db.session.scalars(
+                    select(Participant.organisation_id).where(Participant.paper_id == paper.id)
+                )
+            )
+            - decided
+        )
+        recipients = _signatories(paper.id, waiting)
+        notify(
+            recipients,
+            "signoff_reminder",
+            paper_id=paper.id,
+            actor=None,
+            params={"paper": paper.title, "due": found.deadline.isoformat()},
+            url=f"/papers/{paper.id}/signoff",
+        )
+        found.reminded_at = utcnow()
+        activity.record(
+            paper.id, None, "signoff.reminded", edition=found.number, organisations=len(waiting)
+        )
+        sent += len(recipients)
+    db.session.commit()
+    return sent
+
+
+@dataclass(frozen=True)
+class HashProblem:
+    """A stored hash that does not match the stored texts."""
+
+    edition: int
+    problem: str
+
+
+def verify(paper_id: int) -> list[HashProblem]:
+    """Recompute every edition's hash from its stored versions; list the mismatches."""
+    problems = []
+    for found in db.session.scalars(
+        select(Edition)
+        .where(Edition.paper_id == paper_id)
+        .order_by(Edition.number)
+        .options(selectinload(Edition.entries).joinedload(EditionSection.version))
+    ):
+        actual = content_hash([e.version for e in found.entries])
+        if actual != found.content_hash:
+            problems.append(HashProblem(found.number, "the texts do not match the stored hash"))
+        for decision in db.session.scalars(
+            select(SignoffDecision).where(SignoffDecision.edition_id == found.id)
+        ):
+            if decision.edition_hash != actual:
+                problems.append(
+                    HashProblem(
+                        found.number,
+                        f"the decision of organisation {decision.organisation.short_name} was "
+                        "given for another text",
+                    )
+                )
+    return problems

@@ -1,0 +1,238 @@
+"""Suggestions (Änderungsvorschläge): proposed texts that editors accept or reject."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from drafting.extensions import db
+from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
+from drafting.permissions import can_comment, may_edit_role
+from workflows import activity
+from workflows.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    PaperLocked,
+    TooLarge,
+    ValidationFailed,
+)
+from workflows.notifications import notify
+from workflows.papers import get_paper
+from workflows.sections import (
+    SaveResult,
+    check_body,
+    check_title,
+    get_section,
+    save_section,
+    version_of,
+)
+
+
+def create_suggestion(
+    actor: User,
+    section_id: int,
+    *,
+    body: str,
+    base_version: int,
+    note: str = "",
+    title: str | None = None,
+) -> Suggestion:
+    """Propose a new text for a section, based on one of its versions.
+
+    :raises ValidationFailed: for an unknown base version or a text equal to it.
+    """
+    body = check_body(body)
+    if title is not None:
+        title = check_title(title)
+    note = (note or "").strip()
+    if len(note) > current_app.config["MAX_BODY_CHARS"]:
+        raise TooLarge(_l("The note is too long."), field="note")
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    if not can_comment(access.member):
+        raise NotAllowed(_l("Only members of participating organisations may suggest changes."))
+    if access.paper.status != PaperStatus.DRAFTING:
+        raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
+    base = version_of(section.id, int(base_version))
+    if base is None:
+        raise ValidationFailed(
+            _l("Version %(n)s of this section does not exist.", n=base_version),
+            field="base_version",
+        )
+    if body == base.body and (title is None or title == base.title):
+        raise ValidationFailed(_l("The suggestion does not change the text."), field="body")
+    suggestion = Suggestion(
+        paper_id=section.paper_id,
+        section_id=section.id,
+        author_id=actor.id,
+        base_version=base.number,
+        title=title,
+        body=body,
+        note=note,
+        status=SuggestionStatus.OPEN,
+        created_at=utcnow(),
+    )
+    db.session.add(suggestion)
+    db.session.flush()
+    activity.record(
+        section.paper_id,
+        actor,
+        "suggestion.created",
+        section_id=section.id,
+        version=base.number,
+        suggestion=suggestion.id,
+    )
+    db.session.commit()
+    return suggestion
+
+
+def get_suggestion(actor: User, suggestion_id: int) -> Suggestion:
+    """Return a suggestion on a paper the user may see.
+
+    :raises NotFound: otherwise.
+    """
+    suggestion = db.session.get(Suggestion, suggestion_id)
+    if suggestion is None:
+        raise NotFound(_l("Suggestion not found."))
+    get_paper(actor, suggestion.paper_id)
+    return suggestion
+
+
+def _decidable(actor: User, suggestion_id: int) -> Suggestion:
+    suggestion = get_suggestion(actor, suggestion_id)
+    access = get_paper(actor, suggestion.paper_id, lock=True)
+    db.session.refresh(suggestion)
+    if not may_edit_role(access.member):
+        raise NotAllowed(_l("Only editors and coordinators may decide on suggestions."))
+    if suggestion.status != SuggestionStatus.OPEN:
+        raise InvalidTransition(
+            _l("This suggestion was already decided."), state=suggestion.status.value
+        )
+    return suggestion
+
+
+def accept(
+    actor: User,
+    suggestion_id: int,
+    *,
+    resolved_body: str | None = None,
+    resolved_base: int | None = None,
+) -> SaveResult:
+    """Accept a suggestion: a new version authored by the suggester, merged if needed.
+
+    With ``resolved_body`` an editor saves the text they combined on the conflict page,
+    against ``resolved_base``.
+
+    :raises EditConflict: when the section moved on in the same words.
+    """
+    suggestion = _decidable(actor, suggestion_id)
+    author = db.session.get(User, suggestion.author_id)
+    assert author is not None
+    body = suggestion.body if resolved_body is None else resolved_body
+    base = suggestion.base_version if resolved_base is None else resolved_base
+    with force_locale(actor.locale or "de"):
+        # Stored text, so translated now: in the editor's language, in a request or not
+        # (outside one, the locale selector has no request to ask and would fail).
+        note = str(_l("Suggestion #%(n)s accepted", n=suggestion.id))
+    suggestion_id = suggestion.id
+
+    def close(version: int) -> None:
+        # Runs inside the save's transaction: the version and the decision commit together.
+        closing = db.session.get(Suggestion, suggestion_id)
+        assert closing is not None
+        if closing.status != SuggestionStatus.OPEN:
+            raise InvalidTransition(
+                _l("This suggestion was already decided."), state=closing.status.value
+            )
+        closing.status = SuggestionStatus.ACCEPTED
+        closing.decided_by_id = actor.id
+        closing.decided_at = utcnow()
+        closing.result_version = version
+        activity.record(
+            closing.paper_id,
+            actor,
+            "suggestion.accepted",
+            section_id=closing.section_id,
+            version=version,
+            suggestion=closing.id,
+        )
+        _tell_author(closing, actor, accepted=True)
+
+    return save_section(
+        actor,
+        suggestion.section_id,
+        body=body,
+        base_version=base,
+        title=suggestion.title,
+        note=str(note),
+        author=author,
+        on_saved=close,
+    )
+
+
+def reject(actor: User, suggestion_id: int, reason: str) -> Suggestion:
+    """Reject a suggestion with a reason.
+
+    :raises ValidationFailed: without a reason.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            _l("Please give a reason for rejecting the suggestion."), field="reason"
+        )
+    suggestion = _decidable(actor, suggestion_id)
+    suggestion.status = SuggestionStatus.REJECTED
+    suggestion.decided_by_id = actor.id
+    suggestion.decided_at = utcnow()
+    suggestion.reason = reason
+    activity.record(
+        suggestion.paper_id,
+        actor,
+        "suggestion.rejected",
+        section_id=suggestion.section_id,
+        version=suggestion.base_version,
+        suggestion=suggestion.id,
+        reason=reason,
+    )
+    _tell_author(suggestion, actor, accepted=False)
+    db.session.commit()
+    return suggestion
+
+
+def _tell_author(suggestion: Suggestion, actor: User, *, accepted: bool) -> None:
+    notify(
+        [suggestion.author_id],
+        "suggestion_decided",
+        paper_id=suggestion.paper_id,
+        section_id=suggestion.section_id,
+        actor=actor,
+        params={
+            "accepted": accepted,
+            "actor": actor.display_name,
+            "reason": suggestion.reason,
+            "suggestion": suggestion.id,
+        },
+        url=f"/suggestions/{suggestion.id}",
+    )
+
+
+def for_section(section_id: int, *, open_only: bool = False) -> list[Suggestion]:
+    """List a section's suggestions, newest first."""
+    query = select(Suggestion).where(Suggestion.section_id == section_id)
+    if open_only:
+        query = query.where(Suggestion.status == SuggestionStatus.OPEN)
+    return list(db.session.scalars(query.order_by(Suggestion.id.desc())))
+
+
+def open_counts(paper_id: int) -> dict[int, int]:
+    """Count open suggestions per section of a paper with one query."""
+    from sqlalchemy import func
+
+    rows = db.session.execute(
+        select(Suggestion.section_id, func.count())
+        .where(Suggestion.paper_id == paper_id, Suggestion.status == SuggestionStatus.OPEN)
+        .group_by(Suggestion.section_id)
+    ).all()
+    return {section_id: count for section_id, count in rows}
