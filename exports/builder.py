@@ -1,0 +1,540 @@
+"""Build the Word document of a paper: title page, contents, sections, comments, redline, annex."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.oxml.parser import OxmlElement
+from docx.shared import Pt, RGBColor
+from docx.text.run import Run
+from lxml import etree
+
+from drafting.markdown import plain_text
+from exports import redline
+from exports.data import Change, CommentData, ExportData, SectionData
+from exports.ooxml import (
+    Context,
+    RunStyle,
+    Styles,
+    field_runs,
+    finish_table,
+    markdown_blocks,
+    paragraph,
+    ppr,
+    run,
+    set_text,
+    sub,
+    w,
+    word_date,
+)
+
+Progress = Callable[[int], None]
+
+LABELS = {
+    "de": {
+        "drafting": "ENTWURF",
+        "signing": "ZUR MITZEICHNUNG",
+        "final": "ENDFASSUNG",
+        "archived": "ENDFASSUNG",
+        "lead": "Federführung",
+        "participants": "Beteiligte",
+        "edition": "Stand",
+        "working": "Arbeitsstand",
+        "contents": "Inhalt",
+        "toc_hint": "Das Inhaltsverzeichnis wird beim Öffnen in Word aktualisiert.",
+        "page": "Seite",
+        "of": "von",
+        "annex": "Anlage: Mitzeichnung",
+        "org": "Organisation",
+        "decision": "Entscheidung",
+        "signatory": "Unterzeichnet von",
+        "date": "Datum",
+        "note": "Vorbehalt / Begründung",
+        "approve": "Zustimmung",
+        "approve_with_reservation": "Zustimmung mit Vorbehalt",
+        "reject": "Ablehnung",
+        "open": "offen",
+        "hash": "Prüfsumme (SHA-256) der Gesamtfassung",
+        "redline": "Änderungen gegenüber Gesamtfassung",
+        "summary": "Zusammenfassung",
+    },
+    "en": {
+        "drafting": "DRAFT",
+        "signing": "FOR SIGN-OFF",
+        "final": "FINAL",
+        "archived": "FINAL",
+        "lead": "Lead",
+        "participants": "Participants",
+        "edition": "Edition",
+        "working": "Working draft",
+        "contents": "Contents",
+        "toc_hint": "Word updates the table of contents when the document is opened.",
+        "page": "Page",
+        "of": "of",
+        "annex": "Annex: sign-off",
+        "org": "Organisation",
+        "decision": "Decision",
+        "signatory": "Signed by",
+        "date": "Date",
+        "note": "Reservation / reason",
+        "approve": "Approve",
+        "approve_with_reservation": "Approve with reservation",
+        "reject": "Reject",
+        "open": "open",
+        "hash": "Checksum (SHA-256) of the edition",
+        "redline": "Changes against edition",
+        "summary": "Summary",
+    },
+}
+
+BULLETS = ("•", "◦", "▪")
+DECIMALS = (("decimal", "%1."), ("lowerLetter", "%2)"), ("lowerRoman", "%3."))
+
+
+class _Numbering:
+    """Numbering definitions: one abstract list per kind, a fresh w:num per Markdown list."""
+
+    def __init__(self, doc: Any) -> None:
+        self.root = doc.part.numbering_part.element
+        ids = [int(x) for x in self.root.xpath("./w:abstractNum/@w:abstractNumId")]
+        nums = [int(x) for x in self.root.xpath("./w:num/@w:numId")]
+        self.next_abstract = max(ids, default=0) + 1
+        self.next_num = max(nums, default=0) + 1
+        self.bullet = self._abstract(ordered=False)
+        self.decimal = self._abstract(ordered=True)
+
+    def _abstract(self, *, ordered: bool) -> int:
+        ident = self.next_abstract
+        self.next_abstract += 1
+        el = OxmlElement("w:abstractNum")
+        el.set(w("abstractNumId"), str(ident))
+        sub(el, "multiLevelType", val="hybridMultilevel")
+        for level in range(3):
+            lvl = sub(el, "lvl", ilvl=str(level))
+            sub(lvl, "start", val="1")
+            if ordered:
+                fmt, text = DECIMALS[level]
+            else:
+                fmt, text = "bullet", BULLETS[level]
+            sub(lvl, "numFmt", val=fmt)
+            sub(lvl, "lvlText", val=text)
+            sub(lvl, "lvlJc", val="left")
+            sub(sub(lvl, "pPr"), "ind", left=str(720 * (level + 1)), hanging="360")
+        first_num = self.root.find(w("num"))
+        if first_num is not None:
+            first_num.addprevious(el)
+        else:
+            self.root.append(el)
+        return ident
+
+    def new_list(self, ordered: bool) -> int:
+        ident = self.next_num
+        self.next_num += 1
+        num = sub(self.root, "num", numId=str(ident))
+        sub(num, "abstractNumId", val=str(self.decimal if ordered else self.bullet))
+        for level in range(3):
+            override = sub(num, "lvlOverride", ilvl=str(level))
+            sub(override, "startOverride", val="1")
+        return ident
+
+
+class Builder:
+    """Build one document; call :meth:`build` once."""
+
+    def __init__(
+        self,
+        data: ExportData,
+        *,
+        reference: bytes | None = None,
+        comments: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.data = data
+        self.labels = LABELS.get(data.language, LABELS["de"])
+        self.comments = comments
+        self.progress = progress
+        self.doc = Document(io.BytesIO(reference)) if reference else Document()
+        if reference:
+            self._clear_body()
+        self._ensure_styles()
+        self.styles = Styles({s.name: s.style_id for s in self.doc.styles})
+        self.numbering = _Numbering(self.doc)
+        self._links: dict[str, str] = {}
+        self.ctx = Context(styles=self.styles, link=self._link, new_list=self.numbering.new_list)
+        self.blocks: list[Any] = []
+        self._revision = 0
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _clear_body(self) -> None:
+        body = self.doc.element.body
+        for child in list(body):
+            if child.tag != w("sectPr"):
+                body.remove(child)
+
+    def _ensure_styles(self) -> None:
+        names = {s.name for s in self.doc.styles}
+        if "Hyperlink" not in names:
+            style = self.doc.styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+            style.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+            style.font.underline = True
+        if "Table Grid" not in names:
+            self.doc.styles.add_style("Table Grid", WD_STYLE_TYPE.TABLE)
+        if "Quote" not in names:
+            quote = self.doc.styles.add_style("Quote", WD_STYLE_TYPE.PARAGRAPH)
+            quote.font.italic = True
+        for name in ("Title", "Subtitle", "List Paragraph", "TOC Heading"):
+            if name not in names:
+                style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+                if name == "Title":
+                    style.font.size = Pt(26)
+
+    def _link(self, url: str) -> str:
+        if url not in self._links:
+            self._links[url] = self.doc.part.relate_to(
+                url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True
+            )
+        return self._links[url]
+
+    def _p(self, text: str = "", style: str | None = None, **run_kw: Any) -> Any:
+        p = paragraph(self.styles.get(style) if style else self.styles.get("Normal"))
+        if text:
+            run(p, text, RunStyle(**run_kw) if run_kw else None)
+        self.blocks.append(p)
+        return p
+
+    def _page_break(self) -> None:
+        p = paragraph()
+        sub(sub(p, "r"), "br", type="page")
+        self.blocks.append(p)
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def _status_word(self) -> str:
+        return self.labels.get(self.data.status, self.labels["drafting"])
+
+    def title_page(self) -> None:
+        """Add the title page."""
+        data, lab = self.data, self.labels
+        self._p(self._status_word(), "Subtitle", bold=True)
+        self._p(data.title, "Title")
+        if data.summary:
+            self._p(data.summary)
+        self._p(f"{lab['lead']}: {data.lead_organisation}")
+        if data.participants:
+            self._p(f"{lab['participants']}: " + ", ".join(data.participants))
+        stand = data.edition_label or lab["working"]
+        self._p(f"{lab['edition']}: {stand}, {data.date.strftime('%d.%m.%Y')}")
+        if data.redline_against is not None:
+            self._p(f"{lab['redline']} {data.redline_against}", italic=True)
+        if data.edition_hash:
+            self._p(f"{lab['hash']}: {data.edition_hash}", "Normal")
+        self._page_break()
+
+    def contents(self) -> None:
+        """Add a table-of-contents field that Word fills when the document opens."""
+        self._p(self.labels["contents"], "TOC Heading")
+        p = paragraph()
+        field_runs(p, 'TOC \\o "1-3" \\h \\z \\u', self.labels["toc_hint"])
+        self.blocks.append(p)
+        self._page_break()
+        settings = self.doc.settings.element
+        update = settings.find(w("updateFields"))
+        if update is None:
+            update = OxmlElement("w:updateFields")
+            settings.insert(0, update)
+        update.set(w("val"), "true")
+
+    def section(self, s: SectionData) -> None:
+        """Add one section: numbered heading, body, comments or tracked changes."""
+        heading = paragraph(self.styles.get(f"Heading {s.level}"))
+        if (
+            self.data.redline_against is not None
+            and s.old_title is not None
+            and s.old_title != s.title
+        ):
+            run(heading, f"{s.number} ")
+            self._tracked(
+                heading, redline.blame(s.old_title, s.title, s.history, text_of=lambda c: c.title)
+            )
+        elif self.data.redline_against is not None and s.old_title is None:
+            self._mark_inserted_paragraph(heading, s.history[-1] if s.history else None)
+            self._ins_run(heading, f"{s.number} {s.title}", s.history[-1] if s.history else None)
+        else:
+            run(heading, f"{s.number} {s.title}")
+        self.blocks.append(heading)
+        if self.data.redline_against is not None and s.old_body != s.body:
+            self._redline_body(s)
+            return
+        start = len(self.blocks)
+        self.blocks.extend(markdown_blocks(s.body, self.ctx))
+        if self.comments and s.comments:
+            self._comments(s.comments, heading, self.blocks[start:])
+
+    def removed_section(self, s: SectionData) -> None:
+        """Show a section of the earlier edition that is gone, as deleted text."""
+        change = Change(0, "", self.data.date, s.title, "")
+        heading = paragraph(self.styles.get(f"Heading {s.level}"))
+        self._del_run(heading, s.title, change)
+        self._mark_deleted_paragraph(heading, change)
+        self.blocks.append(heading)
+        for line in _lines(plain_text(s.body)):
+            p = paragraph(self.styles.get("Normal"))
+            self._del_run(p, line, change)
+            self._mark_deleted_paragraph(p, change)
+            self.blocks.append(p)
+
+    def annex(self) -> None:
+        """Add the annex with each organisation's sign-off decision."""
+        if not self.data.decisions:
+            return
+        lab = self.labels
+        self._page_break()
+        self._p(lab["annex"], "Heading 1")
+        if self.data.edition_label:
+            self._p(f"{lab['edition']}: {self.data.edition_label}")
+        tbl = OxmlElement("w:tbl")
+        pr = sub(tbl, "tblPr")
+        if self.styles.get("Table Grid"):
+            sub(pr, "tblStyle", val=self.styles.get("Table Grid") or "")
+        sub(pr, "tblW", w="5000", type="pct")
+        borders = sub(pr, "tblBorders")
+        for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            sub(borders, edge, val="single", sz="4", space="0", color="808080")
+        sub(tbl, "tblGrid")
+        header = sub(tbl, "tr")
+        sub(sub(header, "trPr"), "tblHeader")
+        for text in (lab["org"], lab["decision"], lab["signatory"], lab["date"], lab["note"]):
+            run(sub(sub(header, "tc"), "p"), text, RunStyle(bold=True))
+        for d in self.data.decisions:
+            row = sub(tbl, "tr")
+            cells = (
+                d.organisation,
+                lab.get(d.decision, lab["open"]) if d.decision else lab["open"],
+                d.signatory,
+                d.decided_at.strftime("%d.%m.%Y %H:%M") if d.decided_at else "",
+                d.note,
+            )
+            for index, text in enumerate(cells):
+                bold = index == 4 and d.decision == "approve_with_reservation"
+                run(sub(sub(row, "tc"), "p"), text, RunStyle(bold=bold))
+        finish_table(tbl)
+        self.blocks.append(tbl)
+        self._p("")
+
+    # -- comments ---------------------------------------------------------------------------
+
+    def _comments(
+        self, comments: Sequence[CommentData], heading: Any, blocks: Sequence[Any]
+    ) -> None:
+        for c in comments:
+            runs = _find_runs(blocks, plain_text(c.quote).strip()) if c.quote else None
+            if not runs:
+                runs = [r for r in heading.iter(w("r"))][:1] or [sub(heading, "r")]
+            comment = self.doc.add_comment(
+                [Run(r, None) for r in (runs[0], runs[-1])],  # type: ignore[arg-type]
+                text=c.body,
+                author=c.author,
+                initials=c.initials,
+            )
+            comment._comment_elm.set(w("date"), word_date(c.created_at))
+            for author, when, body in c.replies:
+                comment.add_paragraph(f"{author} ({when.strftime('%d.%m.%Y')}): {body}")
+
+    # -- tracked changes --------------------------------------------------------------------
+
+    def _rev(self, el: Any, change: Change | None) -> None:
+        self._revision += 1
+        el.set(w("id"), str(self._revision))
+        el.set(w("author"), change.author if change and change.author else "Konzeptwerk")
+        el.set(w("date"), word_date(change.created_at if change else datetime.now(UTC)))
+
+    def _ins_run(self, p: Any, text: str, change: Change | None) -> None:
+        ins = sub(p, "ins")
+        self._rev(ins, change)
+        run(ins, text)
+
+    def _del_run(self, p: Any, text: str, change: Change | None) -> None:
+        deleted = sub(p, "del")
+        self._rev(deleted, change)
+        run(deleted, text, deleted=True)
+
+    def _mark_inserted_paragraph(self, p: Any, change: Change | None) -> None:
+        rpr = sub(ppr(p), "rPr")
+        self._rev(sub(rpr, "ins"), change)
+
+    def _mark_deleted_paragraph(self, p: Any, change: Change | None) -> None:
+        rpr = sub(ppr(p), "rPr")
+        self._rev(sub(rpr, "del"), change)
+
+    def _tracked(self, p: Any, pieces: Sequence[redline.Piece]) -> None:
+        for piece in pieces:
+            if piece.op == redline.EQUAL:
+                run(p, piece.text)
+            elif piece.op == redline.INSERT:
+                self._ins_run(p, piece.text, piece.change)
+            else:
+                self._del_run(p, piece.text, piece.change)
+
+    def _redline_body(self, s: SectionData) -> None:
+        """Write a changed section as paragraphs with Word tracked changes."""
+        history = tuple(
+            Change(c.number, c.author, c.created_at, c.title, plain_text(c.body)) for c in s.history
+        )
+        pieces = redline.blame(plain_text(s.old_body or ""), plain_text(s.body), history)
+        current = paragraph(self.styles.get("Normal"))
+        has_content = False
+        for piece in pieces:
+            parts = piece.text.split("\n")
+            for index, part in enumerate(parts):
+                if index:
+                    # A line break ends the paragraph; an inserted or deleted one is marked.
+                    if piece.op == redline.INSERT:
+                        self._mark_inserted_paragraph(current, piece.change)
+                    elif piece.op == redline.DELETE:
+                        self._mark_deleted_paragraph(current, piece.change)
+                    if has_content or piece.op != redline.EQUAL:
+                        self.blocks.append(current)
+                    current = paragraph(self.styles.get("Normal"))
+                    has_content = False
+                if part:
+                    self._tracked(current, [redline.Piece(piece.op, part, piece.change)])
+                    has_content = True
+        if has_content:
+            self.blocks.append(current)
+
+    # -- header, footer, properties ---------------------------------------------------------
+
+    def header_footer(self) -> None:
+        """Put title and status in the header and "Seite X von Y" in the footer."""
+        section = self.doc.sections[0]
+        header = section.header
+        header.is_linked_to_previous = False
+        hp = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+        hp.text = f"{self.data.title} – {self._status_word()}"
+        footer = section.footer
+        footer.is_linked_to_previous = False
+        fp = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+        for r in list(fp._p.iter(w("r"))):
+            r.getparent().remove(r)
+        sub(ppr(fp._p), "jc", val="center")
+        run(fp._p, f"{self.labels['page']} ")
+        field_runs(fp._p, "PAGE", "1")
+        run(fp._p, f" {self.labels['of']} ")
+        field_runs(fp._p, "NUMPAGES", "1")
+
+    def properties(self) -> None:
+        """Set the document properties; nothing of the template's text is left."""
+        props = self.doc.core_properties
+        props.title = self.data.title[:250]
+        props.author = self.data.lead_organisation[:250]
+        props.last_modified_by = self.data.lead_organisation[:250]
+        props.subject = (self.data.edition_label or self.labels["working"])[:250]
+        props.comments = ""
+        props.keywords = ""
+        props.category = self._status_word()
+        props.language = self.data.language
+        props.revision = max(self.data.edition_number or 1, 1)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        props.created = now
+        props.modified = now
+
+    # -- assembly ---------------------------------------------------------------------------
+
+    def build(self) -> bytes:
+        """Assemble the document and return the .docx bytes."""
+        self._report(5)
+        self.title_page()
+        self.contents()
+        total = max(len(self.data.sections), 1)
+        for index, s in enumerate(self.data.sections, start=1):
+            self.section(s)
+            if index % 10 == 0 or index == total:
+                self._report(5 + int(80 * index / total))
+        for s in self.data.removed_sections:
+            self.removed_section(s)
+        self.annex()
+        body = self.doc.element.body
+        sect = body.find(w("sectPr"))
+        if sect is not None:
+            body.remove(sect)
+        body.extend(self.blocks)
+        if sect is not None:
+            body.append(sect)
+        self.header_footer()
+        self.properties()
+        self._report(95)
+        out = io.BytesIO()
+        self.doc.save(out)
+        self._report(100)
+        return out.getvalue()
+
+    def _report(self, percent: int) -> None:
+        if self.progress is not None:
+            self.progress(percent)
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def _find_runs(blocks: Sequence[Any], quote: str) -> list[Any] | None:
+    """Find the runs covering a quoted passage, splitting runs at its ends."""
+    if not quote:
+        return None
+    for block in blocks:
+        for p in [block] if block.tag == w("p") else list(block.iter(w("p"))):
+            runs = [r for r in p.iter(w("r")) if r.find(w("t")) is not None]
+            texts = ["".join(t.text or "" for t in r.findall(w("t"))) for r in runs]
+            joined = "".join(texts)
+            at = joined.find(quote)
+            if at < 0:
+                continue
+            end = at + len(quote)
+            covered, offset = [], 0
+            for r, text in zip(runs, texts, strict=True):
+                start, stop = offset, offset + len(text)
+                offset = stop
+                if stop <= at or start >= end:
+                    continue
+                # Split the run so the comment covers exactly the quote.
+                if start < at:
+                    r = _split(r, at - start)
+                    start = at
+                if stop > end:
+                    _split(r, end - start)
+                covered.append(r)
+            return covered or None
+    return None
+
+
+def _split(r: Any, at: int) -> Any:
+    """Split a single-text run at a character offset; return the second half."""
+    t = r.find(w("t"))
+    text = t.text or ""
+    second = r.makeelement(r.tag, r.attrib)
+    for child in r:
+        if child.tag != w("t"):
+            second.append(etree.fromstring(etree.tostring(child)))
+    t2 = sub(second, "t")
+    set_text(t, text[:at])
+    set_text(t2, text[at:])
+    r.addnext(second)
+    return second
+
+
+def build_document(
+    data: ExportData,
+    *,
+    reference: bytes | None = None,
+    comments: bool = False,
+    progress: Progress | None = None,
+) -> bytes:
+    """Build the .docx of an export."""
+    return Builder(data, reference=reference, comments=comments, progress=progress).build()

@@ -1,0 +1,341 @@
+"""Fast WordprocessingML building blocks on lxml, and Markdown (markdown-it tokens) to OOXML.
+
+python-docx's high-level API resolves styles by name and inserts before ``sectPr`` for every
+paragraph; the exporter instead resolves each style id once and builds elements directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from docx.oxml.parser import OxmlElement
+from lxml import etree
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def w(tag: str) -> str:
+    """Return the Clark name of a w: element or attribute."""
+    return f"{{{W_NS}}}{tag}"
+
+
+def sub(parent: Any, tag: str, **attrs: str) -> Any:
+    """Append a w: child element with w: attributes."""
+    el = etree.SubElement(parent, w(tag))
+    for key, value in attrs.items():
+        el.set(w(key), value)
+    return el
+
+
+def new(tag: str, **attrs: str) -> Any:
+    """Create a free-standing w: element of python-docx's element classes."""
+    el = OxmlElement(f"w:{tag}")
+    for key, value in attrs.items():
+        el.set(w(key), value)
+    return el
+
+
+def word_date(value: datetime) -> str:
+    """Format a timestamp the way w:date attributes want it (UTC, no fractions)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class RunStyle:
+    """Character formatting of a run."""
+
+    bold: bool = False
+    italic: bool = False
+    strike: bool = False
+    code: bool = False
+    link: str | None = None
+
+
+def set_text(t: Any, text: str) -> None:
+    """Put text into a w:t (or w:delText), keeping leading and trailing spaces."""
+    t.text = text
+    if text[:1].isspace() or text[-1:].isspace():
+        t.set(f"{{{XML_NS}}}space", "preserve")
+
+
+def run(
+    parent: Any,
+    text: str,
+    style: RunStyle | None = None,
+    *,
+    deleted: bool = False,
+    char_style: str | None = None,
+) -> Any:
+    """Append a run with text (line breaks become w:br) to a paragraph-like parent."""
+    r = sub(parent, "r")
+    if style is not None and (
+        style.bold or style.italic or style.strike or style.code or char_style
+    ):
+        rpr = sub(r, "rPr")
+        if char_style:
+            sub(rpr, "rStyle", val=char_style)
+        if style.code:
+            sub(rpr, "rFonts", ascii="Courier New", hAnsi="Courier New", cs="Courier New")
+        if style.bold:
+            sub(rpr, "b")
+        if style.italic:
+            sub(rpr, "i")
+        if style.strike:
+            sub(rpr, "strike")
+    elif char_style:
+        sub(sub(r, "rPr"), "rStyle", val=char_style)
+    parts = text.split("\n")
+    for index, part in enumerate(parts):
+        if index:
+            sub(r, "br")
+        if part:
+            set_text(sub(r, "delText" if deleted else "t"), part)
+    return r
+
+
+def paragraph(style_id: str | None = None) -> Any:
+    """Create a paragraph with an optional paragraph style."""
+    p = new("p")
+    if style_id:
+        sub(sub(p, "pPr"), "pStyle", val=style_id)
+    return p
+
+
+def ppr(p: Any) -> Any:
+    """Return (creating) a paragraph's w:pPr, kept as its first child."""
+    found = p.find(w("pPr"))
+    if found is None:
+        found = etree.Element(w("pPr"))
+        p.insert(0, found)
+    return found
+
+
+def field_runs(p: Any, instruction: str, placeholder: str = "") -> None:
+    """Append a complex field (PAGE, NUMPAGES, TOC …) to a paragraph."""
+    sub(sub(p, "r"), "fldChar", fldCharType="begin", dirty="true")
+    instr = sub(sub(p, "r"), "instrText")
+    set_text(instr, f" {instruction} ")
+    sub(sub(p, "r"), "fldChar", fldCharType="separate")
+    if placeholder:
+        run(p, placeholder)
+    sub(sub(p, "r"), "fldChar", fldCharType="end")
+
+
+@dataclass
+class Styles:
+    """Style ids of the document, resolved once by name."""
+
+    ids: dict[str, str]
+
+    def get(self, name: str) -> str | None:
+        """Return the id of a paragraph or character style, or None when absent."""
+        return self.ids.get(name)
+
+
+@dataclass
+class Context:
+    """What the Markdown renderer needs from the document being built."""
+
+    styles: Styles
+    link: Callable[[str], str]  # url -> relationship id
+    new_list: Callable[[bool], int]  # ordered? -> fresh numId
+    on_paragraph: Callable[[Any], None] | None = None  # e.g. progress or comment anchoring
+
+
+MD = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+@dataclass
+class _ListLevel:
+    num_id: int
+    ordered: bool
+
+
+@dataclass
+class _State:
+    out: list[Any] = field(default_factory=list)
+    lists: list[_ListLevel] = field(default_factory=list)
+    item_first_paragraph: list[bool] = field(default_factory=list)
+    quote: int = 0
+    table: Any = None
+    row: Any = None
+    cell: Any = None
+    header_row: bool = False
+    current: Any = None
+
+
+def markdown_blocks(text: str, ctx: Context) -> list[Any]:
+    """Render Markdown to a list of w:p / w:tbl elements."""
+    tokens = MD.parse(text or "")
+    st = _State()
+    body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
+    for tok in tokens:
+        kind = tok.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            ordered = kind == "ordered_list_open"
+            st.lists.append(_ListLevel(ctx.new_list(ordered), ordered))
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            st.lists.pop()
+        elif kind == "list_item_open":
+            st.item_first_paragraph.append(True)
+        elif kind == "list_item_close":
+            st.item_first_paragraph.pop()
+        elif kind == "blockquote_open":
+            st.quote += 1
+        elif kind == "blockquote_close":
+            st.quote -= 1
+        elif kind == "paragraph_open":
+            if st.cell is not None:
+                st.current = st.cell.find(w("p"))
+                continue
+            st.current = _block_paragraph(st, ctx, body_style)
+        elif kind == "heading_open":
+            # Headings inside a section body sit below the section headings (levels 1–3).
+            st.current = _block_paragraph(st, ctx, ctx.styles.get("Heading 4") or body_style)
+        elif kind == "inline":
+            if st.current is None:
+                st.current = _block_paragraph(st, ctx, body_style)
+            inline(st.current, tok.children or [], ctx, bold=st.header_row)
+        elif kind in ("paragraph_close", "heading_close"):
+            if st.current is not None and st.cell is None:
+                st.out.append(st.current)
+                if ctx.on_paragraph is not None:
+                    ctx.on_paragraph(st.current)
+            st.current = None
+        elif kind in ("fence", "code_block"):
+            lines = tok.content.rstrip("\n").split("\n")
+            for line in lines:
+                p = _block_paragraph(st, ctx, body_style)
+                sub(ppr(p), "spacing", before="0", after="0")
+                run(p, line, RunStyle(code=True))
+                st.out.append(p)
+        elif kind == "hr":
+            p = paragraph(body_style)
+            bdr = sub(ppr(p), "pBdr")
+            sub(bdr, "bottom", val="single", sz="6", space="1", color="808080")
+            st.out.append(p)
+        elif kind == "table_open":
+            st.table = _table(ctx)
+        elif kind == "table_close":
+            finish_table(st.table)
+            st.out.append(st.table)
+            st.table = None
+        elif kind == "thead_open":
+            st.header_row = True
+        elif kind == "thead_close":
+            st.header_row = False
+        elif kind == "tr_open":
+            st.row = sub(st.table, "tr")
+            if st.header_row:
+                sub(sub(st.row, "trPr"), "tblHeader")
+        elif kind in ("th_open", "td_open"):
+            st.cell = sub(st.row, "tc")
+            sub(sub(st.cell, "tcPr"), "tcW", w="0", type="auto")
+            cell_p = sub(st.cell, "p")
+            align = (tok.attrGet("style") or "").replace("text-align:", "").strip()
+            if align in ("center", "right"):
+                sub(ppr(cell_p), "jc", val="center" if align == "center" else "right")
+            st.current = cell_p
+        elif kind in ("th_close", "td_close"):
+            st.cell = None
+            st.current = None
+    return st.out
+
+
+def _block_paragraph(st: _State, ctx: Context, body_style: str | None) -> Any:
+    if st.lists:
+        p = paragraph(ctx.styles.get("List Paragraph") or body_style)
+        level = st.lists[-1]
+        depth = min(len(st.lists), 3) - 1
+        if st.item_first_paragraph and st.item_first_paragraph[-1]:
+            num = sub(ppr(p), "numPr")
+            sub(num, "ilvl", val=str(depth))
+            sub(num, "numId", val=str(level.num_id))
+            st.item_first_paragraph[-1] = False
+        else:
+            sub(ppr(p), "ind", left=str(720 * (depth + 1)))
+        return p
+    if st.quote:
+        return paragraph(ctx.styles.get("Quote") or body_style)
+    return paragraph(body_style)
+
+
+def _table(ctx: Context) -> Any:
+    tbl = new("tbl")
+    pr = sub(tbl, "tblPr")
+    style = ctx.styles.get("Table Grid")
+    if style:
+        sub(pr, "tblStyle", val=style)
+    sub(pr, "tblW", w="5000", type="pct")
+    borders = sub(pr, "tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        sub(borders, edge, val="single", sz="4", space="0", color="808080")
+    sub(tbl, "tblGrid")
+    return tbl
+
+
+def finish_table(tbl: Any) -> None:
+    """Add the grid columns a table needs (Word requires one w:gridCol per column)."""
+    grid = tbl.find(w("tblGrid"))
+    first = tbl.find(w("tr"))
+    cols = len(first.findall(w("tc"))) if first is not None else 1
+    for _ in range(max(cols, 1)):
+        sub(grid, "gridCol", w=str(9000 // max(cols, 1)))
+
+
+def inline(p: Any, children: Iterable[Token], ctx: Context, *, bold: bool = False) -> None:
+    """Render markdown-it inline tokens as runs (and hyperlinks) into a paragraph."""
+    style = RunStyle(bold=bold)
+    target = p
+    for tok in children:
+        kind = tok.type
+        if kind == "text":
+            run(
+                target,
+                tok.content,
+                style,
+                char_style=ctx.styles.get("Hyperlink") if style.link else None,
+            )
+        elif kind == "strong_open":
+            style = RunStyle(True, style.italic, style.strike, style.code, style.link)
+        elif kind == "strong_close":
+            style = RunStyle(bold, style.italic, style.strike, style.code, style.link)
+        elif kind == "em_open":
+            style = RunStyle(style.bold, True, style.strike, style.code, style.link)
+        elif kind == "em_close":
+            style = RunStyle(style.bold, False, style.strike, style.code, style.link)
+        elif kind == "s_open":
+            style = RunStyle(style.bold, style.italic, True, style.code, style.link)
+        elif kind == "s_close":
+            style = RunStyle(style.bold, style.italic, False, style.code, style.link)
+        elif kind == "code_inline":
+            run(
+                target,
+                tok.content,
+                RunStyle(style.bold, style.italic, style.strike, True, style.link),
+            )
+        elif kind == "softbreak":
+            run(target, " ", style)
+        elif kind == "hardbreak":
+            run(target, "\n", style)
+        elif kind == "link_open":
+            href = str(tok.attrGet("href") or "")
+            if href.startswith(("http://", "https://", "mailto:")):
+                target = sub(p, "hyperlink")
+                target.set(f"{{{R_NS}}}id", ctx.link(href))
+                style = RunStyle(style.bold, style.italic, style.strike, style.code, href)
+        elif kind == "link_close":
+            target = p
+            style = RunStyle(style.bold, style.italic, style.strike, style.code, None)
+        elif kind == "image":
+            run(target, tok.content or str(tok.attrGet("alt") or ""), style)
+        # html_inline is dropped: raw HTML is not part of the exported text.
