@@ -55,6 +55,13 @@ EDITION_LABELS = {
     "cancelled": _l("cancelled"),
 }
 
+EXPORT_LABELS = {
+    "queued": _l("waiting"),
+    "running": _l("being built"),
+    "done": _l("ready"),
+    "failed": _l("failed"),
+}
+
 
 def when_date(value: date | None) -> str:
     """Format a date in the user's language."""
@@ -85,3 +92,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["SUGGESTION_LABELS"] = SUGGESTION_LABELS
     app.jinja_env.globals["DECISION_LABELS"] = DECISION_LABELS
     app.jinja_env.globals["EDITION_LABELS"] = EDITION_LABELS
+    app.jinja_env.globals["EXPORT_LABELS"] = EXPORT_LABELS

@@ -1,0 +1,50 @@
+"""API routes of Word exports."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from drafting.api import api_user, bp
+from drafting.exporting.views import export_json, send_export
+from exports import jobs
+from workflows.errors import ValidationFailed
+
+
+def _optional_int(data: dict, key: str) -> int | None:  # type: ignore[type-arg]
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"'{key}' must be an edition number", field=key)
+    return value
+
+
+@bp.post("/papers/<int:paper_id>/exports")
+def create_export(paper_id: int) -> tuple[Response, int]:
+    """Queue a Word export of a paper (an edition or the working draft)."""
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ValidationFailed("the request body must be a JSON object")
+    comments = data.get("comments", False)
+    if not isinstance(comments, bool):
+        raise ValidationFailed("'comments' must be true or false", field="comments")
+    export = jobs.request_export(
+        api_user(),
+        paper_id,
+        edition=_optional_int(data, "edition"),
+        redline_against=_optional_int(data, "redline_against"),
+        comments=comments,
+    )
+    return jsonify({"id": export.id, "status": export.status.value}), 202
+
+
+@bp.get("/exports/<int:export_id>")
+def get_export(export_id: int) -> Response:
+    """Return an export's state and progress."""
+    return jsonify(export_json(jobs.get_export(api_user(), export_id)))
+
+
+@bp.get("/exports/<int:export_id>/download")
+def download_export(export_id: int) -> Response:
+    """Download the finished .docx."""
+    return send_export(jobs.get_export(api_user(), export_id))

@@ -1,0 +1,128 @@
+"""Pages of Word exports: request, progress, download, history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import BooleanField, SelectField, SubmitField
+
+from drafting.forms import options
+from drafting.models import ExportStatus
+from exports import jobs
+from workflows import papers as paper_flow
+from workflows import signoff as signoff_flow
+from workflows.errors import WorkflowError
+
+bp = Blueprint("exporting", __name__)
+
+
+class ExportForm(FlaskForm):
+    edition = SelectField(_l("What to export"))
+    redline_against = SelectField(_l("Show changes against (tracked changes)"))
+    comments = BooleanField(_l("Include open comments as Word comments"))
+    submit = SubmitField(_l("Create Word document"))
+
+
+def _form(paper_id: int) -> ExportForm:
+    form = ExportForm()
+    editions = signoff_flow.editions(paper_id)
+    word = _("edition")
+    form.edition.choices = options(
+        [("", _("Current working draft"))]
+        + [(str(e.number), f"{e.label} ({word} {e.number})") for e in editions]
+    )
+    form.redline_against.choices = options(
+        [("", _("No comparison"))]
+        + [(str(e.number), f"{e.label} ({word} {e.number})") for e in editions]
+    )
+    return form
+
+
+def export_json(export) -> dict:  # type: ignore[no-untyped-def]
+    """Serialise an export's state."""
+    data = {
+        "id": export.id,
+        "status": export.status.value,
+        "progress": export.progress,
+        "options": export.options,
+        "size": export.size,
+        "filename": export.filename,
+        "created_at": export.created_at.isoformat(),
+    }
+    if export.error:
+        data["error"] = export.error
+    if export.status == ExportStatus.DONE:
+        data["download"] = url_for("exporting.download", export_id=export.id)
+    return data
+
+
+@bp.route("/papers/<int:paper_id>/exports", methods=["GET", "POST"])
+@login_required
+def index(paper_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Offer the Word export of a paper and list its past exports."""
+    access = paper_flow.get_paper(current_user, paper_id)
+    form = _form(paper_id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            export = jobs.request_export(
+                current_user,
+                paper_id,
+                edition=int(form.edition.data) if form.edition.data else None,
+                redline_against=int(form.redline_against.data)
+                if form.redline_against.data
+                else None,
+                comments=bool(form.comments.data),
+            )
+        except WorkflowError as err:
+            if err.status == 404:
+                raise
+            form.edition.errors = [*form.edition.errors, err.message]
+            status = err.status
+        else:
+            return redirect(url_for("exporting.show", export_id=export.id))
+    return render_template(
+        "exporting/index.html", paper=access.paper, form=form, exports=jobs.history(paper_id)
+    ), status
+
+
+@bp.get("/exports/<int:export_id>")
+@login_required
+def show(export_id: int) -> str:
+    """Show an export's progress, then its download link."""
+    export = jobs.get_export(current_user, export_id)
+    access = paper_flow.get_paper(current_user, export.paper_id)
+    return render_template("exporting/show.html", export=export, paper=access.paper)
+
+
+@bp.get("/exports/<int:export_id>/status")
+@login_required
+def status(export_id: int) -> Response:
+    """Return an export's state as JSON (polled by the progress bar)."""
+    return jsonify(export_json(jobs.get_export(current_user, export_id)))
+
+
+@bp.get("/exports/<int:export_id>/download")
+@login_required
+def download(export_id: int) -> Response:
+    """Download the finished .docx."""
+    export = jobs.get_export(current_user, export_id)
+    return send_export(export)
+
+
+def send_export(export) -> Response:  # type: ignore[no-untyped-def]
+    """Answer with the export's file, or 409 while it is not done."""
+    if export.status != ExportStatus.DONE or export.content is None:
+        abort(409)
+    response = Response(
+        export.content,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Content-Length"] = str(export.size)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

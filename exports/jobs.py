@@ -1,0 +1,345 @@
+"""Export jobs: request, run (on rq or in-process), retry, and recover from dead workers.
+
+With ``REDIS_URL`` the job goes to the rq queue ``exports`` (``flask --app wsgi worker`` runs
+it); without Redis it runs in this process on a background thread with the same code and the
+same status records. Job functions take the export's id, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
+from rq import Retry, get_current_job
+from sqlalchemy import select
+
+from drafting.extensions import db
+from drafting.models import (
+    Edition,
+    Export,
+    ExportStatus,
+    ReferenceTemplate,
+    User,
+    utcnow,
+)
+from exports.builder import build_document
+from exports.collect import collect
+from workflows import activity
+from workflows.errors import ValidationFailed, WorkflowError
+from workflows.jobs import EXPORTS_QUEUE, get_queue
+from workflows.papers import get_paper
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RETRY_INTERVALS = [5, 15, 45]
+#: A running export whose heartbeat is older than this is taken as abandoned by a dead worker.
+STALE_AFTER = timedelta(seconds=90)
+JOB_TIMEOUT = 900
+
+_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="konzeptwerk-exports")
+_running: set[Future[Any]] = set()
+_lock = threading.Lock()
+
+
+class QueueUnavailable(WorkflowError):
+    """The job queue (Redis) cannot be reached; nothing was exported."""
+
+    code = "queue_unavailable"
+    status = 503
+
+
+def safe_filename(title: str, suffix: str) -> str:
+    """Return an ASCII file name for a paper title (umlauts spelled out)."""
+    text = title.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:80] or "konzeptpapier"
+    return f"{text}-{suffix}.docx"
+
+
+def request_export(
+    actor: User,
+    paper_id: int,
+    *,
+    edition: int | None = None,
+    redline_against: int | None = None,
+    comments: bool = False,
+) -> Export:
+    """Create an export of a paper (an edition or the working draft) and queue it.
+
+    :raises ValidationFailed: for unknown editions or a redline that is not earlier.
+    :raises QueueUnavailable: when Redis is configured but cannot be reached.
+    """
+    access = get_paper(actor, paper_id)
+    numbers = set(db.session.scalars(select(Edition.number).where(Edition.paper_id == paper_id)))
+    if edition is not None and edition not in numbers:
+        raise ValidationFailed(_l("Edition %(n)s does not exist.", n=edition), field="edition")
+    if redline_against is not None:
+        if redline_against not in numbers:
+            raise ValidationFailed(
+                _l("Edition %(n)s does not exist.", n=redline_against), field="redline_against"
+            )
+        if edition is not None and redline_against >= edition:
+            raise ValidationFailed(
+                _l("The comparison must be with an earlier edition."), field="redline_against"
+            )
+    export = Export(
+        paper_id=paper_id,
+        requested_by_id=actor.id,
+        status=ExportStatus.QUEUED,
+        options={
+            "edition": edition,
+            "redline_against": redline_against,
+            "comments": bool(comments),
+        },
+        created_at=utcnow(),
+    )
+    db.session.add(export)
+    db.session.flush()
+    suffix = f"fassung-{edition}" if edition is not None else "arbeitsstand"
+    if redline_against is not None:
+        suffix += f"-aenderungen-zu-{redline_against}"
+    export.filename = safe_filename(access.paper.title, suffix)
+    export.job_id = f"export-{export.id}"
+    db.session.commit()
+    enqueue(export.id)
+    return export
+
+
+def enqueue(export_id: int) -> None:
+    """Hand an export to the rq queue, or to the in-process runner without Redis.
+
+    :raises QueueUnavailable: when Redis is configured but unreachable (the export is failed).
+    """
+    if not current_app.config.get("REDIS_URL"):
+        _run_in_process(export_id)
+        return
+    try:
+        get_queue(EXPORTS_QUEUE).enqueue(
+            run_export,
+            export_id,
+            job_id=f"export-{export_id}-{int(time.time() * 1000)}",
+            retry=Retry(max=MAX_ATTEMPTS - 1, interval=RETRY_INTERVALS),
+            job_timeout=JOB_TIMEOUT,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except (RedisError, OSError) as err:
+        log.warning("Redis unreachable, export %s not queued: %s", export_id, err)
+        export = db.session.get(Export, export_id)
+        if export is not None:
+            export.status = ExportStatus.FAILED
+            export.error = str(_l("The job queue is not reachable. Please try again later."))
+            export.finished_at = utcnow()
+            db.session.commit()
+        raise QueueUnavailable(
+            _l(
+                "Exports are not possible right now: the job queue is not reachable. "
+                "Everything else keeps working; please try again later."
+            )
+        ) from err
+
+
+def _run_in_process(export_id: int) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def work() -> None:
+        with app.app_context():
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    run_export(export_id)
+                    return
+                except Exception:  # noqa: BLE001 — recorded on the export; retried below
+                    db.session.rollback()
+                    log.exception("export %s failed (attempt %s)", export_id, attempt + 1)
+                    export = db.session.get(Export, export_id)
+                    if export is None or export.status == ExportStatus.FAILED:
+                        return
+                    time.sleep(min(RETRY_INTERVALS[attempt], 2 if app.testing else 60))
+                finally:
+                    db.session.remove()
+
+    future = _executor.submit(work)
+    with _lock:
+        _running.add(future)
+    future.add_done_callback(lambda f: _discard(f))
+
+
+def _discard(future: Future[Any]) -> None:
+    with _lock:
+        _running.discard(future)
+
+
+def wait_for_exports(timeout: float = 60) -> None:
+    """Wait until in-process exports have finished (for tests and the CLI)."""
+    with _lock:
+        pending = set(_running)
+    if pending:
+        wait_futures(pending, timeout=timeout)
+
+
+def _reference() -> bytes | None:
+    template = db.session.scalar(
+        select(ReferenceTemplate)
+        .where(ReferenceTemplate.active.is_(True))
+        .order_by(ReferenceTemplate.id.desc())
+        .limit(1)
+    )
+    return template.content if template is not None else None
+
+
+def run_export(export_id: int) -> None:
+    """Build the document of an export and store it (the rq job function).
+
+    Raises on failure after recording the reason, so rq retries; the last failure leaves
+    the export ``failed`` with a readable reason.
+    """
+    export = db.session.get(Export, export_id)
+    if export is None or export.status == ExportStatus.DONE:
+        return
+    export.status = ExportStatus.RUNNING
+    export.attempts = (export.attempts or 0) + 1
+    export.started_at = export.heartbeat_at = utcnow()
+    export.progress = 1
+    export.error = ""
+    db.session.commit()
+    job = get_current_job()
+    last = [0.0]
+
+    def progress(percent: int) -> None:
+        now = time.monotonic()
+        if percent < 100 and now - last[0] < 0.5:
+            return
+        last[0] = now
+        if job is not None:
+            job.meta["progress"] = percent
+            job.save_meta()
+        db.session.execute(
+            Export.__table__.update()
+            .where(Export.id == export_id)
+            .values(progress=percent, heartbeat_at=utcnow())
+        )
+        db.session.commit()
+
+    try:
+        options = dict(export.options or {})
+        data = collect(
+            export.paper_id,
+            edition=options.get("edition"),
+            redline_against=options.get("redline_against"),
+            comments=bool(options.get("comments")),
+        )
+        reference = _reference()
+        content = build_document(
+            data, reference=reference, comments=bool(options.get("comments")), progress=progress
+        )
+    except Exception as err:
+        db.session.rollback()
+        export = db.session.get(Export, export_id)
+        assert export is not None
+        final = export.attempts >= MAX_ATTEMPTS
+        export.status = ExportStatus.FAILED if final else ExportStatus.QUEUED
+        export.error = _reason(err)
+        if final:
+            export.finished_at = utcnow()
+        db.session.commit()
+        raise
+    export = db.session.get(Export, export_id)
+    assert export is not None
+    export.content = content
+    export.size = len(content)
+    export.status = ExportStatus.DONE
+    export.progress = 100
+    export.finished_at = utcnow()
+    activity.record(
+        export.paper_id,
+        export.requested_by,
+        "export.done",
+        export=export.id,
+        size=len(content),
+        **{k: v for k, v in (export.options or {}).items()},
+    )
+    db.session.commit()
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, WorkflowError):
+        return err.message
+    return str(
+        _l(
+            "The document could not be built (%(kind)s: %(text)s).",
+            kind=type(err).__name__,
+            text=str(err)[:300],
+        )
+    )
+
+
+def recover_stale(now: Any = None) -> int:
+    """Requeue (or fail, after the last try) exports whose worker died mid-job."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        select(Export).where(
+            Export.status == ExportStatus.RUNNING, Export.heartbeat_at < now - STALE_AFTER
+        )
+    ).all()
+    requeue = []
+    for export in stale:
+        if export.attempts >= MAX_ATTEMPTS:
+            export.status = ExportStatus.FAILED
+            export.error = str(_l("The export worker stopped during the export."))
+            export.finished_at = now
+        else:
+            export.status = ExportStatus.QUEUED
+            export.error = str(_l("The export worker stopped; the export was queued again."))
+            requeue.append(export.id)
+    db.session.commit()
+    for export_id in requeue:
+        try:
+            enqueue(export_id)
+        except QueueUnavailable:
+            log.warning("could not requeue export %s", export_id)
+    return len(stale)
+
+
+def get_export(actor: User, export_id: int) -> Export:
+    """Return an export of a paper the user may see (recovering it if its worker died).
+
+    :raises NotFound: otherwise.
+    """
+    from workflows.errors import NotFound
+
+    export = db.session.get(Export, export_id)
+    if export is None:
+        raise NotFound(_l("Export not found."))
+    get_paper(actor, export.paper_id)
+    if (
+        export.status == ExportStatus.RUNNING
+        and export.heartbeat_at is not None
+        and export.heartbeat_at < utcnow() - STALE_AFTER
+    ):
+        recover_stale()
+        db.session.refresh(export)
+    return export
+
+
+def history(paper_id: int, limit: int = 50) -> list[Export]:
+    """List a paper's exports, newest first."""
+    return list(
+        db.session.scalars(
+            select(Export)
+            .where(Export.paper_id == paper_id)
+            .order_by(Export.id.desc())
+            .limit(limit)
+        )
+    )
