@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
 from drafting.exporting.views import export_json, send_export
-from exports import jobs
+from exports import importing, jobs
 from workflows.errors import ValidationFailed
 
 
@@ -48,3 +48,25 @@ def get_export(export_id: int) -> Response:
 def download_export(export_id: int) -> Response:
     """Download the finished .docx."""
     return send_export(jobs.get_export(api_user(), export_id))
+
+
+@bp.post("/imports")
+def create_import() -> tuple[Response, int]:
+    """Import a .docx (multipart ``file``) as a new paper or into ``paper_id``."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("send the .docx as multipart form field 'file'", field="file")
+    raw_paper = request.form.get("paper_id")
+    paper_id = None
+    if raw_paper:
+        if not raw_paper.isdigit():
+            raise ValidationFailed("'paper_id' must be a number", field="paper_id")
+        paper_id = int(raw_paper)
+    result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
+    return jsonify(
+        {
+            "paper_id": result.paper_id,
+            "sections": result.sections,
+            "suggestions": result.suggestions,
+        }
+    ), 201

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -10,9 +20,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
+from drafting.exporting.forms import ImportForm, TemplateForm
 from drafting.forms import options
 from drafting.models import ExportStatus
-from exports import jobs
+from exports import importing, jobs, reference
 from workflows import papers as paper_flow
 from workflows import signoff as signoff_flow
 from workflows.errors import WorkflowError
@@ -126,3 +137,85 @@ def send_export(export) -> Response:  # type: ignore[no-untyped-def]
     response.headers["Content-Length"] = str(export.size)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _import_page(form: ImportForm, paper: object | None, status: int = 200) -> tuple[str, int]:
+    return render_template("exporting/import.html", form=form, paper=paper), status
+
+
+@bp.route("/papers/import", methods=["GET", "POST"])
+@login_required
+def import_new() -> WerkzeugResponse | tuple[str, int]:
+    """Create a new paper from a Word document."""
+    return _import(None)
+
+
+@bp.route("/papers/<int:paper_id>/import", methods=["GET", "POST"])
+@login_required
+def import_into(paper_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Append the sections of a Word document to a paper."""
+    paper_flow.get_paper(current_user, paper_id)
+    return _import(paper_id)
+
+
+def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
+    paper = paper_flow.get_paper(current_user, paper_id).paper if paper_id else None
+    form = ImportForm()
+    if request.method == "POST" and not form.validate_on_submit():
+        return _import_page(form, paper, 422)
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            result = importing.import_docx(current_user, data, paper_id=paper_id)
+        except WorkflowError as err:
+            if err.status == 404:
+                raise
+            form.file.errors = [*form.file.errors, err.message]
+            return _import_page(form, paper, err.status)
+        flash(
+            _(
+                "Imported %(n)s sections and %(m)s suggestions from tracked changes.",
+                n=result.sections,
+                m=result.suggestions,
+            ),
+            "success",
+        )
+        return redirect(url_for("papers.show", paper_id=result.paper_id))
+    return _import_page(form, paper)
+
+
+@bp.route("/admin/templates", methods=["GET", "POST"])
+@login_required
+def templates() -> WerkzeugResponse | tuple[str, int]:
+    """Let administrators upload the reference .docx whose styles exports use."""
+    if not current_user.is_admin:
+        abort(403)
+    form = TemplateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            reference.upload(current_user, form.name.data or "", form.file.data.read())
+        except WorkflowError as err:
+            form.file.errors = [*form.file.errors, err.message]
+            status = err.status
+        else:
+            flash(_("The reference document is used for exports from now on."), "success")
+            return redirect(url_for("exporting.templates"))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "exporting/templates.html", form=form, items=reference.listing(), action_form=FlaskForm()
+    ), status
+
+
+@bp.post("/admin/templates/<int:template_id>/activate")
+@login_required
+def activate_template(template_id: int) -> WerkzeugResponse:
+    """Use another reference document, or none (id 0), for exports."""
+    if not current_user.is_admin:
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    reference.activate(template_id)
+    flash(_("Saved."), "success")
+    return redirect(url_for("exporting.templates"))
