@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def select_locale() -> str:
     """Pick the user's language, else the session's choice, else the browser's (default de)."""
+    if not has_request_context():
+        # The CLI and background jobs have no session or browser: the default language.
+        return "de"
     user = current_user
     if getattr(user, "is_authenticated", False) and user.locale in ("de", "en"):
         return str(user.locale)
@@ -62,13 +65,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.admin.views import bp as admin_bp
     from drafting.api import bp as api_bp
     from drafting.auth.views import bp as auth_bp
+    from drafting.comments.views import bp as comments_bp
+    from drafting.inbox.views import bp as inbox_bp
     from drafting.papers.views import bp as papers_bp
+    from drafting.review.views import bp as review_bp
+    from drafting.signoff.views import bp as signoff_bp
+    from drafting.exporting.views import bp as exporting_bp
     from drafting.sections.views import bp as sections_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(papers_bp)
     app.register_blueprint(sections_bp)
+    app.register_blueprint(comments_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(signoff_bp)
+    app.register_blueprint(exporting_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 
@@ -80,6 +93,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting import cli
 
     cli.init_app(app)
+
+    from workflows import jobs
+
+    jobs.init_app(app)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -46,6 +46,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
         "MAIL_FROM": os.environ.get("MAIL_FROM", "konzeptwerk@localhost"),
+        # Where users reach the app; links in e-mails are built from it.
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
     }
 
 

@@ -1,0 +1,1 @@
+"""The user's inbox: notifications, unread count, e-mail settings."""

@@ -1,0 +1,529 @@
+"""Notifications: the in-app inbox with its unread count, and what their e-mails say.
+
+A workflow action calls :func:`notify` before it commits. The rows are part of the action's
+transaction; e-mails are only *recorded* here (ids in ``session.info``) and handed to the job
+queue by :mod:`workflows.jobs` once that transaction has committed, so a rolled-back action
+never sends mail and a request never waits for an SMTP server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from drafting.extensions import db
+from drafting.models import (
+    Notification,
+    NotificationOptOut,
+    Paper,
+    Section,
+    User,
+    utcnow,
+)
+from workflows.errors import NotFound, ValidationFailed
+
+#: Key in ``Session.info`` under which :func:`notify` leaves the ids of notifications to e-mail
+#: after the commit (read and cleared by the session hooks in :mod:`workflows.jobs`).
+PENDING_EMAILS = "konzeptwerk.pending_notification_emails"
+
+PAGE_SIZE = 20
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of notification: its label on the settings page and its one-line text."""
+
+    name: str
+    label: Any  # a lazy string: "Someone asks me to review a section"
+    render: Callable[[Params], str]
+
+
+def _who(p: Params) -> str:
+    return str(p.get("actor") or _("Someone"))
+
+
+def _render_approved(p: Params) -> str:
+    if p.get("version"):
+        return _(
+            "%(actor)s approved version %(version)s of “%(section)s”.",
+            actor=_who(p),
+            version=p["version"],
+            section=p.get("section", ""),
+        )
+    return _("%(actor)s approved “%(section)s”.", actor=_who(p), section=p.get("section", ""))
+
+
+def _render_suggestion_decided(p: Params) -> str:
+    if p.get("accepted"):
+        return _(
+            "%(actor)s accepted your suggestion for “%(section)s”.",
+            actor=_who(p),
+            section=p.get("section", ""),
+        )
+    return _(
+        "%(actor)s rejected your suggestion for “%(section)s”.",
+        actor=_who(p),
+        section=p.get("section", ""),
+    )
+
+
+def _due(p: Params) -> str:
+    # Stored as an ISO date so that each reader sees it in their own language.
+    raw = str(p.get("due") or "")
+    try:
+        return format_date(date.fromisoformat(raw), "medium")
+    except ValueError:
+        return raw
+
+
+def _render_signoff_started(p: Params) -> str:
+    if p.get("due"):
+        return _(
+            "%(actor)s started the sign-off of “%(paper)s”; the deadline is %(due)s.",
+            actor=_who(p),
+            paper=p.get("paper", ""),
+            due=_due(p),
+        )
+    return _(
+        "%(actor)s started the sign-off of “%(paper)s”.", actor=_who(p), paper=p.get("paper", "")
+    )
+
+
+def _render_signoff_decided(p: Params) -> str:
+    org, paper = p.get("organisation") or _who(p), p.get("paper", "")
+    if p.get("decision") == "reject":
+        return _("%(organisation)s rejected “%(paper)s”.", organisation=org, paper=paper)
+    if p.get("decision") == "approve_with_reservation":
+        return _(
+            "%(organisation)s approved “%(paper)s” with a reservation.",
+            organisation=org,
+            paper=paper,
+        )
+    return _("%(organisation)s approved “%(paper)s”.", organisation=org, paper=paper)
+
+
+# Adding a kind is one entry here; the settings page, the e-mail opt-outs and the tests
+# (parametrised over KINDS) pick it up.
+_REGISTRY: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "review_requested",
+            _l("Someone asks me to review a section"),
+            lambda p: _(
+                "%(actor)s asked you to review “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind(
+            "changes_requested",
+            _l("A reviewer requests changes to a section"),
+            lambda p: _(
+                "%(actor)s requested changes to “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind("approved", _l("A reviewer approves a section"), _render_approved),
+        Kind(
+            "mentioned",
+            _l("Someone mentions me in a comment"),
+            lambda p: _(
+                "%(actor)s mentioned you in a comment on “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind(
+            "reply",
+            _l("Someone replies to my comment"),
+            lambda p: _(
+                "%(actor)s replied to your comment on “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind(
+            "suggestion_decided",
+            _l("An editor accepts or rejects my suggestion"),
+            _render_suggestion_decided,
+        ),
+        Kind(
+            "signoff_started",
+            _l("A sign-off round starts on a paper I sign for"),
+            _render_signoff_started,
+        ),
+        Kind(
+            "signoff_reminder",
+            _l("A sign-off deadline approaches and my organisation has not decided"),
+            lambda p: _(
+                "The sign-off deadline of “%(paper)s” is %(due)s; "
+                "your organisation has not decided yet.",
+                paper=p.get("paper", ""),
+                due=_due(p),
+            ),
+        ),
+        Kind(
+            "signoff_decided",
+            _l("An organisation rejects a paper I coordinate"),
+            _render_signoff_decided,
+        ),
+        Kind(
+            "paper_final",
+            _l("A paper I take part in becomes final"),
+            lambda p: _(
+                "“%(paper)s” is final: all organisations signed %(edition)s.",
+                paper=p.get("paper", ""),
+                edition=p.get("edition", ""),
+            ),
+        ),
+    )
+}
+
+#: The kinds of notification, in the order the settings page lists them.
+KINDS: tuple[str, ...] = tuple(_REGISTRY)
+
+# Free text a caller may pass in params; shown under the message and quoted in the e-mail.
+_DETAIL_KEYS = ("reason", "excerpt")
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """Return (kind, label) pairs in the current language, for the settings form."""
+    return [(k.name, str(k.label)) for k in _REGISTRY.values()]
+
+
+def is_local_url(url: str) -> bool:
+    """Tell whether a URL is a path inside this application (no scheme, host or ``//``)."""
+    if not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def notify(
+    recipient_ids: Iterable[int],
+    kind: str,
+    *,
+    paper_id: int,
+    section_id: int | None = None,
+    actor: User | None = None,
+    params: Params | None = None,
+    url: str = "",
+) -> list[Notification]:
+    """Add a notification to each recipient's inbox; the caller commits.
+
+    The actor, inactive users and duplicates are skipped. The paper's and section's titles
+    and the actor's name are stored with the notification, so it reads the same later.
+    E-mails (when mail is configured and the recipient has not opted out of ``kind``) are
+    queued only after the caller's transaction commits.
+
+    :raises ValueError: for an unknown kind or a URL that is not a local path
+        (programming errors, not user input).
+    """
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if url and not is_local_url(url):
+        raise ValueError(f"notification url must be a local path, got {url!r}")
+    wanted = list(dict.fromkeys(int(i) for i in recipient_ids if i is not None))
+    if actor is not None:
+        wanted = [i for i in wanted if i != actor.id]
+    if not wanted:
+        return []
+    active = set(
+        db.session.scalars(select(User.id).where(User.id.in_(wanted), User.active.is_(True)))
+    )
+    recipients = [i for i in wanted if i in active]
+    if not recipients:
+        return []
+
+    stored = {str(k): _json_safe(v) for k, v in (params or {}).items()}
+    if actor is not None:
+        stored.setdefault("actor", actor.display_name)
+    if section_id is not None and "section" not in stored:
+        section = db.session.get(Section, section_id)
+        stored["section"] = section.title if section is not None else ""
+    if "paper" not in stored:
+        paper = db.session.get(Paper, paper_id)
+        stored["paper"] = paper.title if paper is not None else ""
+
+    created = [
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            paper_id=paper_id,
+            section_id=section_id,
+            actor_id=actor.id if actor is not None else None,
+            params=dict(stored),
+            url=url,
+            created_at=utcnow(),
+        )
+        for user_id in recipients
+    ]
+    db.session.add_all(created)
+    db.session.flush()
+
+    if emails_enabled():
+        opted_out = set(
+            db.session.scalars(
+                select(NotificationOptOut.user_id).where(
+                    NotificationOptOut.user_id.in_(recipients), NotificationOptOut.kind == kind
+                )
+            )
+        )
+        pending: list[int] = db.session.info.setdefault(PENDING_EMAILS, [])
+        pending.extend(n.id for n in created if n.user_id not in opted_out)
+    return created
+
+
+def take_pending_emails(session: Session) -> list[int]:
+    """Remove and return the ids of notifications waiting to be e-mailed, without duplicates."""
+    return list(dict.fromkeys(session.info.pop(PENDING_EMAILS, None) or []))
+
+
+def message(notification: Notification) -> str:
+    """Render a notification as one line of text in the current language."""
+    kind = _REGISTRY.get(notification.kind)
+    params = notification.params or {}
+    if kind is None:
+        # A kind that was removed from the code since the row was written.
+        return _("New activity on “%(paper)s”.", paper=params.get("paper", ""))
+    return kind.render(params)
+
+
+def detail(notification: Notification) -> str:
+    """Return the free text (a reason, an excerpt) that came with a notification, if any."""
+    params = notification.params or {}
+    for key in _DETAIL_KEYS:
+        value = params.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def target_url(notification: Notification) -> str:
+    """Return the local path a notification leads to (its section, else its paper)."""
+    if notification.url and is_local_url(notification.url):
+        return notification.url
+    if notification.paper_id is None:
+        return "/inbox"
+    path = f"/papers/{notification.paper_id}"
+    if notification.section_id is not None:
+        path += f"#section-{notification.section_id}"
+    return path
+
+
+def absolute_url(path: str) -> str:
+    """Turn a local path into an absolute link with the configured ``BASE_URL``."""
+    base = str(current_app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return base + path
+
+
+def unread_count(user: User) -> int:
+    """Count the user's unread notifications (one indexed query)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a user's inbox, newest first."""
+
+    items: list[Notification]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def inbox(user: User, page: int = 1, per_page: int = PAGE_SIZE) -> InboxPage:
+    """Return one page of the user's notifications, newest first (pages out of range clamp)."""
+    total = int(
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.user_id == user.id)
+        )
+        or 0
+    )
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return InboxPage(items=items, page=page, pages=pages, total=total)
+
+
+def mark_read(user: User, ids: Iterable[int] | Literal["all"]) -> int:
+    """Mark the given notifications of the user (or all of them) as read; return how many.
+
+    Ids of other users' notifications are ignored.
+    """
+    stmt = (
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if ids != "all":
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return 0
+        stmt = stmt.where(Notification.id.in_(wanted))
+    result = db.session.execute(stmt)
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_notification(user: User, notification_id: int) -> str:
+    """Mark one of the user's notifications read and return the local path it leads to.
+
+    :raises NotFound: when the notification does not exist or belongs to someone else.
+    """
+    notification = db.session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user.id
+        )
+    )
+    if notification is None:
+        raise NotFound(_l("This notification does not exist."))
+    target = target_url(notification)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+    return target
+
+
+def emails_enabled() -> bool:
+    """Tell whether notifications are also sent by e-mail (``MAIL_SERVER`` is configured)."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def email_opt_outs(user: User) -> set[str]:
+    """Return the kinds the user does not want e-mails for."""
+    return set(
+        db.session.scalars(
+            select(NotificationOptOut.kind).where(NotificationOptOut.user_id == user.id)
+        )
+    )
+
+
+def wants_email(user: User, kind: str) -> bool:
+    """Tell whether the user gets e-mail for this kind (active and not opted out)."""
+    if not user.is_active:
+        return False
+    return (
+        db.session.scalar(
+            select(NotificationOptOut.id).where(
+                NotificationOptOut.user_id == user.id, NotificationOptOut.kind == kind
+            )
+        )
+        is None
+    )
+
+
+def set_email_opt_outs(user: User, kinds: Iterable[str]) -> set[str]:
+    """Replace the kinds the user does not want e-mails for; return the new set.
+
+    :raises ValidationFailed: for a kind that does not exist.
+    """
+    wanted = set(kinds)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ValidationFailed(
+            _l("Unknown kind of notification: %(kinds)s", kinds=", ".join(sorted(unknown)))
+        )
+    current = email_opt_outs(user)
+    if current - wanted:
+        db.session.execute(
+            delete(NotificationOptOut).where(
+                NotificationOptOut.user_id == user.id,
+                NotificationOptOut.kind.in_(current - wanted),
+            )
+        )
+    db.session.add_all(
+        NotificationOptOut(user_id=user.id, kind=kind) for kind in sorted(wanted - current)
+    )
+    db.session.commit()
+    return wanted
+
+
+def compose_email(notification: Notification, user: User) -> EmailMessage:
+    """Write the plain-text e-mail of a notification in the recipient's language."""
+    config = current_app.config
+    with force_locale(user.locale or "de"):
+        text = message(notification)
+        link = absolute_url(target_url(notification))
+        settings = absolute_url("/inbox/settings")
+        lines = [_("Hello %(name)s,", name=user.display_name), "", text]
+        extra = detail(notification)
+        if extra:
+            lines += ["", *("> " + line for line in extra.splitlines())]
+        paper = (notification.params or {}).get("paper")
+        if paper:
+            lines += ["", _("Paper: %(paper)s", paper=paper)]
+        lines += [
+            "",
+            _("Open it in Konzeptwerk: %(url)s", url=link),
+            "",
+            "-- ",
+            _(
+                "You receive this e-mail because you take part in a concept paper "
+                "in Konzeptwerk. Choose which e-mails you get: %(url)s",
+                url=settings,
+            ),
+        ]
+        subject = _("Konzeptwerk: %(message)s", message=text)
+
+    email = EmailMessage()
+    # Titles and names come from users: one line only, so they cannot add header lines.
+    email["Subject"] = " ".join(subject.split())
+    email["From"] = config.get("MAIL_FROM") or "konzeptwerk@localhost"
+    email["To"] = Address(display_name=" ".join(user.display_name.split()), addr_spec=user.email)
+    email["Date"] = formatdate(usegmt=True)
+    # An explicit domain: without one, make_msgid looks up the host's FQDN, which can hang.
+    sender_domain = str(email["From"]).rpartition("@")[2].strip("> ") or "konzeptwerk.localhost"
+    email["Message-ID"] = make_msgid(domain=sender_domain)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content("\n".join(lines) + "\n")
+    email["Content-Language"] = user.locale or "de"  # after set_content, which drops Content-*
+    return email
