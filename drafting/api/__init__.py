@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from drafting import textdiff
 from drafting.errors import json_error
-from drafting.models import Paper, Section, SectionVersion, User
+from drafting.extensions import db
+from drafting.models import Paper, ReviewStatus, Section, SectionVersion, User
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows.errors import NotFound, ValidationFailed
@@ -44,11 +46,12 @@ def api_user() -> User:
 def body_json() -> dict[str, Any]:
     """Return the request's JSON object.
 
-    :raises ValidationFailed: when the body is not a JSON object.
+    :raises BadRequest: when the body is not a JSON object (answered with 400, not 422:
+        the request is malformed, not merely unacceptable).
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationFailed("the request body must be a JSON object")
+        raise BadRequest("the request body must be a JSON object")
     return data
 
 
@@ -100,7 +103,17 @@ def section_json(section: Section) -> dict[str, Any]:
         "removed": section.removed_at is not None,
         "updated_at": head.created_at.isoformat(),
         "updated_by": head.author.display_name,
+        **review_fields(section.id),
     }
+
+
+def review_fields(section_id: int) -> dict[str, Any]:
+    """Return a section's review state and approved version for its JSON."""
+    status = db.session.get(ReviewStatus, section_id)
+    if status is None:
+        return {"review_state": "draft", "approved_version": None, "approval_carried_to": None}
+    return {"review_state": status.state.value, "approved_version": status.approved_version,
+            "approval_carried_to": status.carried_to}
 
 
 def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any]:
@@ -210,10 +223,22 @@ def save_section(section_id: int) -> Response:
         title=title,
         level=data.get("level"),
         note=_string(data, "note", required=False),
+        editorial=data.get("editorial") is True,
     )
     payload = section_json(result.section)
+    # The save committed, so section.head reloads as whatever is newest *now* — possibly a
+    # later save from another worker. Answer with the text of the version this save made (or
+    # found current): a client that bases its next edit on this answer needs number and text
+    # of the same version.
+    saved = section_flow.version_of(result.section.id, result.version)
+    assert saved is not None
     payload.update(
         {
+            "title": saved.title,
+            "level": saved.level,
+            "body": saved.body,
+            "updated_at": saved.created_at.isoformat(),
+            "updated_by": saved.author.display_name,
             "version": result.version,
             "merged": result.merged,
             "merged_with": result.merged_with,
@@ -272,3 +297,7 @@ def openapi() -> Response:
     from drafting.api.openapi import SPEC
 
     return jsonify(SPEC)
+
+
+# Route modules of later features register on the same blueprint (the usual Flask layout).
+from drafting.api import comments, exports, notifications, review, signoff  # noqa: E402,F401

@@ -1,0 +1,106 @@
+// "Comment on this passage": selecting text inside a rendered section body (an element with
+// data-comment-url) offers a button right after that body. On the discussion page
+// (data-comment-form names the form) it fills the form's "Quoted passage" field and moves
+// to the comment field; on the paper page it opens the discussion page with the quote filled.
+// Without JavaScript the "Quoted passage" field of the discussion page does the same.
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[src*='comments.js']");
+  if (!script || !window.getSelection) { return; }
+  var bodies = document.querySelectorAll("[data-comment-url]");
+  if (!bodies.length) { return; }
+  var MAX_QUOTE = 2000;
+
+  var bar = document.createElement("p");
+  bar.className = "comment-on-passage";
+  bar.hidden = true;
+  var button = document.createElement("button");
+  button.type = "button";
+  button.textContent = script.getAttribute("data-label") || "Comment on this passage";
+  bar.appendChild(button);
+  var live = document.createElement("p");
+  live.className = "visually-hidden";
+  live.setAttribute("role", "status");
+  live.setAttribute("aria-live", "polite");
+  document.body.appendChild(live);
+
+  var chosen = null;  // { text: the selected words, body: the section body they are in }
+  var hideTimer = null;
+
+  function bodyOf(node) {
+    var element = node && (node.nodeType === 1 ? node : node.parentElement);
+    return element ? element.closest("[data-comment-url]") : null;
+  }
+
+  function hide() {
+    bar.hidden = true;
+    chosen = null;
+  }
+
+  function show(text, body) {
+    var announce = !chosen || chosen.body !== body || bar.hidden;
+    chosen = { text: text, body: body };
+    if (bar.parentNode !== body.parentNode || bar.previousSibling !== body) {
+      body.parentNode.insertBefore(bar, body.nextSibling);
+    }
+    bar.hidden = false;
+    if (announce) { live.textContent = script.getAttribute("data-announce") || ""; }
+  }
+
+  function onSelectionChange() {
+    var selection = window.getSelection();
+    if (hideTimer) { clearTimeout(hideTimer); hideTimer = null; }
+    if (!selection || selection.rangeCount === 0 || selection.isCollapsed) {
+      // Give keyboard users the moment it takes to Tab to the button.
+      hideTimer = setTimeout(function () {
+        if (document.activeElement !== button) { hide(); }
+      }, 400);
+      return;
+    }
+    var range = selection.getRangeAt(0);
+    var body = bodyOf(range.startContainer);
+    var text = selection.toString().replace(/\s+/g, " ").trim();
+    if (!body || body !== bodyOf(range.endContainer) || !text) { hide(); return; }
+    show(text.slice(0, MAX_QUOTE), body);
+  }
+
+  function commentOnPassage() {
+    if (!chosen) { return; }
+    var body = chosen.body;
+    var formId = body.getAttribute("data-comment-form");
+    var form = formId ? document.getElementById(formId) : null;
+    if (form) {
+      var quote = form.querySelector("[name$=quote]");
+      var comment = form.querySelector("textarea[name$=body]");
+      if (quote) { quote.value = chosen.text; }
+      hide();
+      form.scrollIntoView({ block: "start" });
+      if (comment) { comment.focus(); }
+      return;
+    }
+    var url = body.getAttribute("data-comment-url");
+    window.location.href = url + "?quote=" + encodeURIComponent(chosen.text) + "#new-comment";
+  }
+
+  // Keep the selection when the button is pressed with the mouse.
+  button.addEventListener("mousedown", function (event) { event.preventDefault(); });
+  button.addEventListener("click", commentOnPassage);
+  button.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && chosen) {
+      var body = chosen.body;
+      hide();
+      body.setAttribute("tabindex", "-1");
+      body.focus();
+    }
+  });
+  button.addEventListener("blur", function () {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed) { hide(); }
+  });
+
+  var pending = null;
+  document.addEventListener("selectionchange", function () {
+    if (pending) { clearTimeout(pending); }
+    pending = setTimeout(onSelectionChange, 120);
+  });
+})();

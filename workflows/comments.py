@@ -1,0 +1,703 @@
+"""Comments on sections: threads, quoted passages whose anchors follow the text, mentions.
+
+A comment may quote a passage of its section. The quote is looked up in the section's current
+Markdown (leniently: the reader selected it in the *rendered* text), and the passage's offsets
+in that version are stored as the comment's anchor. Later versions move the anchor through the
+word diff between the anchor's version and the current one (:func:`current_anchor`); when the
+quoted words themselves were changed, the comment reports "passage changed" and keeps showing
+its original quote. Comments are never removed by edits of the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from diff_match_patch import diff_match_patch
+from flask import has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from drafting.extensions import db
+from drafting.markdown import plain_text
+from drafting.merge import changed_ranges
+from drafting.models import Comment, Participant, Section, SectionVersion, User, utcnow
+from drafting.permissions import Membership, can_comment, may_edit_role
+from drafting.textdiff import DELETE, EQUAL, INSERT, diff_ops
+from workflows import activity
+from workflows.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    SectionRemoved,
+    TooLarge,
+    ValidationFailed,
+)
+from workflows.notifications import notify
+from workflows.papers import PaperAccess
+from workflows.sections import get_section
+
+MAX_BODY_CHARS = 20_000
+MAX_QUOTE_CHARS = 5_000
+
+Anchor = tuple[int, int]
+Hunk = tuple[int, int, str]
+
+
+# --- permissions -------------------------------------------------------------------------
+
+
+def can_resolve(member: Membership, comment: Comment) -> bool:
+    """Editors, coordinators and the comment's author resolve and reopen a thread."""
+    return can_comment(member) and (may_edit_role(member) or comment.author_id == member.user_id)
+
+
+def is_own(member: Membership, comment: Comment) -> bool:
+    """Tell whether the member wrote the comment (only authors edit and delete)."""
+    return member.user_id is not None and comment.author_id == member.user_id
+
+
+# --- finding a quote in the text ---------------------------------------------------------
+
+# Between two words of a quote, the plain-text rendering may hold list markers and table
+# separators that a browser leaves out of a selection.
+_PLAIN_GAP = r"\s+(?:(?:[-|]|\d+\.)\s+)*"
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def locate_quote(markdown: str, quote: str) -> Anchor | None:
+    """Find a quoted passage in a section's Markdown and return its offsets there.
+
+    The quote may come from the Markdown itself or from the rendered text (a reader's
+    selection): differences in whitespace are ignored, and Markdown syntax, entities and
+    list markers between the words are bridged. The first occurrence wins.
+    """
+    quote = quote.strip()
+    if not quote or not markdown:
+        return None
+    found = markdown.find(quote)
+    if found >= 0:
+        return found, found + len(quote)
+    words = [re.escape(word) for word in quote.split()]
+    match = re.search(r"\s+".join(words), markdown)
+    if match:
+        return match.span()
+    plain = plain_text(markdown)
+    match = re.search(_PLAIN_GAP.join(words), plain)
+    if match is None:
+        return None
+    return _plain_span_to_markdown(plain, markdown, *match.span())
+
+
+def _plain_span_to_markdown(plain: str, markdown: str, start: int, end: int) -> Anchor | None:
+    """Map a span of the plain-text rendering onto the Markdown it was rendered from."""
+    # Plain text is the Markdown minus syntax: their word diff aligns every shown word.
+    starts: list[tuple[int, int, int, int]] = []  # (plain_from, plain_to, md_from, op)
+    p = m = 0
+    for op, text in diff_ops(plain, markdown, semantic=False):
+        if op == EQUAL:
+            starts.append((p, p + len(text), m, EQUAL))
+            p += len(text)
+            m += len(text)
+        elif op == DELETE:  # only in the plain text (list markers, decoded entities)
+            starts.append((p, p + len(text), m, DELETE))
+            p += len(text)
+        elif op == INSERT:  # only in the Markdown (syntax)
+            m += len(text)
+
+    def to_markdown(position: int) -> int | None:
+        for p_from, p_to, m_from, op in starts:
+            if p_from <= position < p_to:
+                return m_from + (position - p_from) if op == EQUAL else m_from
+        return None
+
+    first = to_markdown(start)
+    last = to_markdown(end - 1)
+    if first is None or last is None:
+        return None
+    entity = _ENTITY.match(markdown, last)
+    stop = entity.end() if entity else last + 1
+    return (first, stop) if stop > first else None
+
+
+# --- anchors across versions -------------------------------------------------------------
+
+# A passage whose words were edited counts as found again only where it occurs exactly,
+# this close to where the diff would have moved it.
+NEARBY = 500
+_MATCH_THRESHOLD = 0.1
+
+
+def _matcher() -> diff_match_patch:
+    dmp = diff_match_patch()
+    dmp.Match_Threshold = _MATCH_THRESHOLD
+    # Exact matches within NEARBY characters score below the threshold.
+    dmp.Match_Distance = int(NEARBY / _MATCH_THRESHOLD)
+    return dmp
+
+
+_DMP = _matcher()
+
+
+# Diffs between two texts, keyed by their digests: versions never change, so a diff once
+# computed serves every later page of the section (and texts are not held twice as keys).
+_hunk_cache: dict[tuple[bytes, bytes], tuple[Hunk, ...]] = {}
+_HUNK_CACHE_SIZE = 1024
+
+
+def _hunks(old: str, new: str) -> tuple[Hunk, ...]:
+    key = (hashlib.sha256(old.encode()).digest(), hashlib.sha256(new.encode()).digest())
+    found = _hunk_cache.get(key)
+    if found is None:
+        found = tuple(changed_ranges(old, new))
+        if len(_hunk_cache) >= _HUNK_CACHE_SIZE:
+            _hunk_cache.pop(next(iter(_hunk_cache)))  # oldest first: dicts keep order
+        _hunk_cache[key] = found
+    return found
+
+
+def current_anchor(
+    comment: Comment,
+    current_version_body: str,
+    anchor_version_body: str,
+    *,
+    hunks: Sequence[Hunk] | None = None,
+) -> Anchor | None:
+    """Return where the comment's passage is in the current text, or None if it changed.
+
+    The stored offsets are shifted by the length changes of every edit before the passage.
+    An edit that overlaps the passage means the passage changed, unless the passage still
+    occurs exactly nearby (``diff_match_patch.match_main`` with a strict threshold).
+    ``hunks`` may carry ``changed_ranges(anchor_version_body, current_version_body)``
+    when the caller already has them.
+    """
+    start, end = comment.anchor_start, comment.anchor_end
+    if start is None or end is None:
+        return None
+    if not 0 <= start < end <= len(anchor_version_body):
+        return None
+    if anchor_version_body == current_version_body:
+        return start, end
+    if hunks is None:
+        hunks = _hunks(anchor_version_body, current_version_body)
+    delta = 0
+    overlaps = False
+    for hunk_start, hunk_end, replacement in hunks:
+        if hunk_end <= start:  # before the passage, or an insertion right at its start
+            delta += len(replacement) - (hunk_end - hunk_start)
+        elif hunk_start >= end:
+            break
+        else:
+            overlaps = True
+            break
+    if not overlaps:
+        return start + delta, end + delta
+    passage = anchor_version_body[start:end]
+    return _find_nearby(current_version_body, passage, start + delta)
+
+
+def _find_nearby(text: str, passage: str, expected: int) -> Anchor | None:
+    if passage not in text:
+        return None
+    expected = max(0, min(expected, len(text)))
+    loc = -1
+    # Bitap handles patterns up to Match_MaxBits (32) characters; a longer passage is only
+    # ever accepted as an exact occurrence anyway, which str.find locates directly.
+    if len(passage) <= _DMP.Match_MaxBits:
+        loc = _DMP.match_main(text, passage, expected)
+    if loc == -1 or text[loc : loc + len(passage)] != passage:
+        # None found, or a near-miss scored better than an exact occurrence: take the
+        # nearest exact one.
+        before = text.rfind(passage, 0, expected + len(passage))
+        after = text.find(passage, expected)
+        candidates = [c for c in (before, after) if c >= 0]
+        loc = min(candidates, key=lambda c: abs(c - expected))
+    if abs(loc - expected) > NEARBY:
+        return None
+    return loc, loc + len(passage)
+
+
+@dataclass(frozen=True)
+class AnchorState:
+    """Where a comment's quoted passage stands in the section's current text."""
+
+    anchor: Anchor | None
+    passage_changed: bool
+
+    @property
+    def start(self) -> int | None:
+        return self.anchor[0] if self.anchor else None
+
+    @property
+    def end(self) -> int | None:
+        return self.anchor[1] if self.anchor else None
+
+
+NO_ANCHOR = AnchorState(None, False)
+
+
+def anchors_for(comments: Iterable[Comment], section: Section) -> dict[int, AnchorState]:
+    """Compute the current anchors of many comments of one section in one pass.
+
+    The bodies of the anchor versions are loaded with one query, and the diff of each
+    anchor version against the current text is computed once.
+    """
+    head = section.head
+    anchored = [c for c in comments if c.anchor_version is not None and c.anchor_start is not None]
+    states: dict[int, AnchorState] = {}
+    if head is None or not anchored:
+        return states
+    wanted = {c.anchor_version for c in anchored} - {head.number}
+    bodies = {head.number: head.body}
+    if wanted:
+        rows = db.session.execute(
+            select(SectionVersion.number, SectionVersion.body).where(
+                SectionVersion.section_id == section.id, SectionVersion.number.in_(wanted)
+            )
+        )
+        bodies.update({number: body for number, body in rows})
+    hunks: dict[int, tuple[Hunk, ...]] = {}
+    for comment in anchored:
+        number = comment.anchor_version
+        assert number is not None
+        old = bodies.get(number)
+        if old is None:
+            states[comment.id] = AnchorState(None, True)
+            continue
+        if number not in hunks:
+            hunks[number] = () if old == head.body else _hunks(old, head.body)
+        anchor = current_anchor(comment, head.body, old, hunks=hunks[number])
+        states[comment.id] = AnchorState(anchor, anchor is None)
+    return states
+
+
+def anchor_state(comment: Comment, section: Section) -> AnchorState:
+    """Return the current anchor of one comment."""
+    return anchors_for([comment], section).get(comment.id, NO_ANCHOR)
+
+
+# --- mentions ----------------------------------------------------------------------------
+
+_MENTION_NAME = re.compile(r"@\[([^\]\n]{1,120})\]")
+_MENTION_EMAIL = re.compile(
+    r"(?<![\w.+%-])@([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
+)
+
+
+def mentions_in(text: str) -> tuple[set[str], set[str]]:
+    """Return the e-mail addresses (lower case) and display names mentioned in a text."""
+    emails = {m.group(1).lower() for m in _MENTION_EMAIL.finditer(text or "")}
+    names = {" ".join(m.group(1).split()) for m in _MENTION_NAME.finditer(text or "")}
+    return emails, {n for n in names if n}
+
+
+def mentioned_members(text: str, paper_id: int) -> list[User]:
+    """Return the active users of participating organisations mentioned in a text."""
+    emails, names = mentions_in(text)
+    if not emails and not names:
+        return []
+    conditions = []
+    if emails:
+        conditions.append(func.lower(User.email).in_(emails))
+    if names:
+        conditions.append(User.display_name.in_(names))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Participant, Participant.organisation_id == User.organisation_id)
+            .where(Participant.paper_id == paper_id, User.active.is_(True), or_(*conditions))
+            .order_by(User.id)
+        ).unique()
+    )
+
+
+def _member_ids(paper_id: int, user_ids: Iterable[int]) -> set[int]:
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(User.id)
+            .join(Participant, Participant.organisation_id == User.organisation_id)
+            .where(Participant.paper_id == paper_id, User.id.in_(ids), User.active.is_(True))
+        )
+    )
+
+
+def discussion_url(section_id: int, comment_id: int) -> str:
+    """Return the link to a comment on its section's discussion page."""
+    anchor = f"comment-{comment_id}"
+    if has_request_context():
+        return url_for("comments.discussion", section_id=section_id, _anchor=anchor)
+    return f"/sections/{section_id}/comments#{anchor}"
+
+
+def _notify(
+    recipients: Iterable[int], kind: str, comment: Comment, section: Section, actor: User
+) -> None:
+    recipients = sorted(set(recipients))
+    if not recipients:
+        return
+    notify(
+        recipients,
+        kind,
+        paper_id=comment.paper_id,
+        section_id=comment.section_id,
+        actor=actor,
+        params={
+            "section": section.title,
+            "actor": actor.display_name,
+            "comment": comment.id,
+            "excerpt": _excerpt(comment.body),
+        },
+        url=discussion_url(comment.section_id, comment.id),
+    )
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def check_comment_body(body: Any) -> str:
+    """Return a comment's text, or refuse an empty or overlong one.
+
+    :raises ValidationFailed: when the text is empty.
+    :raises TooLarge: when it has more than 20 000 characters.
+    """
+    if not isinstance(body, str):
+        raise ValidationFailed(_l("The comment must be text."), field="body")
+    body = body.strip()
+    if not body:
+        raise ValidationFailed(_l("Please write a comment."), field="body")
+    if len(body) > MAX_BODY_CHARS:
+        raise TooLarge(
+            _l("The comment is longer than %(n)s characters.", n=MAX_BODY_CHARS),
+            field="body",
+            limit=MAX_BODY_CHARS,
+        )
+    return body
+
+
+def _check_quote(quote: Any) -> str:
+    if quote is None:
+        return ""
+    if not isinstance(quote, str):
+        raise ValidationFailed(_l("The quoted passage must be text."), field="quote")
+    quote = quote.strip()
+    if len(quote) > MAX_QUOTE_CHARS:
+        raise TooLarge(
+            _l("The quoted passage is longer than %(n)s characters.", n=MAX_QUOTE_CHARS),
+            field="quote",
+            limit=MAX_QUOTE_CHARS,
+        )
+    return quote
+
+
+def _parent_number(parent_id: Any) -> int | None:
+    if parent_id is None or parent_id == "":
+        return None
+    if isinstance(parent_id, bool):
+        raise ValidationFailed(_l("Unknown comment to reply to."), field="parent_id")
+    try:
+        return int(parent_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("Unknown comment to reply to."), field="parent_id") from None
+
+
+def add_comment(
+    actor: User, section_id: int, body: Any, quote: Any = "", parent_id: Any = None
+) -> Comment:
+    """Comment on a section, optionally on a quoted passage, or reply to a comment.
+
+    :raises NotFound: when the section, or the comment replied to, is not visible.
+    :raises ValidationFailed: for an empty comment, a quote not in the text, a reply with
+        a quote or a reply to a reply.
+    :raises TooLarge: for a comment over 20 000 characters.
+    :raises SectionRemoved: when the section was removed.
+    :raises InvalidTransition: when replying to a deleted comment.
+    """
+    body = check_comment_body(body)
+    quote = _check_quote(quote)
+    parent_number = _parent_number(parent_id)
+    section, access = get_section(actor, section_id, lock=True)
+    if not can_comment(access.member):
+        raise NotAllowed(_l("Only members of participating organisations may comment."))
+    if section.removed_at is not None:
+        raise SectionRemoved(_l("The section was removed; it cannot be commented on."))
+    head = section.head
+    assert head is not None
+    parent: Comment | None = None
+    if parent_number is not None:
+        parent = db.session.get(Comment, parent_number)
+        if parent is None or parent.section_id != section.id:
+            raise NotFound(_l("Comment not found."))
+        if parent.parent_id is not None:
+            raise ValidationFailed(
+                _l("Reply to the thread's first comment, not to a reply."), field="parent_id"
+            )
+        if parent.deleted_at is not None:
+            raise InvalidTransition(_l("The comment was deleted; it cannot be replied to."))
+        if quote:
+            raise ValidationFailed(_l("A reply cannot quote a passage."), field="quote")
+    comment = Comment(
+        paper_id=section.paper_id,
+        section_id=section.id,
+        parent_id=parent.id if parent else None,
+        author_id=actor.id,
+        body=body,
+        quote=quote,
+        created_at=utcnow(),
+    )
+    if quote:
+        anchor = locate_quote(head.body, quote)
+        if anchor is None:
+            raise ValidationFailed(
+                _l("The quoted passage does not occur in the section's current text."),
+                field="quote",
+            )
+        comment.anchor_version = head.number
+        comment.anchor_start, comment.anchor_end = anchor
+    db.session.add(comment)
+    db.session.flush()
+    if parent is None:
+        activity.record(
+            section.paper_id,
+            actor,
+            "comment.added",
+            section_id=section.id,
+            version=head.number,
+            comment=comment.id,
+            quoted=bool(quote),
+        )
+    else:
+        activity.record(
+            section.paper_id,
+            actor,
+            "comment.replied",
+            section_id=section.id,
+            version=head.number,
+            comment=comment.id,
+            parent=parent.id,
+        )
+    told: set[int] = set()
+    if parent is not None and parent.author_id != actor.id:
+        told = _member_ids(section.paper_id, [parent.author_id])
+        _notify(told, "reply", comment, section, actor)
+    mentioned = {u.id for u in mentioned_members(body, section.paper_id)} - {actor.id} - told
+    _notify(mentioned, "mentioned", comment, section, actor)
+    db.session.commit()
+    return comment
+
+
+def _load(actor: User, comment_id: int) -> tuple[Comment, Section, PaperAccess]:
+    """Return a comment of a visible paper, its section locked for writing."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(_l("Comment not found."))
+    section, access = get_section(actor, comment.section_id, lock=True)
+    comment = db.session.scalar(
+        select(Comment).where(Comment.id == comment_id).execution_options(populate_existing=True)
+    )
+    assert comment is not None
+    return comment, section, access
+
+
+def get_comment(actor: User, comment_id: int) -> tuple[Comment, Section, PaperAccess]:
+    """Return a comment the user may see, with its section and the user's access.
+
+    :raises NotFound: when the comment does not exist or its paper is not visible.
+    """
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(_l("Comment not found."))
+    section, access = get_section(actor, comment.section_id)
+    return comment, section, access
+
+
+def edit_comment(actor: User, comment_id: int, body: Any) -> Comment:
+    """Change the text of one's own comment; it is marked as edited.
+
+    :raises NotAllowed: when the comment is someone else's.
+    :raises InvalidTransition: when the comment was deleted.
+    """
+    body = check_comment_body(body)
+    comment, section, _access = _load(actor, comment_id)
+    if comment.author_id != actor.id:
+        raise NotAllowed(_l("Only the author may change a comment."))
+    if comment.deleted_at is not None:
+        raise InvalidTransition(_l("The comment was deleted; it cannot be changed."))
+    if body == comment.body:
+        return comment
+    before = {u.id for u in mentioned_members(comment.body, comment.paper_id)}
+    comment.body = body
+    comment.edited_at = utcnow()
+    activity.record(
+        comment.paper_id,
+        actor,
+        "comment.edited",
+        section_id=section.id,
+        version=section.version,
+        comment=comment.id,
+    )
+    # Only people mentioned for the first time hear about the change.
+    now = {u.id for u in mentioned_members(body, comment.paper_id)}
+    _notify(now - before - {actor.id}, "mentioned", comment, section, actor)
+    db.session.commit()
+    return comment
+
+
+def delete_comment(actor: User, comment_id: int) -> Comment:
+    """Delete one's own comment softly: its replies stay, its text is no longer shown.
+
+    :raises NotAllowed: when the comment is someone else's.
+    """
+    comment, section, _access = _load(actor, comment_id)
+    if comment.author_id != actor.id:
+        raise NotAllowed(_l("Only the author may delete a comment."))
+    if comment.deleted_at is None:
+        comment.deleted_at = utcnow()
+        activity.record(
+            comment.paper_id,
+            actor,
+            "comment.deleted",
+            section_id=section.id,
+            version=section.version,
+            comment=comment.id,
+        )
+        db.session.commit()
+    return comment
+
+
+def _set_resolved(actor: User, comment_id: int, resolved: bool) -> Comment:
+    comment, section, access = _load(actor, comment_id)
+    if not can_resolve(access.member, comment):
+        raise NotAllowed(
+            _l("Only editors, coordinators and the comment's author may resolve or reopen it.")
+        )
+    if comment.parent_id is not None:
+        raise InvalidTransition(_l("Only a whole thread can be resolved or reopened."))
+    if (comment.resolved_at is not None) == resolved:
+        return comment  # resolving twice is harmless
+    comment.resolved_at = utcnow() if resolved else None
+    comment.resolved_by_id = actor.id if resolved else None
+    activity.record(
+        comment.paper_id,
+        actor,
+        "comment.resolved" if resolved else "comment.reopened",
+        section_id=section.id,
+        version=section.version,
+        comment=comment.id,
+    )
+    db.session.commit()
+    return comment
+
+
+def resolve_comment(actor: User, comment_id: int) -> Comment:
+    """Mark a thread as resolved (editors, coordinators, the author); twice is harmless.
+
+    :raises NotAllowed: for other members.
+    :raises InvalidTransition: for a reply (threads are resolved as a whole).
+    """
+    return _set_resolved(actor, comment_id, True)
+
+
+def reopen_comment(actor: User, comment_id: int) -> Comment:
+    """Open a resolved thread again (editors, coordinators, the author); twice is harmless.
+
+    :raises NotAllowed: for other members.
+    :raises InvalidTransition: for a reply.
+    """
+    return _set_resolved(actor, comment_id, False)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class Thread:
+    """A top-level comment with its replies in order, and where its passage stands."""
+
+    root: Comment
+    replies: list[Comment] = field(default_factory=list)
+    anchor: AnchorState = NO_ANCHOR
+
+    @property
+    def resolved(self) -> bool:
+        return self.root.resolved_at is not None
+
+    @property
+    def comments(self) -> list[Comment]:
+        return [self.root, *self.replies]
+
+
+def section_comments(section_id: int) -> list[Comment]:
+    """Return every comment of a section (deleted ones included), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.section_id == section_id)
+            .order_by(Comment.created_at, Comment.id)
+        ).unique()
+    )
+
+
+def threads_of(section: Section, comments: Sequence[Comment] | None = None) -> list[Thread]:
+    """Group a section's comments into threads: open ones first, then resolved, oldest first.
+
+    A deleted comment whose thread has no replies left to show is dropped.
+    """
+    if comments is None:
+        comments = section_comments(section.id)
+    threads: dict[int, Thread] = {}
+    for comment in comments:
+        if comment.parent_id is None:
+            threads[comment.id] = Thread(root=comment)
+    for comment in comments:
+        if comment.parent_id is not None and comment.parent_id in threads:
+            threads[comment.parent_id].replies.append(comment)
+    anchors = anchors_for([t.root for t in threads.values()], section)
+    result = []
+    for thread in threads.values():
+        thread.anchor = anchors.get(thread.root.id, NO_ANCHOR)
+        if all(c.deleted_at is not None for c in thread.comments):
+            continue
+        result.append(thread)
+    result.sort(key=lambda t: t.resolved)  # stable: creation order within each group
+    return result
+
+
+def users_by_id(ids: Iterable[int | None]) -> dict[int, User]:
+    """Load the users with these ids in one query (e.g. who resolved threads)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def open_counts(paper_id: int) -> dict[int, int]:
+    """Count the open threads of every section of a paper with one grouped query.
+
+    A thread is open while it is not resolved and its first comment is not deleted, or
+    it was deleted but has a reply still shown.
+    """
+    reply = aliased(Comment)
+    live_reply = exists().where(and_(reply.parent_id == Comment.id, reply.deleted_at.is_(None)))
+    rows = db.session.execute(
+        select(Comment.section_id, func.count())
+        .where(
+            Comment.paper_id == paper_id,
+            Comment.parent_id.is_(None),
+            Comment.resolved_at.is_(None),
+            or_(Comment.deleted_at.is_(None), live_reply),
+        )
+        .group_by(Comment.section_id)
+    )
+    return {section_id: int(count) for section_id, count in rows}
