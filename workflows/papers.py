@@ -66,7 +66,8 @@ def get_paper(user: User | None, paper_id: int, *, lock: bool = False) -> PaperA
     query = select(Paper).where(Paper.id == paper_id)
     if lock:
         # Serialises writers per paper: version numbers and the activity chain stay gapless.
-        query = query.with_for_update().execution_options(populate_existing=True)
+        # "OF paper": PostgreSQL cannot lock the outer-joined (eager-loaded) lead organisation.
+        query = query.with_for_update(of=Paper).execution_options(populate_existing=True)
     paper = db.session.scalar(query)
     if paper is None:
         raise NotFound(_l("Paper not found."))

@@ -386,11 +386,12 @@ def new_cycle(actor: User, paper_id: int) -> Paper:
     paper = access.paper
     paper.status = paper_next(PaperAction.NEW_CYCLE, paper.status)
     paper.updated_at = utcnow()
+    final = current_edition(paper)
     activity.record(
         paper_id,
         actor,
         "paper.new_cycle",
-        final_edition=current_edition(paper).number if paper.current_edition_id else None,
+        final_edition=final.number if final is not None else None,
     )
     paper.current_edition_id = None
     db.session.commit()
@@ -459,31 +460,28 @@ class OrgRow:
 def matrix(paper_id: int, found: Edition, today: date | None = None) -> list[OrgRow]:
     """Return each participating organisation with its decision on an edition."""
     today = today or date.today()
-    participants = db.session.scalars(select(Participant).where(Participant.paper_id == paper_id))
     decisions = {
         d.organisation_id: d
         for d in db.session.scalars(
             select(SignoffDecision).where(SignoffDecision.edition_id == found.id)
         )
     }
+    orgs = {org_id: d.organisation for org_id, d in decisions.items()}
+    if found.status != EditionStatus.FINAL:
+        # A final edition's record names the organisations that signed it, even after a new
+        # cycle changed who takes part; open rounds list every participant.
+        for part in db.session.scalars(select(Participant).where(Participant.paper_id == paper_id)):
+            orgs.setdefault(part.organisation_id, part.organisation)
     rows = []
-    for part in participants:
-        decision = decisions.get(part.organisation_id)
+    for org_id, org in orgs.items():
+        decision = decisions.get(org_id)
         overdue = (
             found.status == EditionStatus.SIGNING
             and decision is None
             and found.deadline is not None
             and found.deadline < today
         )
-        rows.append(
-            OrgRow(
-                part.organisation_id,
-                part.organisation.name,
-                part.organisation.short_name,
-                decision,
-                overdue,
-            )
-        )
+        rows.append(OrgRow(org_id, org.name, org.short_name, decision, overdue))
     return sorted(rows, key=lambda r: r.name)
 
 
@@ -500,7 +498,11 @@ def send_reminders(today: date | None = None) -> int:
     ).all()
     sent = 0
     for found in due:
-        paper = db.session.get(Paper, found.paper_id)
+        # The activity log needs the paper's write lock; a user may have cancelled meanwhile.
+        paper = db.session.get(Paper, found.paper_id, with_for_update=True, populate_existing=True)
+        db.session.refresh(found)
+        if found.status != EditionStatus.SIGNING or found.reminded_at is not None:
+            continue
         assert paper is not None and found.deadline is not None
         decided = set(
             db.session.scalars(

@@ -55,7 +55,13 @@ def create_suggestion(
         raise NotAllowed(_l("Only members of participating organisations may suggest changes."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
-    base = version_of(section.id, int(base_version))
+    try:
+        base_number = int(base_version)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            _l("The base version must be a version number."), field="base_version"
+        ) from None
+    base = version_of(section.id, base_number)
     if base is None:
         raise ValidationFailed(
             _l("Version %(n)s of this section does not exist.", n=base_version),

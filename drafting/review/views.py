@@ -160,7 +160,7 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
                 current_user,
                 section.id,
                 body=form.body.data or "",
-                base_version=int(form.base_version.data or head.number),
+                base_version=form.base_version.data or head.number,
                 note=form.note.data or "",
             )
         except (ValidationFailed, TooLarge) as err:
@@ -221,14 +221,18 @@ def _suggestion_conflict(item: Suggestion, info: dict, form: ResolveForm | None 
     base = section_flow.version_of(section.id, int(info["base_version"]))
     assert base is not None
     current = info["current"]
-    result = merge3(base.body, current["body"], item.body)
+    # What was tried: the suggestion, or (on a second conflict) the editor's combined text.
+    yours = info["yours"]["body"]
+    result = merge3(base.body, current["body"], yours)
     if form is None:
         form = ResolveForm(
+            # Not from the posted form: a second conflict must move on to the newest version.
+            formdata=None,
             base_version=base.number,
             current_version=current["version"],
             title=current["title"],
             level=current.get("level", 1),
-            yours=item.body,
+            yours=yours,
             combined=resolve(result, {}),
             note="",
         )
