@@ -66,12 +66,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.api import bp as api_bp
     from drafting.auth.views import bp as auth_bp
     from drafting.comments.views import bp as comments_bp
+    from drafting.exporting.views import bp as exporting_bp
     from drafting.inbox.views import bp as inbox_bp
     from drafting.papers.views import bp as papers_bp
     from drafting.review.views import bp as review_bp
-    from drafting.signoff.views import bp as signoff_bp
-    from drafting.exporting.views import bp as exporting_bp
     from drafting.sections.views import bp as sections_bp
+    from drafting.signoff.views import bp as signoff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

@@ -172,7 +172,9 @@ def _conflict_page(
     choices = choices or {}
     if form is None:
         title = yours["title"] if yours["title"] != base.title else current["title"]
+        # formdata=None: after a second conflict the posted (outdated) versions must not win.
         form = ResolveForm(
+            formdata=None,
             base_version=base.number,
             current_version=current["version"],
             title=title,
