@@ -26,7 +26,13 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in ("de", "en"):
         return str(chosen)
-    return request.accept_languages.best_match(["de", "en"]) or "de"
+    # Highest-quality language first; "en-US" counts as English (best_match would prefer an
+    # exact "de" of lower quality over a prefix match).
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        if primary in ("de", "en"):
+            return primary
+    return "de"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
