@@ -1,0 +1,119 @@
+# Konzeptwerk — `make run` starts the app with demo data, `make test` runs everything CI runs.
+# See README.md, section "Development".
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+FLASK := $(BIN)/flask --app wsgi
+PYTEST := $(BIN)/pytest
+INSTALLED := $(VENV)/.installed
+HOST := 127.0.0.1
+PORT := 5000
+
+# The PostgreSQL pass of `make test`; the database is created when missing.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/konzeptwerk_test
+# Extra pytest arguments, e.g. `make test-sqlite PYTEST_ARGS="-k merge -x"`.
+PYTEST_ARGS ?=
+# The SQLite pass runs on two processes (a fresh SQLite file per test, a server on a free
+# port per browser test: nothing shared). Redis tests are kept on one process, see
+# tests/conftest.py. `make test XDIST=` runs it serially.
+XDIST ?= -n 2 --dist loadgroup
+
+CATALOGS := $(wildcard drafting/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: help venv install run demo-logins test test-sqlite test-postgres test-browser lint \
+        fmt bench translations compile-translations clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# --- environment -------------------------------------------------------------------------
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(PY)  ## Create the virtual environment .venv (if missing).
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+install: $(PY)  ## Install the app and its development tools into .venv.
+	$(BIN)/pip install --disable-pip-version-check -e '.[dev]'
+	@touch $(INSTALLED)
+
+drafting/translations/%/LC_MESSAGES/messages.mo: drafting/translations/%/LC_MESSAGES/messages.po | $(INSTALLED)
+	$(BIN)/pybabel compile -i $< -o $@
+
+compile-translations: $(COMPILED)
+
+# --- running -----------------------------------------------------------------------------
+
+run: $(INSTALLED) compile-translations  ## Migrate, load the demo into an empty database, serve on 127.0.0.1:5000.
+	$(FLASK) db upgrade
+	@# `demo` refuses (with exit status 0) when the database already holds data; then the
+	@# logins of the demo users still in it are printed instead.
+	@out=$$($(FLASK) demo); echo "$$out"; \
+	case "$$out" in "Demo alliance loaded"*) ;; *) $(FLASK) demo-logins ;; esac
+	@echo "Konzeptwerk runs on http://$(HOST):$(PORT)/ — stop it with Ctrl-C."
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+demo-logins: $(INSTALLED)  ## Print the demo logins again.
+	@$(FLASK) demo-logins
+
+# --- checking ----------------------------------------------------------------------------
+
+lint: $(INSTALLED)  ## ruff (lint and format check) and mypy.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(INSTALLED)  ## Format the code and apply ruff's safe fixes.
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# `make test` is what .ci/run runs. With CI=true or KONZEPTWERK_REQUIRE_SERVICES=1, a skipped
+# browser, Redis or PostgreSQL test fails the run (tests/conftest.py), and pytest's exit
+# status 5 ("no tests collected") fails it like any other non-zero status.
+test: lint test-sqlite test-postgres  ## The whole suite: lint, then pytest on SQLite and on PostgreSQL.
+	@echo "make test: all passes green."
+
+test-sqlite: $(INSTALLED) compile-translations  ## pytest on SQLite: unit, integration and browser tests.
+	env -u TEST_DATABASE_URL $(PYTEST) $(XDIST) -m "not postgres" $(PYTEST_ARGS)
+
+test-postgres: $(INSTALLED) compile-translations  ## pytest on PostgreSQL (PG_TEST_URL), without the browser tests.
+	$(PY) .ci/ensure_database.py "$(PG_TEST_URL)"
+	@# One shared database: serial, no xdist.
+	TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) -p no:xdist -m "not browser" $(PYTEST_ARGS)
+
+test-browser: $(INSTALLED) compile-translations  ## Only the browser tests (headless Chromium).
+	env -u TEST_DATABASE_URL $(PYTEST) -m browser $(PYTEST_ARGS)
+
+bench: $(INSTALLED)  ## Run the benchmarks in bench/ (not part of `make test`).
+	@shopt -s nullglob; scripts=(bench/bench_*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench/ holds no benchmarks yet." >&2; exit 1; fi; \
+	for script in "$${scripts[@]}"; do \
+	  echo "== $$script"; \
+	  PYTHONPATH=. $(PY) "$$script"; \
+	done
+
+# --- translations ------------------------------------------------------------------------
+
+translations: $(INSTALLED)  ## Extract strings, update the catalogs, compile them.
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+	  --add-comments=Translators: --sort-by-file --no-wrap \
+	  -o drafting/translations/messages.pot .
+	$(BIN)/pybabel update -i drafting/translations/messages.pot -d drafting/translations \
+	  --no-wrap --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d drafting/translations --statistics
+
+clean:  ## Remove caches (keeps .venv and instance/).
+	rm -rf .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
