@@ -90,8 +90,8 @@ test-sqlite: $(INSTALLED) compile-translations  ## pytest on SQLite: unit, integ
 
 test-postgres: $(INSTALLED) compile-translations  ## pytest on PostgreSQL (PG_TEST_URL), without the browser tests.
 	$(PY) .ci/ensure_database.py "$(PG_TEST_URL)"
-	@# One shared database: serial, no xdist.
-	TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) -p no:xdist -m "not browser" $(PYTEST_ARGS)
+	@# Each xdist worker uses a database of its own (tests/conftest.py).
+	TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) $(XDIST) -m "not browser" $(PYTEST_ARGS)
 
 test-browser: $(INSTALLED) compile-translations  ## Only the browser tests (headless Chromium).
 	env -u TEST_DATABASE_URL $(PYTEST) -m browser $(PYTEST_ARGS)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from drafting import create_app
 from drafting.extensions import db, limiter
@@ -23,6 +23,33 @@ from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def _ensure_pg_database(raw_url: str) -> None:
+    url = make_url(raw_url)
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            )
+            if not exists:
+                quoted = conn.dialect.identifier_preparer.quote(str(url.database))
+                conn.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        engine.dispose()
+
+
+# Under pytest-xdist every worker gets a database of its own (``<name>_gw0`` …), so the
+# PostgreSQL pass runs in parallel too. Set before the test modules read the variable.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if IS_POSTGRES and _XDIST_WORKER:
+    _url = make_url(TEST_DATABASE_URL)
+    TEST_DATABASE_URL = _url.set(database=f"{_url.database}_{_XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+    os.environ["TEST_DATABASE_URL"] = TEST_DATABASE_URL
+    _ensure_pg_database(TEST_DATABASE_URL)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
