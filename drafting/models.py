@@ -39,12 +39,12 @@ class TZDateTime(db.TypeDecorator):  # type: ignore[name-defined]
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value, dialect):  # noqa: ANN001
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -119,7 +119,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return bool(self.active)
 
     def get_id(self) -> str:

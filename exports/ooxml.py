@@ -241,7 +241,7 @@ def markdown_blocks(text: str, ctx: Context) -> list[Any]:
             st.cell = sub(st.row, "tc")
             sub(sub(st.cell, "tcPr"), "tcW", w="0", type="auto")
             cell_p = sub(st.cell, "p")
-            align = (tok.attrGet("style") or "").replace("text-align:", "").strip()
+            align = str(tok.attrGet("style") or "").replace("text-align:", "").strip()
             if align in ("center", "right"):
                 sub(ppr(cell_p), "jc", val="center" if align == "center" else "right")
             st.current = cell_p

@@ -28,7 +28,7 @@ class Piece:
     change: Change | None = None
 
 
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
     return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
 
 
@@ -88,9 +88,9 @@ def blame(
             _add(pieces, EQUAL, tok, None)
             next_old = index + 1
         else:
-            change = origin[1]
-            assert isinstance(change, Change)
-            _add(pieces, INSERT, tok, change)
+            inserted_by = origin[1]
+            assert isinstance(inserted_by, Change)
+            _add(pieces, INSERT, tok, inserted_by)
     flush_deleted(len(old_tokens))
     return pieces
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
@@ -10,7 +12,7 @@ from exports import importing, jobs
 from workflows.errors import ValidationFailed
 
 
-def _optional_int(data: dict, key: str) -> int | None:  # type: ignore[type-arg]
+def _optional_int(data: dict[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value is None:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Response,
@@ -22,7 +24,7 @@ from wtforms import BooleanField, SelectField, SubmitField
 
 from drafting.exporting.forms import ImportForm, TemplateForm
 from drafting.forms import options
-from drafting.models import ExportStatus
+from drafting.models import Export, ExportStatus
 from exports import importing, jobs, reference
 from workflows import papers as paper_flow
 from workflows import signoff as signoff_flow
@@ -53,7 +55,7 @@ def _form(paper_id: int) -> ExportForm:
     return form
 
 
-def export_json(export) -> dict:  # type: ignore[no-untyped-def]
+def export_json(export: Export) -> dict[str, Any]:
     """Serialise an export's state."""
     data = {
         "id": export.id,
@@ -125,7 +127,7 @@ def download(export_id: int) -> Response:
     return send_export(export)
 
 
-def send_export(export) -> Response:  # type: ignore[no-untyped-def]
+def send_export(export: Export) -> Response:
     """Answer with the export's file, or 409 while it is not done."""
     if export.status != ExportStatus.DONE or export.content is None:
         abort(409)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from drafting import textdiff
@@ -236,7 +237,8 @@ def _suggestion_conflict(item: Suggestion, info: dict, form: ResolveForm | None 
             combined=resolve(result, {}),
             note="",
         )
-    regions, index = [], 0
+    regions: list[dict[str, Any]] = []
+    index = 0
     for chunk in result.chunks:
         if chunk.conflict is None:
             regions.append({"text": chunk.text, "conflict": None})
@@ -304,7 +306,7 @@ def suggestions(section_id: int) -> str:
     )
 
 
-def _activity_query(paper_id: int, form: ActivityFilterForm):  # type: ignore[no-untyped-def]
+def _activity_query(paper_id: int, form: ActivityFilterForm) -> Select[Any]:
     query = select(ActivityEntry).where(ActivityEntry.paper_id == paper_id)
     if form.action.data:
         query = query.where(ActivityEntry.action.startswith(form.action.data.strip()))

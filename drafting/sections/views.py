@@ -68,7 +68,7 @@ def create(paper_id: int) -> str | Response | tuple[str, int]:
 
 
 def _attach(form: FlaskForm, err: WorkflowError) -> None:
-    field = getattr(form, str(err.extra.get("field", "body")), None) or form.body  # type: ignore[attr-defined]
+    field = getattr(form, str(err.extra.get("field", "body")), None) or form.body
     field.errors = [*field.errors, err.message]
 
 
@@ -183,7 +183,7 @@ def _conflict_page(
             combined=resolve(result, choices) if not result.clean else result.text,
             note=note,
         )
-    regions = []
+    regions: list[dict[str, Any]] = []
     index = 0
     for chunk in result.chunks:
         if chunk.conflict is None:

@@ -36,7 +36,9 @@ def select_text(page: Page, container: str, text: str) -> None:
     )
 
 
-def test_comment_on_a_selected_passage_survives_an_edit_elsewhere(page: Page, live_server: LiveServer):
+def test_comment_on_a_selected_passage_survives_an_edit_elsewhere(
+    page: Page, live_server: LiveServer
+):
     live = live_server
     login(page, live, live.people.member)
     page.goto(live(f"/papers/{live.people.paper_id}"))
