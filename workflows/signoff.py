@@ -499,7 +499,12 @@ def send_reminders(today: date | None = None) -> int:
     sent = 0
     for found in due:
         # The activity log needs the paper's write lock; a user may have cancelled meanwhile.
-        paper = db.session.get(Paper, found.paper_id, with_for_update=True, populate_existing=True)
+        paper = db.session.scalar(
+            select(Paper)
+            .where(Paper.id == found.paper_id)
+            .with_for_update(of=Paper)  # not the eager-loaded lead organisation (PostgreSQL)
+            .execution_options(populate_existing=True)
+        )
         db.session.refresh(found)
         if found.status != EditionStatus.SIGNING or found.reminded_at is not None:
             continue
@@ -519,9 +524,8 @@ def send_reminders(today: date | None = None) -> int:
             )
             - decided
         )
-        recipients = _signatories(paper.id, waiting)
-        notify(
-            recipients,
+        reminded = notify(
+            _signatories(paper.id, waiting),
             "signoff_reminder",
             paper_id=paper.id,
             actor=None,
@@ -532,7 +536,7 @@ def send_reminders(today: date | None = None) -> int:
         activity.record(
             paper.id, None, "signoff.reminded", edition=found.number, organisations=len(waiting)
         )
-        sent += len(recipients)
+        sent += len(reminded)  # notify skips deactivated signatories
     db.session.commit()
     return sent
 
