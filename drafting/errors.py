@@ -25,8 +25,12 @@ def wants_json() -> bool:
     )
 
 
-def json_error(code: str, message: str, status: int, **extra: Any) -> Response:
-    """Build the API's error body ``{"error": {"code", "message"}, ...}``."""
+def json_error(code: str, message: str, status: int, /, **extra: Any) -> Response:
+    """Build the API's error body ``{"error": {"code", "message"}, ...}``.
+
+    The first three are positional-only, so that an error's extra keys may use their names
+    (a paper_locked error carries the paper's ``status``).
+    """
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     body.update(extra)
     response = jsonify(body)

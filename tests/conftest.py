@@ -59,7 +59,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 def base_config(tmp_path: Path) -> dict[str, Any]:
     """Return the configuration every test app gets."""
     uri = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if IS_POSTGRES:
+        # Test data need not survive a crash: no waiting for the WAL flush on every commit.
+        engine_options["connect_args"] = {"options": "-c synchronous_commit=off"}
     return {
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": uri,
@@ -91,9 +96,12 @@ def _prepare_schema(app: Flask) -> None:
 def _empty_postgres(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
-        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        # DELETE is far cheaper than TRUNCATE on tables this small; replica mode skips the
+        # foreign-key triggers, so the tables that point at each other need no ordering.
         with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(text(f'DELETE FROM "{table.name}"'))
         db.engine.dispose()
 
 

@@ -25,12 +25,16 @@ def _hasher() -> PasswordHasher:
 def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
     # Argon2id with the configured cost (tests lower it); the dummy hash is verified against
     # when the e-mail is unknown, so a miss costs as much time as a wrong password.
-    key = (int(current_app.config.get("ARGON2_TIME_COST", 3)),
-           int(current_app.config.get("ARGON2_MEMORY_COST", 65536)))
+    key = (
+        int(current_app.config.get("ARGON2_TIME_COST", 3)),
+        int(current_app.config.get("ARGON2_MEMORY_COST", 65536)),
+    )
     if key not in _hashers:
         hasher = PasswordHasher(time_cost=key[0], memory_cost=key[1])
         _hashers[key] = (hasher, hasher.hash("not-a-password-of-anyone"))
     return _hashers[key]
+
+
 MIN_PASSWORD = 10
 LOCALES = ("de", "en")
 

@@ -112,8 +112,11 @@ def review_fields(section_id: int) -> dict[str, Any]:
     status = db.session.get(ReviewStatus, section_id)
     if status is None:
         return {"review_state": "draft", "approved_version": None, "approval_carried_to": None}
-    return {"review_state": status.state.value, "approved_version": status.approved_version,
-            "approval_carried_to": status.carried_to}
+    return {
+        "review_state": status.state.value,
+        "approved_version": status.approved_version,
+        "approval_carried_to": status.carried_to,
+    }
 
 
 def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any]:

@@ -116,7 +116,9 @@ def change_password() -> str | Response:
         except ValidationFailed as err:
             form.current.errors = [err.message]
         else:
-            login_user(current_user)  # stay logged in here; other sessions end
+            # Stay logged in here (other sessions end). Pass the user, not the proxy: a proxy
+            # stored as the request's user would resolve to itself for ever.
+            login_user(current_user._get_current_object())
             flash(_("Your password was changed. Other sessions were logged out."), "success")
             return redirect(url_for("auth.profile"))
     return _profile_page(password_form=form)

@@ -37,8 +37,9 @@ class SectionForm(FlaskForm):
     note = StringField(_l("Change note (optional)"), validators=[Length(max=500)])
     editorial = BooleanField(
         _l("Editorial change only (spelling, punctuation, spacing)"),
-        description=_l("If the text differs from the approved one only in such details, "
-                       "the approval stays."),
+        description=_l(
+            "If the text differs from the approved one only in such details, the approval stays."
+        ),
     )
     base_version = HiddenField()
     submit = SubmitField(_l("Save"))

@@ -1,0 +1,1015 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/v1/openapi.json``.
+
+``tests/integration/test_openapi.py`` holds it to the implementation: every route of the
+``api`` blueprint is described here and nothing else, the document is valid OpenAPI, and
+live answers match the schemas below. A new route needs its entry in :data:`PATHS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], properties: dict[str, Schema], **extra: Any) -> Schema:
+    return {"type": "object", "required": required, "properties": properties, **extra}
+
+
+def _json(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _answer(description: str, schema: Schema) -> dict[str, Any]:
+    return {"description": description, "content": _json(schema)}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/responses/{description}"}
+
+
+def _body(schema: Schema, description: str) -> dict[str, Any]:
+    return {"required": True, "description": description, "content": _json(schema)}
+
+
+def _id(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+PAPER_ID = _id("paper_id", "Id of the paper.")
+SECTION_ID = _id("section_id", "Id of the section.")
+NUMBER = _id("number", "Number of the version (1 is the first).")
+
+_STRING = {"type": "string"}
+_INT = {"type": "integer"}
+_TIME = {"type": "string", "format": "date-time"}
+_LEVEL = {"type": "integer", "minimum": 1, "maximum": 3, "description": "Heading level 1–3."}
+_NULLABLE_INT = {"type": ["integer", "null"]}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _obj(
+        ["error"],
+        {
+            "error": _obj(
+                ["code", "message"],
+                {
+                    "code": {
+                        "type": "string",
+                        "description": "Stable machine-readable code, e.g. not_found, "
+                        "validation_failed, edit_conflict.",
+                    },
+                    "message": {"type": "string", "description": "Explanation for people."},
+                },
+            ),
+            "field": {"type": "string", "description": "The input field that was refused."},
+            "limit": {"type": "integer", "description": "The size limit that was exceeded."},
+        },
+        description="Every error answer. Some carry further top-level keys (see 409).",
+    ),
+    "PaperSummary": _obj(
+        ["id", "title", "summary", "status", "lead_organisation", "updated_at"],
+        {
+            "id": _INT,
+            "title": _STRING,
+            "summary": _STRING,
+            "status": {"type": "string", "enum": ["drafting", "signing", "final", "archived"]},
+            "lead_organisation": {"type": "string", "description": "Short name."},
+            "updated_at": _TIME,
+        },
+    ),
+    "SectionSummary": _obj(
+        ["id", "title", "level", "position", "version"],
+        {
+            "id": _INT,
+            "title": _STRING,
+            "level": _LEVEL,
+            "position": {"type": "integer", "minimum": 1, "description": "1 for the first."},
+            "version": {"type": "integer", "description": "Number of the current version."},
+        },
+    ),
+    "Paper": {
+        "allOf": [
+            _ref("PaperSummary"),
+            _obj(
+                ["participants", "sections"],
+                {
+                    "participants": {
+                        "type": "array",
+                        "items": _STRING,
+                        "description": "Short names of the participating organisations.",
+                    },
+                    "sections": {"type": "array", "items": _ref("SectionSummary")},
+                },
+            ),
+        ]
+    },
+    "PaperList": _obj(["papers"], {"papers": {"type": "array", "items": _ref("PaperSummary")}}),
+    "NewPaper": _obj(
+        ["title"],
+        {"title": {"type": "string", "minLength": 1}, "summary": _STRING},
+    ),
+    "NewParticipant": _obj(
+        ["organisation"], {"organisation": {"type": "string", "description": "Short name."}}
+    ),
+    "NewRole": _obj(
+        ["email", "role"],
+        {
+            "email": {"type": "string", "format": "email"},
+            "role": {"type": "string", "enum": ["coordinator", "editor", "reviewer", "signatory"]},
+        },
+    ),
+    "Role": _obj(
+        ["id", "email", "role"],
+        {"id": _INT, "email": _STRING, "role": _STRING},
+    ),
+    "NewSection": _obj(
+        ["title"],
+        {
+            "title": {"type": "string", "minLength": 1},
+            "level": {**_LEVEL, "default": 1},
+            "body": {"type": "string", "description": "Markdown.", "default": ""},
+            "note": {"type": "string", "description": "Optional change note."},
+        },
+    ),
+    "Section": _obj(
+        ["id", "paper_id", "title", "level", "body", "version"],
+        {
+            "id": _INT,
+            "paper_id": _INT,
+            "title": _STRING,
+            "level": _LEVEL,
+            "body": {"type": "string", "description": "Markdown of the current version."},
+            "version": {"type": "integer", "description": "Number of the current version."},
+            "removed": {"type": "boolean"},
+            "updated_at": _TIME,
+            "updated_by": {"type": "string", "description": "Author of the current version."},
+        },
+    ),
+    "SaveSection": _obj(
+        ["body", "base_version"],
+        {
+            "body": {"type": "string", "description": "The whole new Markdown text."},
+            "base_version": {
+                "type": "integer",
+                "description": "The version the text was edited from.",
+            },
+            "title": _STRING,
+            "level": _LEVEL,
+            "note": _STRING,
+        },
+    ),
+    "Saved": {
+        "allOf": [
+            _ref("Section"),
+            _obj(
+                ["version", "merged", "merged_with", "created"],
+                {
+                    "merged": {
+                        "type": "boolean",
+                        "description": "True when others saved meanwhile and the edits merged.",
+                    },
+                    "merged_with": {
+                        **_NULLABLE_INT,
+                        "description": "The version merged with, if any.",
+                    },
+                    "created": {
+                        "type": "boolean",
+                        "description": "False when the text equals the current one: "
+                        "no version was made.",
+                    },
+                },
+            ),
+        ]
+    },
+    "VersionSummary": _obj(
+        ["number", "title", "level", "author", "created_at", "note"],
+        {
+            "number": _INT,
+            "title": _STRING,
+            "level": _LEVEL,
+            "author": _STRING,
+            "created_at": _TIME,
+            "note": _STRING,
+            "merged_with": _NULLABLE_INT,
+            "restored_from": _NULLABLE_INT,
+        },
+    ),
+    "Version": {
+        "allOf": [_ref("VersionSummary"), _obj(["body"], {"body": _STRING})],
+    },
+    "VersionList": _obj(
+        ["versions"],
+        {
+            "versions": {
+                "type": "array",
+                "items": _ref("VersionSummary"),
+                "description": "Newest first.",
+            }
+        },
+    ),
+    "Diff": _obj(
+        ["from", "to", "ops", "html"],
+        {
+            "from": _INT,
+            "to": _INT,
+            "ops": {
+                "type": "array",
+                "description": "Word-level operations: -1 deleted, 0 kept, 1 inserted.",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{"type": "integer", "enum": [-1, 0, 1]}, _STRING],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+            "html": {"type": "string", "description": "Inline diff with <del> and <ins>."},
+        },
+    ),
+    "ConflictRegion": _obj(
+        ["base_start", "base_end", "theirs", "yours"],
+        {
+            "base_start": {"type": "integer", "description": "Offset in the base text."},
+            "base_end": _INT,
+            "theirs": {"type": "string", "description": "The other change's text here."},
+            "yours": {"type": "string", "description": "Your text here."},
+        },
+    ),
+    "EditConflict": {
+        "allOf": [
+            _ref("Error"),
+            _obj(
+                ["error", "base_version", "current", "yours", "conflicts"],
+                {
+                    "error": {"properties": {"code": {"const": "edit_conflict"}}},
+                    "base_version": _INT,
+                    "current": _obj(
+                        ["version", "title", "body", "level"],
+                        {"version": _INT, "title": _STRING, "body": _STRING, "level": _LEVEL},
+                    ),
+                    "yours": _obj(
+                        ["title", "body", "level"],
+                        {"title": _STRING, "body": _STRING, "level": _LEVEL},
+                    ),
+                    "conflicts": {"type": "array", "items": _ref("ConflictRegion")},
+                    "title_conflicts": {"type": "array", "items": _ref("ConflictRegion")},
+                },
+            ),
+        ],
+        "description": "Nothing was saved: the other save and yours changed the same words.",
+    },
+    "PaperLocked": {
+        "allOf": [
+            _ref("Error"),
+            _obj(
+                ["error", "status"],
+                {
+                    "error": {"properties": {"code": {"const": "paper_locked"}}},
+                    "status": {"type": "string", "description": "The paper's state."},
+                },
+            ),
+        ],
+        "description": "The paper is frozen for sign-off, final or archived.",
+    },
+    "SectionRemoved": {
+        "allOf": [
+            _ref("Error"),
+            _obj(
+                ["error", "yours"],
+                {
+                    "error": {"properties": {"code": {"const": "section_removed"}}},
+                    "yours": _obj(
+                        ["body"], {"title": {"type": ["string", "null"]}, "body": _STRING}
+                    ),
+                },
+            ),
+        ],
+        "description": "The section was removed meanwhile; your text comes back untouched.",
+    },
+}
+
+RESPONSES: dict[str, dict[str, Any]] = {
+    "BadRequest": _answer("The body is not a JSON object.", _ref("Error")),
+    "Unauthorized": _answer(
+        "No bearer token, or one that is unknown, revoked or belongs to an inactive user.",
+        _ref("Error"),
+    ),
+    "Forbidden": _answer("The caller sees the paper but lacks the role.", _ref("Error")),
+    "NotFound": _answer(
+        "Does not exist, or the caller's organisation does not take part in the paper.",
+        _ref("Error"),
+    ),
+    "Conflict": _answer(
+        "Not possible in the paper's current state (code invalid_transition).", _ref("Error")
+    ),
+    "TooLarge": _answer("A text is over the configured size limit.", _ref("Error")),
+    "Invalid": _answer(
+        "Well-formed but not acceptable: empty or overlong title, level outside 1–3, "
+        "unknown organisation, role or version.",
+        _ref("Error"),
+    ),
+}
+
+_AUTH = {"401": _error("Unauthorized")}
+_SEE = {**_AUTH, "404": _error("NotFound")}
+_WRITE = {**_SEE, "400": _error("BadRequest"), "403": _error("Forbidden"), "422": _error("Invalid")}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/papers": {
+        "get": {
+            "operationId": "listPapers",
+            "summary": "List the papers the caller's organisation takes part in.",
+            "responses": {"200": _answer("The visible papers.", _ref("PaperList")), **_AUTH},
+        },
+        "post": {
+            "operationId": "createPaper",
+            "summary": "Create a paper led by the caller's organisation; the caller coordinates.",
+            "requestBody": _body(_ref("NewPaper"), "Title and optional summary."),
+            "responses": {
+                "201": _answer("The new paper.", _ref("Paper")),
+                **_AUTH,
+                "400": _error("BadRequest"),
+                "413": _error("TooLarge"),
+                "422": _error("Invalid"),
+            },
+        },
+    },
+    "/papers/{paper_id}": {
+        "parameters": [PAPER_ID],
+        "get": {
+            "operationId": "getPaper",
+            "summary": "Return a paper with its participants and sections in order.",
+            "responses": {"200": _answer("The paper.", _ref("Paper")), **_SEE},
+        },
+    },
+    "/papers/{paper_id}/participants": {
+        "parameters": [PAPER_ID],
+        "post": {
+            "operationId": "addParticipant",
+            "summary": "Add a participating organisation (coordinators).",
+            "requestBody": _body(_ref("NewParticipant"), "The organisation's short name."),
+            "responses": {
+                "201": _answer("The paper with its participants.", _ref("Paper")),
+                **_WRITE,
+                "409": _error("Conflict"),
+            },
+        },
+    },
+    "/papers/{paper_id}/roles": {
+        "parameters": [PAPER_ID],
+        "post": {
+            "operationId": "grantRole",
+            "summary": "Give a user of a participating organisation a role (coordinators).",
+            "requestBody": _body(_ref("NewRole"), "Whom and which role."),
+            "responses": {"201": _answer("The role.", _ref("Role")), **_WRITE},
+        },
+    },
+    "/papers/{paper_id}/sections": {
+        "parameters": [PAPER_ID],
+        "post": {
+            "operationId": "createSection",
+            "summary": "Add a section at the end of the paper as its version 1 (editors).",
+            "requestBody": _body(_ref("NewSection"), "Title, level and Markdown body."),
+            "responses": {
+                "201": _answer("The new section.", _ref("Section")),
+                **_WRITE,
+                "409": _answer("The paper is frozen.", _ref("PaperLocked")),
+                "413": _error("TooLarge"),
+            },
+        },
+    },
+    "/sections/{section_id}": {
+        "parameters": [SECTION_ID],
+        "get": {
+            "operationId": "getSection",
+            "summary": "Return a section with its current text.",
+            "responses": {"200": _answer("The section.", _ref("Section")), **_SEE},
+        },
+        "put": {
+            "operationId": "saveSection",
+            "summary": "Save a new text edited from base_version; merge with saves made "
+            "meanwhile where the edits do not overlap (editors).",
+            "requestBody": _body(_ref("SaveSection"), "The new text and its base version."),
+            "responses": {
+                "200": _answer(
+                    "Saved (or nothing changed): the section with the version now current.",
+                    _ref("Saved"),
+                ),
+                **_WRITE,
+                "409": _answer(
+                    "Nothing saved: an edit conflict, the paper is frozen, or the section "
+                    "was removed.",
+                    {
+                        "anyOf": [
+                            _ref("EditConflict"),
+                            _ref("PaperLocked"),
+                            _ref("SectionRemoved"),
+                            _ref("Error"),
+                        ]
+                    },
+                ),
+                "413": _error("TooLarge"),
+            },
+        },
+    },
+    "/sections/{section_id}/versions": {
+        "parameters": [SECTION_ID],
+        "get": {
+            "operationId": "listVersions",
+            "summary": "List a section's versions, newest first, without their texts.",
+            "responses": {"200": _answer("The versions.", _ref("VersionList")), **_SEE},
+        },
+    },
+    "/sections/{section_id}/versions/{number}": {
+        "parameters": [SECTION_ID, NUMBER],
+        "get": {
+            "operationId": "getVersion",
+            "summary": "Return one version of a section with its text.",
+            "responses": {"200": _answer("The version.", _ref("Version")), **_SEE},
+        },
+    },
+    "/sections/{section_id}/diff": {
+        "parameters": [SECTION_ID],
+        "get": {
+            "operationId": "diffVersions",
+            "summary": "Compare two versions word by word.",
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": True,
+                    "description": description,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+                for name, description in (("from", "The older version."), ("to", "The newer."))
+            ],
+            "responses": {
+                "200": _answer("Operations and inline HTML.", _ref("Diff")),
+                **_SEE,
+                "422": _error("Invalid"),
+            },
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "Return this description.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}
+
+# ---------------------------------------------------------------- routes of later features
+# Review, suggestions, comments, sign-off, editions, exports, notifications, activity log.
+
+COMMENT_ID = _id("comment_id", "Id of the comment.")
+SUGGESTION_ID = _id("suggestion_id", "Id of the suggestion.")
+EXPORT_ID = _id("export_id", "Id of the export.")
+EDITION = _id("number", "Number of the edition (1 is the first).")
+_DATE = {"type": ["string", "null"], "format": "date", "description": "YYYY-MM-DD"}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS.update(
+    {
+        "ReviewState": _obj(
+            ["section_id", "review_state", "approved_version"],
+            {
+                "section_id": _INT,
+                "review_state": {
+                    "type": "string",
+                    "description": "draft, in_review, changes_requested or approved.",
+                },
+                "approved_version": _NULLABLE_INT,
+                "approval_carried_to": _NULLABLE_INT,
+            },
+        ),
+        "Submit": _obj(
+            [],
+            {
+                "reviewers": {"type": "array", "items": {"type": "string", "format": "email"}},
+                "due": _DATE,
+            },
+        ),
+        "Review": _obj(
+            ["decision", "version"],
+            {
+                "decision": {"type": "string", "enum": ["approve", "request_changes"]},
+                "version": {"type": "integer", "description": "The version decided on."},
+                "comment": _STRING,
+            },
+        ),
+        "NewSuggestion": _obj(
+            ["body", "base_version"],
+            {"body": _STRING, "base_version": _INT, "note": _STRING},
+        ),
+        "Suggestion": _obj(
+            ["id", "section_id", "author", "base_version", "body", "status", "created_at"],
+            {
+                "id": _INT,
+                "section_id": _INT,
+                "author": _STRING,
+                "base_version": _INT,
+                "body": _STRING,
+                "note": _STRING,
+                "status": _STRING,
+                "reason": _NULLABLE_STRING,
+                "result_version": _NULLABLE_INT,
+                "created_at": _TIME,
+            },
+        ),
+        "SuggestionList": _obj(
+            ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
+        ),
+        "Rejection": _obj(["reason"], {"reason": {"type": "string", "minLength": 1}}),
+        "NewComment": _obj(
+            ["body"],
+            {
+                "body": _STRING,
+                "quote": {"type": "string", "description": "The passage commented on."},
+                "parent_id": {**_NULLABLE_INT, "description": "The comment replied to."},
+            },
+        ),
+        "Comment": _obj(
+            ["id", "author", "body", "created_at", "resolved", "anchor"],
+            {
+                "id": _INT,
+                "parent_id": _NULLABLE_INT,
+                "author": _STRING,
+                "body": _STRING,
+                "quote": _STRING,
+                "created_at": _TIME,
+                "edited": {"type": "boolean"},
+                "deleted": {"type": "boolean"},
+                "resolved": {"type": "boolean"},
+                "anchor": {
+                    "type": ["object", "null"],
+                    "properties": {"start": _INT, "end": _INT},
+                    "description": "Offsets in the current body; null when none or changed.",
+                },
+                "passage_changed": {"type": "boolean"},
+            },
+        ),
+        "CommentList": _obj(
+            ["comments"], {"comments": {"type": "array", "items": _ref("Comment")}}
+        ),
+        "Edition": _obj(
+            ["number", "hash", "status", "created_at"],
+            {
+                "number": _INT,
+                "label": _STRING,
+                "hash": {"type": "string", "description": "Hash of the frozen texts."},
+                "status": _STRING,
+                "created_at": _TIME,
+                "deadline": _DATE,
+                "sections": {
+                    "type": "array",
+                    "items": _obj(
+                        ["section_id", "version", "title", "level", "body"],
+                        {
+                            "section_id": _INT,
+                            "version": _INT,
+                            "title": _STRING,
+                            "level": _LEVEL,
+                            "body": _STRING,
+                        },
+                    ),
+                },
+            },
+        ),
+        "EditionList": _obj(
+            ["editions"], {"editions": {"type": "array", "items": _ref("Edition")}}
+        ),
+        "StartSignoff": _obj([], {"label": _STRING, "deadline": _DATE}),
+        "Decision": _obj(
+            ["decision"],
+            {
+                "decision": {
+                    "type": "string",
+                    "enum": ["approve", "approve_with_reservation", "reject"],
+                },
+                "note": {
+                    "type": "string",
+                    "description": "Required for a reservation or a rejection.",
+                },
+                "edition_hash": {"type": "string", "description": "The edition decided on."},
+            },
+        ),
+        "Round": _obj(
+            ["status", "edition", "organisations"],
+            {
+                "status": _STRING,
+                "edition": {"anyOf": [_ref("Edition"), {"type": "null"}]},
+                "organisations": {
+                    "type": "array",
+                    "items": _obj(
+                        ["organisation", "decision"],
+                        {
+                            "organisation": _STRING,
+                            "name": _STRING,
+                            "decision": _NULLABLE_STRING,
+                            "note": _NULLABLE_STRING,
+                            "signatory": _NULLABLE_STRING,
+                            "decided_at": _NULLABLE_TIME,
+                            "edition_hash": _NULLABLE_STRING,
+                            "overdue": {"type": "boolean"},
+                        },
+                    ),
+                },
+            },
+        ),
+        "NewExport": _obj(
+            [],
+            {
+                "edition": {**_NULLABLE_INT, "description": "Default: the working draft."},
+                "redline_against": {**_NULLABLE_INT, "description": "Edition to compare."},
+                "comments": {"type": "boolean", "default": False},
+            },
+        ),
+        "Export": _obj(
+            ["id", "status"],
+            {
+                "id": _INT,
+                "status": _STRING,
+                "progress": _INT,
+                "options": {"type": "object"},
+                "size": _NULLABLE_INT,
+                "filename": _NULLABLE_STRING,
+                "created_at": _TIME,
+                "error": _STRING,
+                "download": _STRING,
+            },
+        ),
+        "Import": _obj(
+            ["paper_id", "sections", "suggestions"],
+            {"paper_id": _INT, "sections": _INT, "suggestions": _INT},
+        ),
+        "NotificationList": _obj(
+            ["notifications", "unread", "page", "pages", "total"],
+            {
+                "notifications": {
+                    "type": "array",
+                    "items": _obj(
+                        ["id", "kind", "message", "created_at"],
+                        {
+                            "id": _INT,
+                            "kind": _STRING,
+                            "message": _STRING,
+                            "detail": _NULLABLE_STRING,
+                            "paper_id": _NULLABLE_INT,
+                            "section_id": _NULLABLE_INT,
+                            "actor": _NULLABLE_STRING,
+                            "url": _STRING,
+                            "created_at": _TIME,
+                            "read_at": _NULLABLE_TIME,
+                        },
+                    ),
+                },
+                "unread": _INT,
+                "page": _INT,
+                "pages": _INT,
+                "total": _INT,
+            },
+        ),
+        "MarkRead": {
+            "oneOf": [
+                _obj(["ids"], {"ids": {"type": "array", "items": _INT}}),
+                _obj(["all"], {"all": {"const": True}}),
+            ]
+        },
+        "Marked": _obj(["marked", "unread"], {"marked": _INT, "unread": _INT}),
+        "ActivityLog": _obj(
+            ["entries"],
+            {
+                "entries": {
+                    "type": "array",
+                    "description": "Oldest first; each entry's hash covers the one before.",
+                    "items": _obj(
+                        ["seq", "time", "action", "prev_hash", "hash"],
+                        {
+                            "seq": _INT,
+                            "time": _TIME,
+                            "actor": _NULLABLE_STRING,
+                            "action": _STRING,
+                            "section_id": _NULLABLE_INT,
+                            "version": _NULLABLE_INT,
+                            "details": {"type": "object"},
+                            "prev_hash": _STRING,
+                            "hash": _STRING,
+                        },
+                    ),
+                }
+            },
+        ),
+    }
+)
+
+_ACT = {**_SEE, "403": _error("Forbidden"), "409": _error("Conflict")}
+
+
+def _post(
+    operation_id: str, summary: str, answer: dict[str, Any], body: Any = None, **responses: Any
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {**answer, **_ACT, **responses},
+    }
+    if body is not None:
+        # An optional body that is not JSON counts as none; only a required one is a 400.
+        operation["requestBody"] = body
+        operation["responses"]["422"] = _error("Invalid")
+        if body["required"]:
+            operation["responses"]["400"] = _error("BadRequest")
+    return operation
+
+
+def _get(operation_id: str, summary: str, answer: dict[str, Any]) -> dict[str, Any]:
+    return {"operationId": operation_id, "summary": summary, "responses": {**answer, **_SEE}}
+
+
+def _optional(schema: Schema, description: str) -> dict[str, Any]:
+    return {"required": False, "description": description, "content": _json(schema)}
+
+
+PATHS.update(
+    {
+        "/sections/{section_id}/submit": {
+            "parameters": [SECTION_ID],
+            "post": _post(
+                "submitSection",
+                "Submit the section's current version for review (editors).",
+                {"200": _answer("The review state.", _ref("ReviewState"))},
+                _optional(_ref("Submit"), "Reviewers to ask and a due date."),
+            ),
+        },
+        "/sections/{section_id}/reviews": {
+            "parameters": [SECTION_ID],
+            "post": _post(
+                "reviewSection",
+                "Approve a version or request changes (reviewers; not the version's author).",
+                {"200": _answer("The review state.", _ref("ReviewState"))},
+                _body(_ref("Review"), "The decision on a version."),
+            ),
+        },
+        "/sections/{section_id}/suggestions": {
+            "parameters": [SECTION_ID],
+            "get": _get(
+                "listSuggestions",
+                "List the section's suggestions.",
+                {"200": _answer("The suggestions.", _ref("SuggestionList"))},
+            ),
+            "post": _post(
+                "createSuggestion",
+                "Propose a new text for the section (members of participating organisations).",
+                {"201": _answer("The suggestion.", _ref("Suggestion"))},
+                _body(_ref("NewSuggestion"), "The proposed text and its base version."),
+                **{"413": _error("TooLarge")},
+            ),
+        },
+        "/suggestions/{suggestion_id}/accept": {
+            "parameters": [SUGGESTION_ID],
+            "post": _post(
+                "acceptSuggestion",
+                "Accept a suggestion: its text is merged into a new version (editors).",
+                {"200": _answer("The suggestion with the version it became.", _ref("Suggestion"))},
+            ),
+        },
+        "/suggestions/{suggestion_id}/reject": {
+            "parameters": [SUGGESTION_ID],
+            "post": _post(
+                "rejectSuggestion",
+                "Reject a suggestion with a reason (editors).",
+                {"200": _answer("The suggestion.", _ref("Suggestion"))},
+                _body(_ref("Rejection"), "Why."),
+            ),
+        },
+        "/sections/{section_id}/comments": {
+            "parameters": [SECTION_ID],
+            "get": _get(
+                "listComments",
+                "List the section's comments, oldest first, anchored in the current text.",
+                {"200": _answer("The comments.", _ref("CommentList"))},
+            ),
+            "post": _post(
+                "addComment",
+                "Comment on the section or a quoted passage, or reply to a comment.",
+                {"201": _answer("The comment.", _ref("Comment"))},
+                _body(_ref("NewComment"), "The comment."),
+            ),
+        },
+        "/comments/{comment_id}/resolve": {
+            "parameters": [COMMENT_ID],
+            "post": _post(
+                "resolveComment",
+                "Mark a thread as resolved.",
+                {"200": _answer("The comment.", _ref("Comment"))},
+            ),
+        },
+        "/comments/{comment_id}/reopen": {
+            "parameters": [COMMENT_ID],
+            "post": _post(
+                "reopenComment",
+                "Open a resolved thread again.",
+                {"200": _answer("The comment.", _ref("Comment"))},
+            ),
+        },
+        "/papers/{paper_id}/signoff": {
+            "parameters": [PAPER_ID],
+            "get": _get(
+                "getSignoff",
+                "Return the sign-off round with each organisation's decision.",
+                {"200": _answer("The round.", _ref("Round"))},
+            ),
+            "post": _post(
+                "startSignoff",
+                "Freeze an edition and open the sign-off round (coordinators; every section "
+                "approved).",
+                {
+                    "201": _answer(
+                        "The frozen edition.", _obj(["edition"], {"edition": _ref("Edition")})
+                    )
+                },
+                _optional(_ref("StartSignoff"), "A label and a deadline."),
+            ),
+        },
+        "/papers/{paper_id}/signoff/decisions": {
+            "parameters": [PAPER_ID],
+            "post": _post(
+                "decideSignoff",
+                "Record the caller's organisation's decision (signatories).",
+                {"200": _answer("The round.", _ref("Round"))},
+                _body(_ref("Decision"), "The decision."),
+            ),
+        },
+        "/papers/{paper_id}/signoff/cancel": {
+            "parameters": [PAPER_ID],
+            "post": _post(
+                "cancelSignoff",
+                "Cancel the open round; the paper returns to drafting (coordinators).",
+                {"200": _answer("The round.", _ref("Round"))},
+            ),
+        },
+        "/papers/{paper_id}/editions": {
+            "parameters": [PAPER_ID],
+            "get": _get(
+                "listEditions",
+                "List the paper's editions, newest first.",
+                {"200": _answer("The editions.", _ref("EditionList"))},
+            ),
+        },
+        "/papers/{paper_id}/editions/{number}": {
+            "parameters": [PAPER_ID, EDITION],
+            "get": _get(
+                "getEdition",
+                "Return one edition with its section texts.",
+                {"200": _answer("The edition.", _ref("Edition"))},
+            ),
+        },
+        "/papers/{paper_id}/activity": {
+            "parameters": [PAPER_ID],
+            "get": _get(
+                "getActivity",
+                "Return the paper's activity log with its hash chain.",
+                {"200": _answer("The log.", _ref("ActivityLog"))},
+            ),
+        },
+        "/papers/{paper_id}/exports": {
+            "parameters": [PAPER_ID],
+            "post": _post(
+                "createExport",
+                "Queue a Word export of the paper.",
+                {"202": _answer("The queued export.", _ref("Export"))},
+                _optional(_ref("NewExport"), "What to export."),
+            ),
+        },
+        "/exports/{export_id}": {
+            "parameters": [EXPORT_ID],
+            "get": _get(
+                "getExport",
+                "Return an export's state and progress.",
+                {"200": _answer("The export.", _ref("Export"))},
+            ),
+        },
+        "/exports/{export_id}/download": {
+            "parameters": [EXPORT_ID],
+            "get": {
+                "operationId": "downloadExport",
+                "summary": "Download the finished Word file.",
+                "responses": {
+                    "200": {
+                        "description": "The .docx file.",
+                        "content": {
+                            "application/vnd.openxmlformats-officedocument."
+                            "wordprocessingml.document": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    **_SEE,
+                    "409": _error("Conflict"),
+                },
+            },
+        },
+        "/imports": {
+            "post": {
+                "operationId": "importDocx",
+                "summary": "Import a .docx as a new paper, or as suggestions into paper_id.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": _obj(
+                                ["file"],
+                                {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "paper_id": _INT,
+                                },
+                            )
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _answer("What was imported.", _ref("Import")),
+                    **_ACT,
+                    "413": _error("TooLarge"),
+                    "422": _error("Invalid"),
+                },
+            },
+        },
+        "/notifications": {
+            "get": {
+                "operationId": "listNotifications",
+                "summary": "List the caller's notifications, newest first, a page at a time.",
+                "parameters": [
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "default": 1},
+                    }
+                ],
+                "responses": {
+                    "200": _answer("A page of notifications.", _ref("NotificationList")),
+                    **_AUTH,
+                },
+            },
+        },
+        "/notifications/read": {
+            "post": {
+                "operationId": "readNotifications",
+                "summary": "Mark notifications as read.",
+                "requestBody": _body(_ref("MarkRead"), "Which ones."),
+                "responses": {
+                    "200": _answer("How many were marked; how many are unread.", _ref("Marked")),
+                    **_AUTH,
+                    "400": _error("BadRequest"),
+                    "422": _error("Invalid"),
+                },
+            },
+        },
+    }
+)
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Konzeptwerk API",
+        "version": "1",
+        "description": "Read and write the alliance's concept papers: papers, participating "
+        "organisations, per-paper roles, sections and their immutable versions. "
+        "Authenticate with `Authorization: Bearer <token>`; create tokens in your profile "
+        "or with `flask tokens create`. Errors are "
+        '`{"error": {"code": "…", "message": "…"}}` with a fitting status.',
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearerAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A personal API token; session cookies are not accepted.",
+            }
+        },
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+    },
+}
