@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.parser import OxmlElement
-from docx.shared import Pt, RGBColor
+from docx.shared import Mm, Pt, RGBColor
 from docx.text.run import Run
 from lxml import etree
 
@@ -162,6 +164,13 @@ class Builder:
         self.doc = Document(io.BytesIO(reference)) if reference else Document()
         if reference:
             self._clear_body()
+        else:
+            # python-docx's default template is US Letter; German documents are A4 (DIN 5008
+            # margins). A reference document brings its own page setup.
+            page = self.doc.sections[0]
+            page.page_width, page.page_height = Mm(210), Mm(297)
+            page.left_margin, page.right_margin = Mm(25), Mm(20)
+            page.top_margin, page.bottom_margin = Mm(25), Mm(20)
         self._ensure_styles()
         self.styles = Styles({s.name: s.style_id for s in self.doc.styles})
         self.numbering = _Numbering(self.doc)
@@ -216,6 +225,12 @@ class Builder:
 
     # -- parts ------------------------------------------------------------------------------
 
+    def _local(self, value: datetime) -> datetime:
+        """Return a timestamp (UTC when naive) in the time zone the readers live in."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(ZoneInfo(self.data.timezone))
+
     def _status_word(self) -> str:
         return self.labels.get(self.data.status, self.labels["drafting"])
 
@@ -230,7 +245,7 @@ class Builder:
         if data.participants:
             self._p(f"{lab['participants']}: " + ", ".join(data.participants))
         stand = data.edition_label or lab["working"]
-        self._p(f"{lab['edition']}: {stand}, {data.date.strftime('%d.%m.%Y')}")
+        self._p(f"{lab['edition']}: {stand}, {self._local(data.date).strftime('%d.%m.%Y')}")
         if data.redline_against is not None:
             self._p(f"{lab['redline']} {data.redline_against}", italic=True)
         if data.edition_hash:
@@ -318,15 +333,26 @@ class Builder:
                 d.organisation,
                 lab.get(d.decision, lab["open"]) if d.decision else lab["open"],
                 d.signatory,
-                d.decided_at.strftime("%d.%m.%Y %H:%M") if d.decided_at else "",
+                self._local(d.decided_at).strftime("%d.%m.%Y %H:%M") if d.decided_at else "",
                 d.note,
             )
             for index, text in enumerate(cells):
                 bold = index == 4 and d.decision == "approve_with_reservation"
                 run(sub(sub(row, "tc"), "p"), text, RunStyle(bold=bold))
         finish_table(tbl)
+        # Five equal columns leave a reservation a fifth of the page, too narrow for long
+        # compound words: the text column gets the most room.
+        for col, share in zip(tbl.find(w("tblGrid")), (19, 20, 19, 15, 27), strict=True):
+            col.set(w("w"), str(self._text_width() * share // 100))
         self.blocks.append(tbl)
         self._p("")
+
+    def _text_width(self) -> int:
+        """Return the width between the page margins in twips."""
+        page = self.doc.sections[0]
+        if page.page_width is None or page.left_margin is None or page.right_margin is None:
+            return 9000
+        return int(page.page_width - page.left_margin - page.right_margin) // 635  # EMU
 
     # -- comments ---------------------------------------------------------------------------
 
@@ -345,7 +371,9 @@ class Builder:
             )
             comment._comment_elm.set(w("date"), word_date(c.created_at))
             for author, when, body in c.replies:
-                comment.add_paragraph(f"{author} ({when.strftime('%d.%m.%Y')}): {body}")
+                comment.add_paragraph(
+                    f"{author} ({self._local(when).strftime('%d.%m.%Y')}): {body}"
+                )
 
     # -- tracked changes --------------------------------------------------------------------
 
@@ -537,4 +565,14 @@ def build_document(
     progress: Progress | None = None,
 ) -> bytes:
     """Build the .docx of an export."""
-    return Builder(data, reference=reference, comments=comments, progress=progress).build()
+    # The build allocates millions of short-lived objects and leaves few cycles (about 7 000
+    # for 600 sections). Full collections in between rescan the whole heap ever more often
+    # as the document grows: doubling the sections took 2.3 × the time, 1.9 × without them.
+    # The cycles are collected once the build is done.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Builder(data, reference=reference, comments=comments, progress=progress).build()
+    finally:
+        if enabled:
+            gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -207,4 +208,5 @@ def collect(
         removed_sections=removed,
         redline_against=redline_against,
         language=creator.locale if creator is not None else "de",
+        timezone=str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin"),
     )

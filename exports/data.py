@@ -84,4 +84,5 @@ class ExportData:
     removed_sections: tuple[SectionData, ...] = ()
     redline_against: int | None = None
     language: str = "de"
+    timezone: str = "Europe/Berlin"  # dates in the text are shown in this zone, not in UTC
     extra: dict[str, str] = field(default_factory=dict)

@@ -91,6 +91,18 @@ def _escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+_ORDERED_START = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)", re.M)
+_OTHER_START = re.compile(r"^(\s*)([-+#=])", re.M)
+
+
+def _escape_line_starts(text: str) -> str:
+    """Escape line starts Markdown would read as a list item, heading or rule.
+
+    "1. Januar" opening a Word paragraph is text, not a numbered list.
+    """
+    return _OTHER_START.sub(r"\1\\\2", _ORDERED_START.sub(r"\1\\\2", text))
+
+
 class _Reader:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
@@ -99,6 +111,8 @@ class _Reader:
         self.links = self._links()
         self.numbering = self._numbering()
         self.counters: dict[tuple[str, str], int] = {}
+        # Per reading (accepted?): the markers of the open list items, outermost first.
+        self.parents: dict[bool, list[str]] = {False: [], True: []}
 
     def _styles(self) -> dict[str, str]:
         if "word/styles.xml" not in self.archive.namelist():
@@ -205,7 +219,10 @@ def _run(r: Any, reader: _Reader) -> str:
     if not raw:
         return ""
     if code:
-        return "`" + raw.replace("`", "") + "`"
+        # A fence longer than any run of backticks inside keeps the code intact.
+        fence = "`" * (max(map(len, re.findall(r"`+", raw)), default=0) + 1)
+        pad = " " if raw.startswith("`") or raw.endswith("`") else ""
+        return f"{fence}{pad}{raw}{pad}{fence}"
     lines = raw.split("\n")
     rendered = []
     for line in lines:
@@ -252,7 +269,13 @@ def _paragraph_block(
         else:
             m = re.search(r"(\d)$", style)
             ilvl = int(m.group(1)) - 1 if m else 0
-        indent = "   " * min(ilvl, 2) if ordered else "  " * min(ilvl, 2)
+        # A nested item is indented to its parent's content column ("- " 2, "1. " 3,
+        # "10. " 4); a fixed width per kind would un-nest a bullet under a numbered item.
+        parents = reader.parents[accepted]
+        depth = min(ilvl, 2)
+        del parents[depth:]
+        parents.extend("-" * (depth - len(parents)))
+        indent = "".join(" " * (len(m) + 1) for m in parents)
         marker = "-"
         if ordered:
             key = (
@@ -264,16 +287,19 @@ def _paragraph_block(
             if accepted:  # count once per paragraph (the accepted reading comes second)
                 reader.counters[key] = reader.counters.get(key, 0) + 1
             marker = f"{reader.counters.get(key, 0) + (0 if accepted else 1)}."
-        return f"{indent}{marker} {text}"
+        parents.append(marker)
+        return f"{indent}{marker} {_escape_line_starts(text)}"
+    reader.parents[accepted].clear()
     if lowered in ("quote", "intense quote", "zitat"):
-        return "> " + text.replace("\n", "\n> ")
+        return "> " + _escape_line_starts(text).replace("\n", "\n> ")
     heading = _heading_level(style)
     if heading is not None and heading >= 4:
         return "#" * min(heading - 3, 6) + " " + text
-    return text
+    return _escape_line_starts(text)
 
 
 def _table_block(tbl: Any, accepted: bool, reader: _Reader, authors: set[str]) -> str:
+    reader.parents[accepted].clear()
     rows = []
     for tr in tbl.iter(q("tr")):
         cells = []
@@ -318,6 +344,7 @@ def read(data: bytes, limits: Limits | None = None) -> ImportedDocument:
                 current = ImportedSection(
                     original or accepted, level, accepted_title=accepted or original
                 )
+                reader.parents = {False: [], True: []}
                 current.authors |= {a for a in authors if a}
                 sections.append(current)
                 continue

@@ -28,6 +28,7 @@ from drafting.models import (
     Edition,
     Export,
     ExportStatus,
+    Paper,
     ReferenceTemplate,
     User,
     utcnow,
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 RETRY_INTERVALS = [5, 15, 45]
-#: A running export whose heartbeat is older than this is taken as abandoned by a dead worker.
+#: A running export whose heartbeat is older than this is taken as abandoned by a dead worker
+#: (the app config ``EXPORT_STALE_SECONDS`` overrides it).
 STALE_AFTER = timedelta(seconds=90)
 JOB_TIMEOUT = 900
 
@@ -262,6 +264,14 @@ def run_export(export_id: int) -> None:
     export.status = ExportStatus.DONE
     export.progress = 100
     export.finished_at = utcnow()
+    # The activity log is a hash chain appended under the paper's row lock (as every workflow
+    # action does); without it a concurrent save takes the same sequence number.
+    db.session.execute(
+        select(Paper)
+        .where(Paper.id == export.paper_id)
+        .with_for_update(of=Paper)
+        .execution_options(populate_existing=True)
+    )
     activity.record(
         export.paper_id,
         export.requested_by,
@@ -285,13 +295,21 @@ def _reason(err: Exception) -> str:
     )
 
 
+def stale_after() -> timedelta:
+    """Return how old a running export's heartbeat may get before its worker counts as dead."""
+    seconds = current_app.config.get("EXPORT_STALE_SECONDS")
+    return timedelta(seconds=float(seconds)) if seconds else STALE_AFTER
+
+
 def recover_stale(now: Any = None) -> int:
     """Requeue (or fail, after the last try) exports whose worker died mid-job."""
     now = now or utcnow()
+    # Every progress bar polls: SKIP LOCKED leaves an export another poller is requeueing to
+    # it, instead of requeueing it twice (two workers building the same export).
     stale = db.session.scalars(
-        select(Export).where(
-            Export.status == ExportStatus.RUNNING, Export.heartbeat_at < now - STALE_AFTER
-        )
+        select(Export)
+        .where(Export.status == ExportStatus.RUNNING, Export.heartbeat_at < now - stale_after())
+        .with_for_update(skip_locked=True, of=Export)
     ).all()
     requeue = []
     for export in stale:
@@ -326,7 +344,7 @@ def get_export(actor: User, export_id: int) -> Export:
     if (
         export.status == ExportStatus.RUNNING
         and export.heartbeat_at is not None
-        and export.heartbeat_at < utcnow() - STALE_AFTER
+        and export.heartbeat_at < utcnow() - stale_after()
     ):
         recover_stale()
         db.session.refresh(export)
