@@ -2,9 +2,10 @@
 
 The test process and ``flask --app wsgi worker`` share a file SQLite database (also when the
 suite runs on PostgreSQL: the worker must see this test's rows, not the shared test schema)
-and Redis database 14, emptied before and after. One test exports through a burst worker;
-the other kills a worker mid-job and checks that the export is found stale, queued again and
-finished by the next worker — never left running.
+and Redis database 14 (or a spare one while another test run holds 14), emptied before and
+after. One test exports through a burst worker; the other kills a worker mid-job and checks
+that the export is found stale, queued again and finished by the next worker — never left
+running.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ pytestmark = pytest.mark.redis
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+REDIS_DATABASES = (14, 13, 12, 11, 10)  # 15 is test_mail's
+CLAIM = "konzeptwerk:test-claim"
 STALE_SECONDS = 3
 
 
@@ -49,17 +52,38 @@ class Setup:
     env: dict[str, str]
 
 
-@pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+def claim_redis() -> tuple[str, Any]:
+    """Claim an empty Redis database for this test: 14, or a spare one if 14 is in use.
+
+    Developers run the suite in parallel on one Redis; two runs sharing a database would
+    flush each other's queues, and one's worker would run the other's jobs.
+    """
     from redis import Redis
     from redis.exceptions import RedisError
 
-    redis = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        redis.ping()
-    except RedisError as err:  # pragma: no cover — CI has Redis
-        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}: {err}")
-    redis.flushdb()
+    for index in REDIS_DATABASES:
+        url = REDIS_TEST_URL.rsplit("/", 1)[0] + f"/{index}"
+        connection = Redis.from_url(url, socket_connect_timeout=2)
+        try:
+            claimed = connection.set(CLAIM, str(os.getpid()), nx=True, ex=900)
+        except RedisError as err:  # pragma: no cover — CI has Redis
+            pytest.skip(f"Redis not reachable at {url}: {err}")
+        if claimed:
+            empty(connection)
+            return url, connection
+    pytest.fail(f"Redis databases {REDIS_DATABASES} are all claimed by other test runs")
+
+
+def empty(connection: Any) -> None:
+    """Delete every key but the claim."""
+    for key in connection.scan_iter():
+        if key != CLAIM.encode():
+            connection.delete(key)
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+    url, redis = claim_redis()
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     database = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     app = create_app(
@@ -68,7 +92,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database,
             "RATELIMIT_STORAGE_URI": "memory://",
-            "REDIS_URL": REDIS_TEST_URL,
+            "REDIS_URL": url,
             "MAIL_SERVER": None,
             "EXPORT_STALE_SECONDS": STALE_SECONDS,
             "ARGON2_TIME_COST": 1,
@@ -79,7 +103,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     env.update(
         DATABASE_URL=database,
         INSTANCE_PATH=str(tmp_path / "worker"),
-        REDIS_URL=REDIS_TEST_URL,
+        REDIS_URL=url,
         SECRET_KEY="test-secret",
         MAIL_SERVER="",
     )
@@ -90,7 +114,8 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     finally:
         with app.app_context():
             db.engine.dispose()
-        redis.flushdb()
+        empty(redis)
+        redis.delete(CLAIM)
 
 
 def flask_worker(env: dict[str, str], *, burst: bool) -> list[str]:
