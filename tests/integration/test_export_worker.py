@@ -10,6 +10,7 @@ running.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -241,6 +242,9 @@ def test_a_killed_worker_leaves_no_export_running(setup: Setup) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group: the kill below must also take rq's scheduler child, or
+            # an orphan would go on taking jobs from later tests.
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 120
@@ -253,12 +257,12 @@ def test_a_killed_worker_leaves_no_export_running(setup: Setup) -> None:
             assert horses, "no work horse found"
             for pid in horses:
                 os.kill(pid, signal.SIGKILL)
-            worker.send_signal(signal.SIGKILL)
+            os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(30)
         finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait(30)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(30)
             assert worker.stdout is not None
             worker.stdout.close()
 
