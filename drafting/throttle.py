@@ -28,7 +28,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from sqlalchemy import delete
-from sqlalchemy.engine import Engine
 
 from drafting.extensions import db
 from drafting.models import ThrottleCounter
@@ -72,17 +71,15 @@ class MemoryStore:
 class DatabaseStore:
     """Counters in the table ``throttle_counter``, one upsert per change.
 
-    Runs on a connection of its own, so a counter stays counted whatever the request's
-    transaction does afterwards.
+    Works in the request's database session and commits at once, so call it before the
+    request changes anything: a counter must stay counted whatever the request does next,
+    and a second connection would wait for SQLite's write lock held by the first.
     """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         table = ThrottleCounter.__table__
         now = int(time.time())
-        if self._engine.dialect.name == "postgresql":
+        if db.session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
@@ -94,14 +91,19 @@ class DatabaseStore:
             )
             .returning(table.c.count)
         )
-        with self._engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.window_end < now))
-            return int(conn.execute(upsert).scalar_one())
+        try:
+            db.session.execute(delete(table).where(table.c.window_end < now))
+            count = int(db.session.execute(upsert).scalar_one())
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return count
 
     def clear(self, key: str) -> None:
         table = ThrottleCounter.__table__
-        with self._engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.key == key))
+        db.session.execute(delete(table).where(table.c.key == key))
+        db.session.commit()
 
 
 class RedisStore:
@@ -223,8 +225,7 @@ def make_store(app: Flask) -> Store:
     configured = str(configured or "database")
     if configured.startswith("memory"):
         return MemoryStore()
-    with app.app_context():
-        fallback = DatabaseStore(db.engine)
+    fallback = DatabaseStore()
     if configured.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(configured, fallback, int(app.config["LOGIN_THROTTLE_REDIS_RETRY"]))
     return fallback
