@@ -120,8 +120,11 @@ def tokens_create(email: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         raise click.ClickException("no active user with this e-mail address")
-    _token, plain = accounts.create_token(user, name)
-    click.echo(f"API token for {user.email} (shown once, stored only hashed):")
+    token, plain = accounts.create_token(user, name)
+    valid_until = token.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(
+        f"API token for {user.email}, valid until {valid_until} (shown once, stored only hashed):"
+    )
     click.echo(plain)
 
 

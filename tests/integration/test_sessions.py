@@ -391,3 +391,12 @@ def test_cli_deactivation_revokes_tokens(app: Flask, world: factories.World) -> 
     db.session.commit()
     api = isolated_client(app)
     assert api.get("/api/v1/papers", headers=api_headers(token)).status_code == 401
+
+
+def test_cli_tokens_tell_their_expiry(app: Flask, world: factories.World) -> None:
+    """``tokens create`` prints when the token expires (API_TOKEN_DAYS after now)."""
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "--email", world.editor.email])
+    assert result.exit_code == 0, result.output
+    row = db.session.scalars(select(ApiToken)).one()
+    assert f"valid until {row.expires_at:%Y-%m-%d %H:%M} UTC" in result.output
+    assert row.expires_at - row.created_at == timedelta(days=90)
