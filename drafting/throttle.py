@@ -248,6 +248,10 @@ def check_login(email: str, address: str) -> Refusal | None:
     refusal = throttle().hit("address", address, config["LOGIN_RATE_LIMIT"])
     if refusal is None:
         refusal = throttle().hit("account", email, config["LOGIN_ACCOUNT_RATE_LIMIT"])
+        if refusal is not None:
+            # A try at a locked account tests no password: it must not use up the address's
+            # allowance, or one locked account would lock out everybody behind the address.
+            throttle().give_back("address", address, config["LOGIN_RATE_LIMIT"])
     return refusal
 
 

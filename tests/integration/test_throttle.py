@@ -80,7 +80,9 @@ def test_v2_2_1_another_account_from_the_same_address_is_not_blocked(
     office = browser(app)
     for _ in range(5):
         attempt(office, world.editor.email)
-    assert attempt(office, world.editor.email, factories.PASSWORD).status_code == 429
+    # Hammering the locked account does not use up the address's 10 tries per minute.
+    for _ in range(12):
+        assert attempt(office, world.editor.email, factories.PASSWORD).status_code == 429
     colleague = browser(app)
     login(colleague, world.reviewer.email)
     assert colleague.get("/profile").status_code == 200
