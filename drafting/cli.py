@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from redis.exceptions import RedisError
@@ -52,13 +54,39 @@ def users_cli() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True, help="Display name.")
 @click.option("--org", "org_short", required=True, help="Short name of the organisation.")
-@click.option("--password", required=True, help="At least 10 characters.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (scripts).",
+)
+@click.option(
+    "--password",
+    default=None,
+    help="The password on the command line (visible in the shell history and process "
+    "list; prefer the prompt or --password-stdin).",
+)
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
 def users_create(
-    email: str, name: str, org_short: str, password: str, admin: bool, locale: str
+    email: str,
+    name: str,
+    org_short: str,
+    password_stdin: bool,
+    password: str | None,
+    admin: bool,
+    locale: str,
 ) -> None:
-    """Create a user account."""
+    """Create a user account; asks for the password (hidden, twice) unless given otherwise.
+
+    The password must have at least 10 characters and be hard to guess (not built from the
+    e-mail address, name or organisation, no common password, word or sequence).
+    """
+    if password_stdin and password is not None:
+        raise click.UsageError("give either --password or --password-stdin, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         org = accounts.organisation_by_short(org_short)
         user = accounts.create_user(email, name, org, password, is_admin=admin, locale=locale)
@@ -72,13 +100,11 @@ def users_create(
 @click.option("--email", required=True)
 def users_deactivate(email: str) -> None:
     """Deactivate a user account; its sessions and tokens stop working at once."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException("no such user")
-    user.active = False
-    user.rotate_sessions()
-    db.session.commit()
-    click.echo(f"Deactivated {user.email}.")
+    try:
+        user = accounts.deactivate_user(email)
+    except WorkflowError:
+        raise click.ClickException("no such user") from None
+    click.echo(f"Deactivated {user.email}; its sessions ended and its API tokens are revoked.")
 
 
 @click.group("tokens")
@@ -94,8 +120,11 @@ def tokens_create(email: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         raise click.ClickException("no active user with this e-mail address")
-    _token, plain = accounts.create_token(user, name)
-    click.echo(f"API token for {user.email} (shown once, stored only hashed):")
+    token, plain = accounts.create_token(user, name)
+    valid_until = token.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(
+        f"API token for {user.email}, valid until {valid_until} (shown once, stored only hashed):"
+    )
     click.echo(plain)
 
 

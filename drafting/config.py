@@ -12,10 +12,22 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _proxies(value: str | None) -> int | tuple[str, ...]:
+    # A number of proxy hops, or the addresses/networks of the proxies, comma-separated.
+    value = (value or "").strip()
+    if not value:
+        return 0
+    if value.isdigit():
+        return int(value)
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 def load_config(instance_path: str) -> dict[str, Any]:
     """Return the configuration read from the environment."""
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     default_db = "sqlite:///" + str(Path(instance_path) / "konzeptwerk.sqlite3")
+    idle = _int("SESSION_IDLE_MINUTES", 120) * 60
+    lifetime = _int("SESSION_LIFETIME_HOURS", 12) * 3600
     secret = os.environ.get("SECRET_KEY")
     if not secret:
         secret = _instance_secret(instance_path)
@@ -28,7 +40,27 @@ def load_config(instance_path: str) -> dict[str, Any]:
         or os.environ.get("REDIS_URL")
         or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A storage error (Redis down) must not turn a request into a 500.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Failed logins per client address, and per account (any address); the second also
+        # counts wrong current passwords in the profile.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
+            "LOGIN_ACCOUNT_RATE_LIMIT", "5 per 5 minutes;20 per hour"
+        ),
+        # Where login throttling counts: a redis:// URL, "database" or "memory://" (one process
+        # only). Unset: Redis when RATELIMIT_STORAGE_URI or REDIS_URL names one, else database.
+        "LOGIN_THROTTLE_STORAGE": os.environ.get("LOGIN_THROTTLE_STORAGE") or None,
+        # Seconds to count in the database before trying an unreachable Redis again.
+        "LOGIN_THROTTLE_REDIS_RETRY": _int("LOGIN_THROTTLE_REDIS_RETRY", 30),
+        # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed: a number of hops
+        # (werkzeug ProxyFix) or a comma-separated list of proxy addresses; none by default.
+        "TRUSTED_PROXIES": _proxies(os.environ.get("TRUSTED_PROXIES")),
+        # A login ends after this long without a request, and this long after it began.
+        "SESSION_IDLE_TIMEOUT": idle,
+        "SESSION_LIFETIME": lifetime,
+        "PERMANENT_SESSION_LIFETIME": lifetime,
+        "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 90),
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
@@ -39,7 +71,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "WTF_CSRF_TIME_LIMIT": None,
+        # The token lives in the session, which ends at logout, idle timeout or lifetime; the
+        # lifetime also bounds tokens of visitors who never log in.
+        "WTF_CSRF_TIME_LIMIT": lifetime,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

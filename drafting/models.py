@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -143,6 +144,8 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    # Refused from then on (API_TOKEN_DAYS after creation).
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -150,6 +153,39 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     def hash(token: str) -> str:
         """Return the stored form of a token (tokens are random, so plain SHA-256 suffices)."""
         return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Tell whether the token's lifetime is over."""
+        return self.expires_at <= (now or utcnow())
+
+
+class LoginSession(db.Model):  # type: ignore[name-defined]
+    """One login of one browser; logging out, the idle timeout or the lifetime ends it.
+
+    The browser's signed session cookie holds a random key; only its SHA-256 is stored.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ThrottleCounter(db.Model):  # type: ignore[name-defined]
+    """A login-throttling counter of one fixed window, shared by all processes (no Redis)."""
+
+    __tablename__ = "throttle_counter"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    # Unix time at which the window closes and the row may be deleted.
+    window_end: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Paper(db.Model):  # type: ignore[name-defined]

@@ -70,6 +70,8 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": uri,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Login throttling in this process: fast; tests of the shared stores set their own.
+        "LOGIN_THROTTLE_STORAGE": "memory://",
         "REDIS_URL": None,
         "MAIL_SERVER": None,
         # Cheap password hashing keeps the suite fast; production uses the defaults.

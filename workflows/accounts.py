@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from zxcvbn import zxcvbn
 
 from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, User, utcnow
+from workflows import sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
@@ -36,6 +40,8 @@ def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
 
 
 MIN_PASSWORD = 10
+# zxcvbn's score 0–4: 3 is "safely unguessable: moderate protection from offline attacks".
+MIN_PASSWORD_SCORE = 3
 LOCALES = ("de", "en")
 
 
@@ -44,15 +50,71 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short.
+def check_password_strength(password: str, user_inputs: Iterable[str] = ()) -> None:
+    """Refuse passwords that are too short or easy to guess (ASVS V2.1.1, V2.1.7).
 
-    :raises ValidationFailed: when the password has fewer than ten characters.
+    zxcvbn rates the password against common passwords, words, names, keyboard patterns,
+    sequences and repeats, and against ``user_inputs`` (the account's e-mail address, name
+    and organisation), offline. Only its first 72 characters are rated: longer ones cost
+    quadratic time, and 72 characters that pass are strong whatever follows.
+
+    :raises ValidationFailed: when the password has fewer than ten characters or a score
+        below 3.
     """
-    if len(password or "") < MIN_PASSWORD:
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
         raise ValidationFailed(
             _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD), field="password"
         )
+    inputs: list[str] = []
+    for value in user_inputs:
+        value = (value or "").strip().lower()
+        if value:
+            # The whole address and its parts: "anna.berg@stadt.example" → anna, berg, stadt …
+            inputs.append(value)
+            inputs.extend(part for part in _words(value) if len(part) >= 3)
+    # zxcvbn rates "anna-berg-1234" as three tokens from a large space; for anyone who knows
+    # the user it is one guess plus the rest, so the rest must be hard to guess on its own.
+    rest = "".join(_words(password.lower()))
+    for word in sorted(set(inputs), key=len, reverse=True):
+        rest = rest.replace("".join(_words(word)), "")
+    weak_rest = rest != "".join(_words(password.lower())) and (
+        len(rest) < 4 or zxcvbn(rest[:72])["score"] < 2
+    )
+    if weak_rest or zxcvbn(password[:72], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationFailed(
+            _l(
+                "This password is too easy to guess. Avoid common words and passwords, "
+                "sequences, repetitions and your name, e-mail address or organisation; "
+                "several unrelated words make a good password."
+            ),
+            field="password",
+        )
+
+
+def _words(value: str) -> list[str]:
+    word, words = "", []
+    for char in value:
+        if char.isalnum():
+            word += char
+        elif word:
+            words.append(word)
+            word = ""
+    return [*words, word] if word else words
+
+
+def context_words(user: User) -> list[str]:
+    """Return what a password of this user must not be built from."""
+    org = user.organisation
+    return [user.email, user.display_name, org.name, org.short_name]
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Tell whether the password is the user's."""
+    try:
+        return bool(_hasher().verify(user.password_hash, password or ""))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def normalise_email(email: str) -> str:
@@ -146,13 +208,21 @@ def create_user(
     *,
     is_admin: bool = False,
     locale: str = "de",
+    check_strength: bool = True,
 ) -> User:
-    """Create an active user account in an organisation."""
+    """Create an active user account in an organisation.
+
+    ``check_strength=False`` is for the demo alliance only, whose users share a password
+    published in the README (the checker refuses it where the address contains it).
+    """
     email = normalise_email(email)
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 120:
         raise ValidationFailed(_l("A display name of 1–120 characters is required."), field="name")
-    check_password_strength(password)
+    if check_strength:
+        check_password_strength(
+            password, [email, display_name, organisation.name, organisation.short_name]
+        )
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Duplicate(_l("A user with this e-mail address exists."), field="email")
     user = User(
@@ -178,7 +248,7 @@ def update_user(
     is_admin: bool,
     actor: User,
 ) -> User:
-    """Change a user account (administrators); deactivating ends the user's sessions."""
+    """Change a user account (administrators); deactivating ends its sessions and tokens."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("User not found."))
@@ -190,22 +260,51 @@ def update_user(
     user.organisation_id = organisation_id
     user.locale = locale if locale in LOCALES else "de"
     if user.active and not active:
-        user.rotate_sessions()
+        end_access(user)
     user.active = active
     user.is_admin = is_admin
     db.session.commit()
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change a user's own password after checking the current one; other sessions end."""
-    try:
-        _hasher().verify(user.password_hash, current or "")
-    except (VerificationError, InvalidHashError):
-        raise ValidationFailed(_l("The current password is wrong."), field="current") from None
-    check_password_strength(new)
+def end_access(user: User, *, keep_session: str | None = None) -> None:
+    """End the user's logins (but ``keep_session``) and revoke all tokens; flushes only.
+
+    Revoked tokens stay revoked: reactivating the account does not bring them back.
+    """
+    sessions.end_all(user, keep=keep_session)
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def deactivate_user(email: str) -> User:
+    """Deactivate an account: it can no longer log in, its sessions and tokens end.
+
+    :raises NotFound: when no user has this address.
+    """
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(_l("User not found."))
+    user.active = False
+    end_access(user)
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+    """Change a user's own password after checking the current one.
+
+    Every other login of the user ends and every API token is revoked (a thief of the old
+    password or of a cookie keeps nothing); the login with key ``keep_session`` goes on.
+    """
+    if not verify_password(user, current):
+        raise ValidationFailed(_l("The current password is wrong."), field="current")
+    check_password_strength(new, context_words(user))
     user.password_hash = hash_password(new)
-    user.rotate_sessions()
+    end_access(user, keep_session=keep_session)
     db.session.commit()
 
 
@@ -218,13 +317,16 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
-    """Create an API token; the plain token is returned once and stored only hashed."""
+    """Create an API token valid for API_TOKEN_DAYS; the plain token is returned once."""
     plain = "kzw_" + secrets.token_urlsafe(32)
+    now = utcnow()
     token = ApiToken(
         user_id=user.id,
         name=(name or "API").strip()[:80] or "API",
         prefix=plain[:10],
         token_hash=ApiToken.hash(plain),
+        created_at=now,
+        expires_at=now + timedelta(days=int(current_app.config.get("API_TOKEN_DAYS", 90))),
     )
     db.session.add(token)
     db.session.commit()
@@ -242,8 +344,10 @@ def revoke_token(user: User, token_id: int) -> None:
 
 
 def user_for_token(plain: str) -> User | None:
-    """Return the active user owning an unrevoked token."""
+    """Return the active user owning an unrevoked, unexpired token."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    if token.is_expired():
         return None
     return token.user

@@ -29,13 +29,23 @@
       body: payload,
       credentials: "same-origin"
     }).then(function (response) {
+      if (response.status === 401) {
+        // The login has expired or ended: say so (the text stays in the form and the draft).
+        return response.json().then(function (data) {
+          var error = new Error("session");
+          error.shown = data && data.error && data.error.message;
+          throw error;
+        });
+      }
       if (!response.ok) { throw new Error(String(response.status)); }
       lastSent = now;
       if (status) {
         var time = new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         status.textContent = savedText.replace("%(time)s", time);
       }
-    }).catch(function () { if (status) { status.textContent = errorText; } });
+    }).catch(function (error) {
+      if (status) { status.textContent = (error && error.shown) || errorText; }
+    });
   }
 
   setInterval(autosave, 3000);
