@@ -26,25 +26,31 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from flask import Flask, Request, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import BadRequest
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter
 from wtforms import IntegerField
 
 from drafting.extensions import db
+from workflows.numbers import MAX_INT
 
-MAX_INT: Final = 2**31 - 1  # ids and numbers are PostgreSQL `integer` columns
 MAX_JSON_DEPTH: Final = 32
 _UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:…>`` that matches only numbers up to ``MAX_INT``: a larger id is not found."""
+    """``<int:…>`` up to ``MAX_INT``: a larger id is not found (whatever the method)."""
 
-    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_INT)
-        super().__init__(url_map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        """Return the number, or answer 404 for one no id column can hold."""
+        number = int(value)
+        if number > MAX_INT:
+            # NotFound rather than werkzeug's ValidationError: that one would make a POST
+            # to a path that also has a GET-only rule answer 405.
+            raise NotFound()
+        return number
 
 
 def bounded_int(value: str) -> int:
@@ -111,11 +117,14 @@ def _check_json(data: Any) -> None:
             stack.extend((item, depth + 1) for item in items)
 
 
-class StrictJSON:
-    """The JSON module of requests: ``json`` with the checks above."""
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider whose parser refuses what the database cannot hold.
 
-    @staticmethod
-    def loads(s: str | bytes, **kwargs: Any) -> Any:
+    Flask parses request bodies with the app's provider (``request.get_json``); the app
+    itself parses no other JSON with it.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse a request body.
 
         :raises ValueError: when it is not JSON (``get_json(silent=True)`` gives None).
@@ -130,19 +139,11 @@ class StrictJSON:
         _check_json(data)
         return data
 
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        """Serialise like Flask does."""
-        from flask import json as flask_json
 
-        return flask_json.dumps(obj, **kwargs)
-
-
-class StrictRequest(Request):
-    """Flask's request with the bounded query string values and the strict JSON parser."""
+class BoundedRequest(Request):
+    """Flask's request whose query string and form values bound ``get(…, type=int)``."""
 
     parameter_storage_class = BoundedArgs
-    json_module = StrictJSON
 
 
 class BoundedIntegerField(IntegerField):
@@ -172,7 +173,9 @@ def reject_unsafe_text() -> None:
 def init_app(app: Flask) -> None:
     """Install the checks; call before any blueprint is registered (the converter)."""
     app.url_map.converters["int"] = BoundedIntConverter
-    app.request_class = StrictRequest
+    app.request_class = BoundedRequest
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
     app.before_request(reject_unsafe_text)
 
     @app.errorhandler(DataError)
