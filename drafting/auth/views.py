@@ -100,7 +100,7 @@ def _profile_page(**forms: FlaskForm) -> str:
         "token_form": TokenForm(prefix="tok"),
         "revoke_form": FlaskForm(),
         "tokens": tokens,
-        "new_token": None,
+        # new_token (a token just created, shown once) is only passed by create_token.
     }
     context.update(forms)
     return render_template("auth/profile.html", **context)
