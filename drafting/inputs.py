@@ -184,4 +184,4 @@ def init_app(app: Flask) -> None:
         # out-of-range number on PostgreSQL, say). The client sent it, so 400, not 500.
         db.session.rollback()
         app.logger.warning("database refused a value: %s", err.orig)
-        return app.handle_http_exception(BadRequest("a value is out of range"))
+        return app.handle_http_exception(BadRequest("the database cannot store a value sent"))

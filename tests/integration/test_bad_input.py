@@ -658,6 +658,6 @@ def test_v5_1_3_database_refusals_answer_400(tmp_path: Path) -> None:
         assert response.status_code == 400
         assert response.get_json()["error"] == {
             "code": "bad_request",
-            "message": "a value is out of range",
+            "message": "the database cannot store a value sent",
         }
         assert client.get("/refused").status_code == 400
