@@ -29,7 +29,7 @@ CATALOGS := $(wildcard drafting/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
 .PHONY: help venv install run demo-logins test test-sqlite test-postgres test-browser lint \
-        fmt bench translations compile-translations clean
+        fmt scan audit-deps bench translations compile-translations clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,10 +70,28 @@ demo-logins: $(INSTALLED)  ## Print the demo logins again.
 
 # --- checking ----------------------------------------------------------------------------
 
-lint: $(INSTALLED)  ## ruff (lint and format check) and mypy.
+lint: $(INSTALLED)  ## ruff (lint and format check), mypy and bandit.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -c pyproject.toml -q -r drafting workflows exports
+
+scan: $(INSTALLED)  ## bandit over drafting, workflows and exports (configured in pyproject.toml).
+	$(BIN)/bandit -c pyproject.toml -r drafting workflows exports
+
+# pip-audit looks every installed version up in PyPI's JSON API (advisories from OSV), at
+# https://pypi.org/pypi/<name>/<version>/json. Where that cannot be reached (an offline CI
+# that only sees a package mirror) the audit is skipped with a message instead of failing:
+# then run `make audit-deps` before each release on a machine with internet access.
+AUDIT_PROBE := import importlib.metadata as m, urllib.request as u; \
+  u.urlopen(f"https://pypi.org/pypi/flask/{m.version('flask')}/json", timeout=15)
+audit-deps: $(INSTALLED)  ## Audit the installed dependencies for known vulnerabilities (pip-audit).
+	@if $(PY) -c '$(AUDIT_PROBE)' >/dev/null 2>&1; then \
+	  $(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \
+	else \
+	  echo "audit-deps: SKIPPED — PyPI's vulnerability data (pypi.org/pypi/<name>/<version>/json)" \
+	    "cannot be reached from here. Run 'make audit-deps' with internet access before each release."; \
+	fi
 
 fmt: $(INSTALLED)  ## Format the code and apply ruff's safe fixes.
 	$(BIN)/ruff format .

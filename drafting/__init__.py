@@ -49,6 +49,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from drafting import inputs, security
+
+    inputs.init_app(app)  # before the blueprints: it bounds the <int:…> converter
+    security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

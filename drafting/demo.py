@@ -10,7 +10,7 @@ from workflows import accounts
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 
-DEMO_PASSWORD = "konzeptwerk-demo"  # noqa: S105 — public demo login, printed by `make run`
+DEMO_PASSWORD = "konzeptwerk-demo"  # noqa: S105  # nosec B105 # public demo login
 
 ORGS = [
     ("Ministerium für Wirtschaft und Innenstadtentwicklung", "MWI", OrgKind.MINISTRY),

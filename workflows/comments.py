@@ -38,6 +38,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.notifications import notify
+from workflows.numbers import to_int
 from workflows.papers import PaperAccess
 from workflows.sections import get_section
 
@@ -407,7 +408,7 @@ def _parent_number(parent_id: Any) -> int | None:
     if isinstance(parent_id, bool):
         raise ValidationFailed(_l("Unknown comment to reply to."), field="parent_id")
     try:
-        return int(parent_id)
+        return to_int(parent_id)
     except (TypeError, ValueError):
         raise ValidationFailed(_l("Unknown comment to reply to."), field="parent_id") from None
 

@@ -34,6 +34,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
+from workflows.numbers import to_int
 from workflows.papers import PaperAccess, get_paper
 
 MAX_SAVE_ATTEMPTS = 8
@@ -110,7 +111,7 @@ def check_body(body: str) -> str:
 def check_level(level: Any) -> int:
     """Return a heading level 1–3 or refuse anything else."""
     try:
-        value = int(level)
+        value = to_int(level)
     except (TypeError, ValueError):
         raise ValidationFailed(_l("The level must be 1, 2 or 3."), field="level") from None
     if value not in (1, 2, 3) or isinstance(level, bool):
@@ -227,7 +228,7 @@ def save_section(
     if level is not None:
         level = check_level(level)
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"
@@ -481,7 +482,7 @@ def save_draft(actor: User, section_id: int, *, title: str, body: str, base_vers
     body = check_body(body)
     title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"

@@ -20,6 +20,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.notifications import notify
+from workflows.numbers import to_int
 from workflows.papers import get_paper
 from workflows.sections import (
     SaveResult,
@@ -56,7 +57,7 @@ def create_suggestion(
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"

@@ -34,8 +34,16 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an absolute URL in ?next= would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only local paths: an absolute URL in ?next= would be an open redirect. Browsers read
+    # "/\host" as "//host", and a line break would split the Location header (ASVS V5.1.5).
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and "\\" not in target
+        and " " not in target
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -138,7 +146,7 @@ def _profile_page(**forms: Any) -> str:
         "token_form": TokenForm(prefix="tok"),
         "revoke_form": FlaskForm(),
         "tokens": tokens,
-        "new_token": None,
+        # new_token (a token just created, shown once) is only passed by create_token.
         "now": utcnow(),
     }
     context.update(forms)
