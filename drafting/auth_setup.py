@@ -112,7 +112,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    app.before_request(check_session)
+    # First of all request hooks: the login must be known before anything reads the body
+    # (an oversized form raises 413 there), so error pages speak the user's language.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_session)
     trust_proxies(app)
     throttle.init_app(app)
 
