@@ -1,0 +1,64 @@
+// Markdown in and out of the editor. Tiptap's serializer does the work; `canonical` only
+// tidies what it leaves uneven (blank-line runs around tables, trailing-space line
+// breaks), so the same document always gives the same text.
+import { MarkdownManager } from "@tiptap/markdown";
+
+const FENCE = /^(```|~~~)/;
+
+/** Tidy serialized Markdown outside fenced code blocks. */
+export function canonical(markdown) {
+  const out = [];
+  let fence = null;
+  let blank = 0;
+  for (const line of markdown.replace(/\r\n?/g, "\n").split("\n")) {
+    const marker = line.trimStart().match(FENCE);
+    if (fence) {
+      out.push(line);
+      if (marker && line.trimStart().startsWith(fence)) { fence = null; }
+      continue;
+    }
+    if (marker) { fence = marker[1]; }
+    if (line.trim() === "") {
+      blank += 1;
+      if (blank > 1) { continue; } // one blank line separates blocks
+      out.push("");
+      continue;
+    }
+    blank = 0;
+    if (line.startsWith("|")) {
+      out.push(tableRow(line));
+      continue;
+    }
+    // A hard line break as a backslash, not as two invisible trailing spaces.
+    out.push(/\S {2,}$/.test(line) ? `${line.replace(/ +$/, "")}\\` : line.replace(/\s+$/, ""));
+  }
+  return out.join("\n").replace(/^\n+/, "").replace(/\n+$/, "");
+}
+
+// Table rows without padding: `| a | b |` and `| --- | ---: |`, so that editing one cell
+// does not rewrite every line of the table in the version diff.
+function tableRow(line) {
+  const cells = line.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "").split(/(?<!\\)\|/).map((cell) => cell.trim());
+  if (cells.every((cell) => /^:?-+:?$/.test(cell))) {
+    return `| ${cells.map((cell) => `${cell.startsWith(":") ? ":" : ""}---${cell.endsWith(":") ? ":" : ""}`).join(" | ")} |`;
+  }
+  return `| ${cells.join(" | ")} |`;
+}
+
+/** A parser/serializer pair for the given extensions, usable without a DOM. */
+export function markdownManager(extensions) {
+  const manager = new MarkdownManager({ extensions, markedOptions: { gfm: true } });
+  return {
+    parse: (markdown) => manager.parse(markdown),
+    serialize: (json) => canonical(manager.serialize(json)),
+    // Raw HTML and images have no place in the editor's document model: a text holding
+    // them opens as Markdown source, so nothing is dropped behind the writer's back.
+    lossy: (markdown) => {
+      let found = false;
+      manager.instance.walkTokens(manager.instance.lexer(markdown), (token) => {
+        if (token.type === "html" || token.type === "image") { found = true; }
+      });
+      return found;
+    },
+  };
+}
