@@ -35,12 +35,12 @@ export function canonical(markdown) {
   return out.join("\n").replace(/^\n+/, "").replace(/\n+$/, "");
 }
 
-// Table rows without padding: `| a | b |` and `| --- | ---: |`, so that editing one cell
+// Table rows without padding: `| a | b |` and `|---|---:|`, so that editing one cell
 // does not rewrite every line of the table in the version diff.
 function tableRow(line) {
   const cells = line.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "").split(/(?<!\\)\|/).map((cell) => cell.trim());
   if (cells.every((cell) => /^:?-+:?$/.test(cell))) {
-    return `| ${cells.map((cell) => `${cell.startsWith(":") ? ":" : ""}---${cell.endsWith(":") ? ":" : ""}`).join(" | ")} |`;
+    return `|${cells.map((cell) => `${cell.startsWith(":") ? ":" : ""}---${cell.endsWith(":") ? ":" : ""}`).join("|")}|`;
   }
   return `| ${cells.join(" | ")} |`;
 }
@@ -48,6 +48,17 @@ function tableRow(line) {
 /** A parser/serializer pair for the given extensions, usable without a DOM. */
 export function markdownManager(extensions) {
   const manager = new MarkdownManager({ extensions, markedOptions: { gfm: true } });
+  // Tiptap writes every "&", "<" and ">" of prose as an entity; Markdown needs that only
+  // where they could start an entity, HTML or an autolink ("> " at a line start is
+  // escaped by the paragraph, extensions.js). "Bund & Länder" and "1 < 2" stay readable.
+  manager.encodeTextForMarkdown = function encode(text, node, parent) {
+    const inCode = (parent?.type != null && this.codeTypes.has(parent.type))
+      || (node.marks || []).some((mark) => this.codeTypes.has(typeof mark === "string" ? mark : mark.type));
+    if (inCode) { return text; }
+    return this.escapeMarkdownSyntax(text
+      .replace(/&(?=#\d+;|#x[0-9a-f]+;|[a-z][a-z0-9]*;)/gi, "&amp;")
+      .replace(/<(?=[a-z/!?])/gi, "&lt;"));
+  };
   return {
     parse: (markdown) => manager.parse(markdown),
     serialize: (json) => canonical(manager.serialize(json)),
