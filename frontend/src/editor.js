@@ -143,6 +143,9 @@ class VisualEditor {
     element.title = options.shortcut ? `${label} (${options.shortcut})` : label;
     if (options.toggle) { element.setAttribute("aria-pressed", "false"); }
     element.tabIndex = -1;
+    // A mouse click leaves the caret in the text (as in Word); keyboard users reach the
+    // buttons through the toolbar's tab stop.
+    element.addEventListener("mousedown", (event) => { if (!options.always) { event.preventDefault(); } });
     element.addEventListener("click", () => {
       if (element.getAttribute("aria-disabled") === "true") { return; }
       run();

@@ -79,6 +79,18 @@ export function cleanPastedHtml(html) {
   removeComments(doc.documentElement);
   body.querySelectorAll("style, script, meta, link, title, xml, o\\:p, img, svg").forEach((el) => el.remove());
   convertWordLists(body);
+  // Word marks no header row; a Markdown table has one, so its first row becomes it.
+  for (const table of body.querySelectorAll("table")) {
+    const first = table.querySelector("tr");
+    if (first && !table.querySelector("th")) {
+      for (const cell of Array.from(first.children)) {
+        const header = doc.createElement("th");
+        for (const attribute of Array.from(cell.attributes)) { header.setAttribute(attribute.name, attribute.value); }
+        header.append(...cell.childNodes);
+        cell.replaceWith(header);
+      }
+    }
+  }
   // Attributes carry fonts, colours, classes and office metadata: none of it is kept,
   // except what the model reads (link targets, list starts, heading ranks, alignment).
   const unwrap = [];
@@ -87,7 +99,12 @@ export function cleanPastedHtml(html) {
     const tag = element.tagName.toLowerCase();
     const allowed = keep[tag] || [];
     const style = element.getAttribute("style") || "";
-    const align = (tag === "td" || tag === "th") && style.match(/text-align:\s*(left|center|right)/i);
+    // Word and LibreOffice align the paragraph inside a cell, not the cell.
+    const inner = (tag === "td" || tag === "th") && element.querySelector("p[align], p[style*='text-align']");
+    const innerAlign = inner && ((inner.getAttribute("align") || "") + ";" + (inner.getAttribute("style") || ""));
+    const align = (tag === "td" || tag === "th")
+      && (`${style};text-align:${element.getAttribute("align") || ""}`.match(/text-align:\s*(left|center|right)/i)
+        || (innerAlign || "").match(/(left|center|right)/i));
     // Bold and italic written as styles (Google Docs, LibreOffice spans) stay bold/italic.
     const bold = /font-weight:\s*(bold|[6-9]00)/i.test(style);
     const italic = /font-style:\s*italic/i.test(style);
