@@ -311,6 +311,10 @@ def test_keyboard_only_toolbar_editor_and_out_again(page: Page, live_server: Liv
     keyboard.press("Enter")  # "Fett" by keyboard; the focus goes back to the text
     expect(editor).to_be_focused()
     keyboard.type("und fett")
+    keyboard.press("Control+z")
+    expect(editor).not_to_contain_text("und fett")
+    keyboard.press("Control+y")
+    expect(editor.locator("strong")).to_have_text("und fett")
     # Esc leaves the text for the next field; focus is never trapped.
     keyboard.press("Escape")
     expect(page.locator("#section-editor [name=note]")).to_be_focused()
