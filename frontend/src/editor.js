@@ -95,6 +95,7 @@ class VisualEditor {
     });
     this.editor = new Editor({
       element: this.surface,
+      injectCSS: false, // the base rules are in editor.css: no <style> element at run time
       extensions: [...extensions(), shortcuts],
       content: this.originalDoc,
       editorProps: {

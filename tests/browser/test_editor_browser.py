@@ -193,6 +193,10 @@ def test_markdown_toggle_shows_the_source_and_takes_edits_back(page: Page, live_
     editor = editor_of(page)
     textarea = page.locator("#section-editor textarea[name=body]")
     expect(textarea).to_be_hidden()
+    # Nothing inline for a strict Content-Security-Policy: no injected <style>, and the
+    # labels arrive as JSON data, not as script.
+    assert page.locator("style").count() == 0
+    assert page.locator("script:not([src]):not([type='application/json'])").count() == 0
     expect(editor).to_contain_text("Die Innenstadt lebt vom Handel.")
     toggle = tool(page, "Markdown")
     expect(toggle).to_have_attribute("aria-pressed", "false")
