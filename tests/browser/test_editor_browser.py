@@ -333,3 +333,22 @@ def test_keyboard_only_toolbar_editor_and_out_again(page: Page, live_server: Liv
     assert newest_body(live, sid) == (
         "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen.\n\nNeu **und fett**"
     )
+
+
+def test_toolbar_speaks_english_when_the_user_does(page: Page, live_server: LiveServer):
+    live = live_server
+    login(page, live, live.people.editor)
+    page.locator("#language-select").select_option("en")
+    page.locator("form.language-switch [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.wait_for_url(live("/"))
+    check_a11y(page)
+    page.goto(live(f"/sections/{live.people.section_id}/suggest"))
+    check_a11y(page)
+    editor_of(page)
+    toolbar = page.locator("main [role=toolbar]")
+    expect(toolbar).to_have_attribute("aria-label", "Formatting")
+    for name in ("Bold", "Italic", "Numbered list", "Insert table", "Align column right"):
+        expect(tool(page, name)).to_have_count(1)
+    expect(tool(page, "Bold")).to_have_attribute("title", "Bold (Ctrl+B)")
+    expect(page.locator("main [role=textbox]")).to_have_attribute("lang", "en")
