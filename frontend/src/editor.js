@@ -177,11 +177,11 @@ class VisualEditor {
       this.button("bold", "B", () => chain().toggleBold().run(), { shortcut: "Ctrl+B", toggle: true, active: () => this.editor.isActive("bold") }),
       this.button("italic", "I", () => chain().toggleItalic().run(), { shortcut: "Ctrl+I", toggle: true, active: () => this.editor.isActive("italic") }),
       this.button("code", "</>", () => chain().toggleCode().run(), { toggle: true, active: () => this.editor.isActive("code") }),
-      this.button("link", "🔗", () => this.openLinkDialog(), { shortcut: "Ctrl+K", toggle: true, active: () => this.editor.isActive("link") }),
+      this.button("link", "↗", () => this.openLinkDialog(), { shortcut: "Ctrl+K", toggle: true, active: () => this.editor.isActive("link") }),
     );
     this.group(
-      this.button("heading1", "Ü1", () => chain().toggleHeading({ level: 1 }).run(), { toggle: true, active: () => this.editor.isActive("heading", { level: 1 }) }),
-      this.button("heading2", "Ü2", () => chain().toggleHeading({ level: 2 }).run(), { toggle: true, active: () => this.editor.isActive("heading", { level: 2 }) }),
+      this.button("heading1", this.text.heading1Short || "H1", () => chain().toggleHeading({ level: 1 }).run(), { toggle: true, active: () => this.editor.isActive("heading", { level: 1 }) }),
+      this.button("heading2", this.text.heading2Short || "H2", () => chain().toggleHeading({ level: 2 }).run(), { toggle: true, active: () => this.editor.isActive("heading", { level: 2 }) }),
       this.button("blockquote", "❝", () => chain().toggleBlockquote().run(), { toggle: true, active: () => this.editor.isActive("blockquote") }),
       this.button("hr", "―", () => chain().setHorizontalRule().run()),
     );
