@@ -41,6 +41,7 @@ REVIEW_STATE_LABELS = {
 SUGGESTION_LABELS = {
     "open": _l("open"),
     "accepted": _l("accepted"),
+    "partly_accepted": _l("partly accepted"),
     "rejected": _l("rejected"),
 }
 

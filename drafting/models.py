@@ -439,6 +439,7 @@ class Comment(db.Model):  # type: ignore[name-defined]
 class SuggestionStatus(enum.StrEnum):
     OPEN = "open"
     ACCEPTED = "accepted"
+    PARTLY_ACCEPTED = "partly_accepted"
     REJECTED = "rejected"
 
 
@@ -463,6 +464,9 @@ class Suggestion(db.Model):  # type: ignore[name-defined]
     reason: Mapped[str] = mapped_column(Text, default="")
     result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # After a partial acceptance: {"accepted": [change ids], "rejected": [change ids]}, the
+    # ids of drafting.changes.changes(base text, body).
+    decided_changes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

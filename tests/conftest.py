@@ -176,11 +176,11 @@ def api_headers(token: str) -> dict[str, str]:
 
 # --- Required services: in CI nothing that needs a service or a browser may skip ------------
 
-SERVICE_MARKERS = ("browser", "postgres", "redis")
+SERVICE_MARKERS = ("browser", "postgres", "redis", "node")
 
 
 def services_required() -> bool:
-    """Tell whether a skipped browser/PostgreSQL/Redis test must fail (CI, ``.ci/run``)."""
+    """Tell whether a skipped browser/PostgreSQL/Redis/Node test must fail (CI, ``.ci/run``)."""
     return (
         os.environ.get("CI", "").lower() == "true"
         or os.environ.get("KONZEPTWERK_REQUIRE_SERVICES") == "1"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from drafting import changes as text_changes
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
 from drafting.permissions import can_comment, may_edit_role
@@ -120,18 +123,29 @@ def _decidable(actor: User, suggestion_id: int) -> Suggestion:
     return suggestion
 
 
+def changes_of(suggestion: Suggestion) -> list[text_changes.Change]:
+    """Return a suggestion's changes against the version it was based on, ids from 1."""
+    base = version_of(suggestion.section_id, suggestion.base_version)
+    assert base is not None, "a suggestion's base version always exists"
+    return text_changes.changes(base.body, suggestion.body)
+
+
 def accept(
     actor: User,
     suggestion_id: int,
     *,
     resolved_body: str | None = None,
     resolved_base: int | None = None,
+    changes: Collection[int] | None = None,
 ) -> SaveResult:
     """Accept a suggestion: a new version authored by the suggester, merged if needed.
 
     With ``resolved_body`` an editor saves the text they combined on the conflict page,
-    against ``resolved_base``.
+    against ``resolved_base``. With ``changes`` (ids of :func:`changes_of`) only those
+    changes are taken and the others rejected: the suggestion is then partly accepted,
+    unless the ids name every change.
 
+    :raises ValidationFailed: for no or unknown change ids.
     :raises EditConflict: when the section moved on in the same words.
     """
     suggestion = _decidable(actor, suggestion_id)
@@ -139,6 +153,27 @@ def accept(
     assert author is not None
     body = suggestion.body if resolved_body is None else resolved_body
     base = suggestion.base_version if resolved_base is None else resolved_base
+    title = suggestion.title
+    decided: dict[str, list[int]] | None = None
+    if changes is not None:
+        found = changes_of(suggestion)
+        known = {change.id for change in found}
+        chosen = set(changes)
+        if not chosen:
+            raise ValidationFailed(
+                _l("Choose at least one change, or reject the suggestion."), field="changes"
+            )
+        if not chosen <= known:
+            raise ValidationFailed(
+                _l("The suggestion has no change %(ids)s.", ids=sorted(chosen - known)),
+                field="changes",
+            )
+        decided = {"accepted": sorted(chosen), "rejected": sorted(known - chosen)}
+        if decided["rejected"]:
+            base_version = version_of(suggestion.section_id, suggestion.base_version)
+            assert base_version is not None
+            body = text_changes.apply(base_version.body, found, chosen)
+            base, title = suggestion.base_version, None
     with force_locale(actor.locale or "de"):
         # Stored text, so translated now: in the editor's language, in a request or not
         # (outside one, the locale selector has no request to ask and would fail).
@@ -153,17 +188,21 @@ def accept(
             raise InvalidTransition(
                 _l("This suggestion was already decided."), state=closing.status.value
             )
-        closing.status = SuggestionStatus.ACCEPTED
+        partly = decided is not None and bool(decided["rejected"])
+        closing.status = SuggestionStatus.PARTLY_ACCEPTED if partly else SuggestionStatus.ACCEPTED
         closing.decided_by_id = actor.id
         closing.decided_at = utcnow()
         closing.result_version = version
+        closing.decided_changes = decided
+        details = {"changes": decided} if decided is not None else {}
         activity.record(
             closing.paper_id,
             actor,
-            "suggestion.accepted",
+            "suggestion.partly_accepted" if partly else "suggestion.accepted",
             section_id=closing.section_id,
             version=version,
             suggestion=closing.id,
+            **details,
         )
         _tell_author(closing, actor, accepted=True)
 
@@ -172,7 +211,7 @@ def accept(
         suggestion.section_id,
         body=body,
         base_version=base,
-        title=suggestion.title,
+        title=title,
         note=str(note),
         author=author,
         on_saved=close,

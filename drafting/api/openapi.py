@@ -527,12 +527,66 @@ SCHEMAS.update(
                 "base_version": _INT,
                 "body": _STRING,
                 "note": _STRING,
-                "status": _STRING,
+                "status": {
+                    "type": "string",
+                    "enum": ["open", "accepted", "partly_accepted", "rejected"],
+                },
                 "reason": _NULLABLE_STRING,
                 "result_version": _NULLABLE_INT,
                 "created_at": _TIME,
             },
         ),
+        "SuggestionChange": _obj(
+            ["id", "kind", "before", "after", "context"],
+            {
+                "id": _INT,
+                "kind": {"type": "string", "enum": ["insert", "delete", "replace"]},
+                "before": {**_STRING, "description": "The base text's words it replaces."},
+                "after": {**_STRING, "description": "The suggested words."},
+                "context": {**_STRING, "description": "The sentence(s) of the base around it."},
+            },
+        ),
+        "SuggestionWithChanges": {
+            "allOf": [
+                _ref("Suggestion"),
+                _obj(
+                    ["changes"],
+                    {
+                        "changes": {"type": "array", "items": _ref("SuggestionChange")},
+                        "decided_changes": {
+                            "type": ["object", "null"],
+                            "description": "After a decision by change: accepted and "
+                            "rejected change ids.",
+                        },
+                    },
+                ),
+            ]
+        },
+        "ChangeChoice": _obj(
+            [],
+            {
+                "changes": {
+                    "type": "array",
+                    "items": _INT,
+                    "description": "Ids of the changes to accept; the others are rejected. "
+                    "Without it every change is accepted.",
+                }
+            },
+        ),
+        "AcceptedSuggestion": {
+            "allOf": [
+                _ref("Suggestion"),
+                _obj(
+                    ["version", "accepted", "rejected"],
+                    {
+                        "version": _INT,
+                        "merged": {"type": "boolean"},
+                        "accepted": {"type": "array", "items": _INT},
+                        "rejected": {"type": "array", "items": _INT},
+                    },
+                ),
+            ]
+        },
         "SuggestionList": _obj(
             ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
         ),
@@ -782,12 +836,25 @@ PATHS.update(
                 **{"413": _error("TooLarge")},
             ),
         },
+        "/suggestions/{suggestion_id}": {
+            "parameters": [SUGGESTION_ID],
+            "get": _get(
+                "getSuggestion",
+                "A suggestion with its changes (word-diff hunks grouped by sentence).",
+                {"200": _answer("The suggestion.", _ref("SuggestionWithChanges"))},
+            ),
+        },
         "/suggestions/{suggestion_id}/accept": {
             "parameters": [SUGGESTION_ID],
             "post": _post(
                 "acceptSuggestion",
-                "Accept a suggestion: its text is merged into a new version (editors).",
-                {"200": _answer("The suggestion with the version it became.", _ref("Suggestion"))},
+                "Accept a suggestion, or only the given changes (editors): one new version.",
+                {
+                    "200": _answer(
+                        "The suggestion with the version it became.", _ref("AcceptedSuggestion")
+                    )
+                },
+                _optional(_ref("ChangeChoice"), "The changes to accept; none: all of them."),
             ),
         },
         "/suggestions/{suggestion_id}/reject": {

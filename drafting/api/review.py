@@ -98,12 +98,42 @@ def list_suggestions(section_id: int) -> Response:
     )
 
 
+@bp.get("/suggestions/<int:suggestion_id>")
+def get_suggestion(suggestion_id: int) -> Response:
+    """Return a suggestion with its changes against the version it was based on."""
+    item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
+    changes = [change.as_json() for change in suggestion_flow.changes_of(item)]
+    return jsonify(
+        {**suggestion_json(item), "changes": changes, "decided_changes": item.decided_changes}
+    )
+
+
 @bp.post("/suggestions/<int:suggestion_id>/accept")
 def accept_suggestion(suggestion_id: int) -> Response:
-    """Accept a suggestion; 409 edit_conflict when it clashes with later changes."""
-    result = suggestion_flow.accept(api_user(), suggestion_id)
+    """Accept a suggestion, or with ``changes`` only those; 409 edit_conflict on a clash."""
+    # No body (or one without "changes") accepts everything, as before.
+    data = request.get_json(silent=True)
+    chosen = data.get("changes") if isinstance(data, dict) else None
+    if chosen is not None and (
+        not isinstance(chosen, list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)
+    ):
+        raise ValidationFailed("'changes' must be a list of change ids", field="changes")
+    result = suggestion_flow.accept(api_user(), suggestion_id, changes=chosen)
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
-    return jsonify({**suggestion_json(item), "version": result.version, "merged": result.merged})
+    decided = item.decided_changes or {}
+    all_ids = decided.get("accepted", []) + decided.get("rejected", [])
+    if not decided:
+        all_ids = [change.id for change in suggestion_flow.changes_of(item)]
+    return jsonify(
+        {
+            **suggestion_json(item),
+            "version": result.version,
+            "merged": result.merged,
+            "accepted": decided.get("accepted", all_ids),
+            "rejected": decided.get("rejected", []),
+        }
+    )
 
 
 @bp.post("/suggestions/<int:suggestion_id>/reject")

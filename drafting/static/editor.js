@@ -66,11 +66,15 @@
     restore.addEventListener("click", function () {
       var draft = document.getElementById("draft-text");
       body.value = draft.textContent;
+      // The visual editor (editor.bundle.js) reloads its document from the textarea.
+      body.dispatchEvent(new Event("input", { bubbles: true }));
       title.value = restore.getAttribute("data-title") || title.value;
       base.value = restore.getAttribute("data-base") || base.value;
       var offer = document.getElementById("draft-offer");
       if (offer) { offer.hidden = true; }
-      body.focus();
+      // With the visual editor the textarea is hidden: the writer lands in the editor.
+      var visual = body.hidden && body.parentNode.querySelector("[role=textbox]");
+      (visual || body).focus();
     });
   }
 })();

@@ -285,3 +285,19 @@ def login(page: Page, live: LiveServer, email: str) -> None:
     page.locator("main form [type=submit]").click()
     page.wait_for_url(live("/"))
     check_a11y(page, once_per_session=True)
+
+
+def fill_markdown(page: Page, selector: str, text: str) -> None:
+    """Type Markdown source into a body field, through the editor's "Markdown" toggle.
+
+    The visual editor hides the textarea it enhances; its "Markdown" button shows the
+    source again, which is what a writer who prefers Markdown does.
+    """
+    textarea = page.locator(selector)
+    container = textarea.locator("xpath=ancestor::*[@data-visual-editor][1]")
+    if container.count():
+        expect(container.locator(".visual-editor")).to_have_attribute("data-ready", "true")
+        toggle = container.locator("button[data-action=markdown]")
+        if toggle.get_attribute("aria-pressed") != "true":
+            toggle.click()
+    textarea.fill(text)
