@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'editor01'
-down_revision = '1a04a102648a'  # the actual head (common.md names 12cf515571aa, which is not the head)
+down_revision = "auth01"
 branch_labels = None
 depends_on = None
 
