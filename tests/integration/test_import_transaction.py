@@ -216,3 +216,14 @@ def test_reads_and_locks_do_not_grow_with_the_sections(app: Flask, editor):
     assert [s.level for s in sections[:4]] == [1, 2, 3, 1]
     assert sections[7].body == "Absatz 7."
     assert [s.position for s in sections] == list(range(1, 301))
+
+
+def test_v11_1_2_import_docx_leaves_the_commit_to_its_caller(app: Flask, editor, monkeypatch):
+    """Issue 10's unit of work on the import path: the actions only flush."""
+    commits: list[int] = []
+    monkeypatch.setattr(db.session, "commit", lambda: commits.append(1))
+    result = importing.import_docx(editor.editor, many_headings(20, body=True))
+    assert commits == []
+    monkeypatch.undo()
+    db.session.commit()
+    assert len(section_flow.list_sections(result.paper_id)) == 20
