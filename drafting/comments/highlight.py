@@ -85,8 +85,18 @@ def _escaped(markdown: str, position: int) -> bool:
     return count % 2 == 1
 
 
+def _digest(markdown: str) -> bytes:
+    return hashlib.sha256(markdown.encode()).digest()
+
+
 def _key(markdown: str, anchors: Mapping[int, tuple[int, int]]) -> tuple[object, ...]:
-    return (hashlib.sha256(markdown.encode()).digest(), tuple(sorted(anchors.items())))
+    return (_digest(markdown), tuple(sorted(anchors.items())))
+
+
+@cached(LRUCache(maxsize=32), key=_digest, lock=threading.Lock())
+def _plain(markdown: str) -> Markup:
+    """The text rendered without marks, kept while comments come and go on one version."""
+    return render(markdown)
 
 
 @cached(LRUCache(maxsize=64), key=_key, lock=threading.Lock())
@@ -98,7 +108,7 @@ def render_highlighted(markdown: str, anchors: Mapping[int, tuple[int, int]]) ->
     The result is cached per (text digest, anchors): a discussion page seen again, or by
     another reader, costs no rendering.
     """
-    plain = render(markdown)
+    plain = _plain(markdown)
     if not anchors or _SENTINEL_RE.search(markdown):
         return plain
     edges: dict[int, tuple[int, int]] = {}

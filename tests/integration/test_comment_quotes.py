@@ -178,6 +178,7 @@ def test_v11_1_4_a_disturbing_passage_costs_a_few_renderings_not_one_per_comment
         return real(markdown)
 
     monkeypatch.setattr(highlight, "render", counted)
+    highlight._plain.cache_clear()
     html = str(highlight.render_highlighted(body, anchors))
     assert 'id="anchor-0"' in html and 'id="anchor-199"' in html
     assert 'id="anchor-999"' not in html
@@ -187,3 +188,8 @@ def test_v11_1_4_a_disturbing_passage_costs_a_few_renderings_not_one_per_comment
     renders.clear()
     assert str(highlight.render_highlighted(body, anchors)) == html
     assert renders == []
+    # One more comment on the same version: the unmarked rendering is not repeated.
+    del anchors[999]
+    anchors[1000] = (0, 6)
+    assert 'id="anchor-1000"' in str(highlight.render_highlighted(body, anchors))
+    assert len(renders) == 1
