@@ -106,8 +106,10 @@ def _normalise_word(word: str, offset: int = 0) -> tuple[str, list[tuple[int, in
             continue
         char = word[i]
         if char == "\\" and i + 1 < len(word) and not word[i + 1].isalnum():
-            chars.append(word[i + 1])
-            spans.append((offset + i, offset + i + 2))
+            # Dropped characters are dropped escaped or not: the quote's side drops them too.
+            if word[i + 1] not in _DROPPED:
+                chars.append(word[i + 1])
+                spans.append((offset + i, offset + i + 2))
             i += 2
             continue
         if char == "&":
