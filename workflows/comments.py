@@ -14,6 +14,7 @@ import hashlib
 import html
 import re
 import threading
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -132,32 +133,32 @@ class _WordIndex:
     """A text's words as rendered, joined by single spaces, mapped back to the Markdown."""
 
     joined: str
-    starts: list[int]  # where each kept word begins in ``joined``
-    spans: list[list[tuple[int, int]] | None]  # per word: character spans (None: verbatim)
-    offsets: list[int]  # per word: its offset in the Markdown
+    starts: array[int]  # where each kept word begins in ``joined``
+    spans: dict[int, list[tuple[int, int]]]  # per altered word: its characters' spans
+    offsets: array[int]  # per word: its offset in the Markdown
 
 
-@cached(LRUCache(maxsize=32), key=lambda markdown: _digest(markdown), lock=threading.Lock())
+# A few MB per 200 000-character text; the texts being discussed right now are few.
+@cached(LRUCache(maxsize=16), key=lambda markdown: _digest(markdown), lock=threading.Lock())
 def _word_index(markdown: str) -> _WordIndex:
     parts: list[str] = []
-    starts: list[int] = []
-    spans: list[list[tuple[int, int]] | None] = []
-    offsets: list[int] = []
+    starts: array[int] = array("q")
+    spans: dict[int, list[tuple[int, int]]] = {}
+    offsets: array[int] = array("q")
     position = 0
     for match in _WORD.finditer(markdown):
         word = match.group()
         if _DROPPED.isdisjoint(word) and "\\" not in word and "&" not in word:
             if _SYNTAX_WORD.fullmatch(word):
                 continue
-            text, char_spans = word, None
+            text = word
         else:
             text, found = _normalise_word(word, match.start())
             if not text:
                 continue
-            char_spans = found
+            spans[len(parts)] = found
         parts.append(text)
         starts.append(position)
-        spans.append(char_spans)
         offsets.append(match.start())
         position += len(text) + 1
     return _WordIndex(" ".join(parts), starts, spans, offsets)
@@ -167,7 +168,7 @@ def _markdown_span(index: _WordIndex, position: int) -> tuple[int, int]:
     """Return the Markdown span of the character at ``position`` of ``index.joined``."""
     word = bisect_right(index.starts, position) - 1
     inner = position - index.starts[word]
-    spans = index.spans[word]
+    spans = index.spans.get(word)
     if spans is None:
         start = index.offsets[word] + inner
         return start, start + 1
