@@ -203,13 +203,28 @@ def audit_cli() -> None:
 
 @audit_cli.command("verify")
 @click.argument("paper_id", type=int)
-def audit_verify(paper_id: int) -> None:
-    """Recompute a paper's hash chain; exit non-zero on any altered or missing entry."""
-    from workflows.activity import verify
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="A head recorded earlier with `audit anchor` (plain SHA-256); may be repeated.",
+)
+def audit_verify(paper_id: int, anchors: tuple[str, ...]) -> None:
+    """Recompute a paper's hash chain and keyed seals; exit non-zero on any altered, missing
+    or re-sealed entry, or on a recorded head the log no longer holds."""
+    from workflows.activity import check_anchor, verify
 
     if db.session.get(Paper, paper_id) is None:
         raise click.ClickException(f"paper {paper_id} does not exist")
     problems = verify(paper_id)
+    for given in anchors:
+        seq, _sep, head = given.partition(":")
+        if not seq.strip().isdigit() or not head.strip():
+            raise click.BadParameter(f"{given!r} is not SEQ:HASH", param_hint="--anchor")
+        problem = check_anchor(paper_id, int(seq), head)
+        if problem is not None:
+            problems.append(problem)
     if problems:
         for problem in problems:
             click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
@@ -217,6 +232,25 @@ def audit_verify(paper_id: int) -> None:
             f"activity log of paper {paper_id} is NOT intact ({len(problems)} problem(s))"
         )
     click.echo(f"activity log of paper {paper_id} is intact")
+
+
+@audit_cli.command("anchor")
+@click.argument("paper_id", type=int)
+def audit_anchor(paper_id: int) -> None:
+    """Print a paper's chain head (plain SHA-256 and keyed) for a record kept elsewhere."""
+    from workflows.activity import anchor
+
+    head = anchor(paper_id)
+    if head is None:
+        raise click.ClickException(f"paper {paper_id} does not exist")
+    click.echo(f"paper:       {head.paper_id}")
+    click.echo(f"entries:     {head.seq}")
+    click.echo(f"head:        {head.head}")
+    click.echo(f"head-keyed:  {head.keyed}")
+    click.echo(f"at:          {head.at}")
+    click.echo(
+        f"check later: flask --app wsgi audit verify {paper_id} --anchor {head.seq}:{head.head}"
+    )
 
 
 @click.group("editions")

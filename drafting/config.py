@@ -33,6 +33,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         secret = _instance_secret(instance_path)
     return {
         "SECRET_KEY": secret,
+        # Keys the activity chain and edition hashes (HMAC-SHA256). Keep it apart from the
+        # database and its backups: whoever holds both can forge the audit trail.
+        "AUDIT_KEY": audit_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
@@ -64,6 +67,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        # Caps of one Word import (413 beyond them), checked before anything is written.
+        "IMPORT_MAX_SECTIONS": _int("IMPORT_MAX_SECTIONS", 1000),
+        "IMPORT_MAX_CHARS": _int("IMPORT_MAX_CHARS", 5_000_000),
+        # Longest quoted passage of a comment (413 beyond it).
+        "COMMENT_MAX_QUOTE_CHARS": _int("COMMENT_MAX_QUOTE_CHARS", 5_000),
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ("de", "en"),
@@ -85,12 +93,26 @@ def load_config(instance_path: str) -> dict[str, Any]:
     }
 
 
-def _instance_secret(instance_path: str) -> str:
+def audit_key(instance_path: str) -> str:
+    """Return the audit key: ``AUDIT_KEY`` from the environment, else ``instance/audit_key``.
+
+    The migration that keys existing chains reads the key through this function too.
+    """
+    return os.environ.get("AUDIT_KEY") or _instance_secret(instance_path, "audit_key")
+
+
+def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     """Return a per-installation secret kept in the instance folder, creating it once."""
     import secrets
 
-    path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    path = Path(instance_path) / name
+    try:
+        # O_EXCL: of several processes starting at once, exactly one writes the secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
     return path.read_text().strip()

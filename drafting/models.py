@@ -204,6 +204,8 @@ class Paper(db.Model):  # type: ignore[name-defined]
     # Head of the activity log's hash chain: deleting entries at the end is detectable too.
     log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     log_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # HMAC of (seq, head) under AUDIT_KEY: a truncated or recomputed chain cannot forge it.
+    log_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The edition being signed or, once final, the final edition.
     current_edition_id: Mapped[int | None] = mapped_column(
         ForeignKey("edition.id", use_alter=True), nullable=True
@@ -351,6 +353,9 @@ class ActivityEntry(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of ``hash`` under AUDIT_KEY (kept outside the database): the plain chain
+    # can be recomputed by anyone who can write the database, this one cannot.
+    mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     actor: Mapped[User | None] = relationship(lazy="joined")
 
@@ -524,6 +529,8 @@ class Edition(db.Model):  # type: ignore[name-defined]
         _enum(EditionStatus, "edition_status"), default=EditionStatus.SIGNING
     )
     content_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of (paper, number, content_hash) under AUDIT_KEY.
+    content_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
     deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

@@ -100,8 +100,11 @@ def _check_text(value: str, field: str, limit: int, *, required: bool = True) ->
     return value
 
 
-def create_paper(actor: User, title: str, summary: str) -> Paper:
-    """Create a paper led by the actor's organisation, with the actor as its coordinator."""
+def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) -> Paper:
+    """Create a paper led by the actor's organisation, with the actor as its coordinator.
+
+    With ``commit=False`` the paper is only flushed: the caller's transaction owns it.
+    """
     title = _check_text(title, "title", current_app.config["MAX_TITLE_CHARS"])
     summary = (summary or "").strip()
     if len(summary) > current_app.config["MAX_BODY_CHARS"]:
@@ -118,7 +121,8 @@ def create_paper(actor: User, title: str, summary: str) -> Paper:
     db.session.add(PaperRole(paper_id=paper.id, user_id=actor.id, role=Role.COORDINATOR))
     activity.record(paper.id, actor, "paper.created", title=title)
     activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return paper
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,8 +158,12 @@ def add_section(
     body: str = "",
     note: str = "",
     after: int | None = None,
+    commit: bool = True,
 ) -> Section:
-    """Add a section at the end of the paper (or after a given section) with its version 1."""
+    """Add a section at the end of the paper (or after a given section) with its version 1.
+
+    With ``commit=False`` the section is only flushed: the caller's transaction owns it.
+    """
     title, level, body = check_title(title), check_level(level), check_body(body)
     access = get_paper(actor, paper_id, lock=True)
     _require_edit(access)
@@ -182,8 +186,80 @@ def add_section(
     activity.record(
         paper_id, actor, "section.created", section_id=section.id, version=1, title=title
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return section
+
+
+@dataclass(frozen=True)
+class NewSection:
+    """A section to append: its title, level and the Markdown of its version 1."""
+
+    title: str
+    level: int
+    body: str
+
+
+def add_sections(
+    actor: User,
+    paper_id: int,
+    items: Sequence[NewSection],
+    *,
+    note: str = "",
+    commit: bool = True,
+) -> list[Section]:
+    """Append many sections at the end of a paper, each with its version 1.
+
+    Everything is checked before the first write; the paper is locked once and the rows go
+    in with a few batched flushes (an import of hundreds of sections). With ``commit=False``
+    the caller's transaction owns them.
+
+    :raises ValidationFailed: for a bad title or level.
+    :raises TooLarge: for an overlong body.
+    """
+    checked = [(check_title(i.title), check_level(i.level), check_body(i.body)) for i in items]
+    access = get_paper(actor, paper_id, lock=True)
+    _require_edit(access)
+    last = db.session.scalar(select(func.max(Section.position)).where(Section.paper_id == paper_id))
+    now = utcnow()
+    sections = [
+        Section(paper_id=paper_id, position=(last or 0) + n, created_at=now)
+        for n in range(1, len(checked) + 1)
+    ]
+    db.session.add_all(sections)
+    db.session.flush()
+    note = (note or "").strip()[:500]
+    versions = [
+        SectionVersion(
+            section_id=section.id,
+            number=1,
+            title=title,
+            level=level,
+            body=body,
+            body_html=str(render(body)),
+            author_id=actor.id,
+            note=note,
+            created_at=now,
+        )
+        for section, (title, level, body) in zip(sections, checked, strict=True)
+    ]
+    db.session.add_all(versions)
+    db.session.flush()
+    for section, version in zip(sections, versions, strict=True):
+        section.head_id = version.id
+        section.head = version
+        activity.record(
+            paper_id,
+            actor,
+            "section.created",
+            section_id=section.id,
+            version=1,
+            title=version.title,
+        )
+    access.paper.updated_at = now
+    if commit:
+        db.session.commit()
+    return sections
 
 
 def version_of(section_id: int, number: int) -> SectionVersion | None:

@@ -43,8 +43,11 @@ def create_suggestion(
     base_version: int,
     note: str = "",
     title: str | None = None,
+    commit: bool = True,
 ) -> Suggestion:
     """Propose a new text for a section, based on one of its versions.
+
+    With ``commit=False`` the suggestion is only flushed: the caller's transaction owns it.
 
     :raises ValidationFailed: for an unknown base version or a text equal to it.
     """
@@ -94,7 +97,8 @@ def create_suggestion(
         version=base.number,
         suggestion=suggestion.id,
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return suggestion
 
 

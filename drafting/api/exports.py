@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from drafting.api import api_user, bp
 from drafting.exporting.views import export_json, send_export
 from drafting.inputs import bounded_int
+from drafting.extensions import db
 from exports import importing, jobs
 from workflows.errors import ValidationFailed
 
@@ -66,6 +67,7 @@ def create_import() -> tuple[Response, int]:
             raise ValidationFailed("'paper_id' must be a number", field="paper_id")
         paper_id = bounded_int(raw_paper)  # 400 for an id no column could hold
     result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
+    db.session.commit()  # the import's one transaction
     return jsonify(
         {
             "paper_id": result.paper_id,

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
 from drafting.exporting.forms import ImportForm, TemplateForm
+from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Export, ExportStatus
 from exports import importing, jobs, reference
@@ -169,6 +170,7 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
         data = form.file.data.read()
         try:
             result = importing.import_docx(current_user, data, paper_id=paper_id)
+            db.session.commit()  # the import's one transaction
         except WorkflowError as err:
             if err.status == 404:
                 raise
