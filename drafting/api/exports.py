@@ -8,8 +8,8 @@ from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
 from drafting.exporting.views import export_json, send_export
-from drafting.inputs import bounded_int
 from drafting.extensions import db
+from drafting.inputs import bounded_int
 from exports import importing, jobs
 from workflows.errors import ValidationFailed
 
