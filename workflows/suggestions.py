@@ -10,7 +10,7 @@ from sqlalchemy import select
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
 from drafting.permissions import can_comment, may_edit_role
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -82,6 +82,7 @@ def create_suggestion(
     )
     db.session.add(suggestion)
     db.session.flush()
+    search.index_suggestion(suggestion, actor.organisation_id)
     activity.record(
         section.paper_id,
         actor,
