@@ -378,7 +378,10 @@ def search(
     source, score, match = _matching(parsed, dialect)
     where = [match, *_conditions(user, filters)]
     e = _ENTRIES.c
-    total = int(db.session.scalar(_base(source, where).add_columns(func.count())) or 0)
+    # PostgreSQL: one pass, the window count gives the number of all matches beside the
+    # page's rows. SQLite cannot run FTS5's bm25() inside a window query: it counts apart.
+    windowed = dialect == "postgresql"
+    counted = [func.count().over().label("total")] if windowed else []
     rows = db.session.execute(
         _base(source, where)
         .add_columns(
@@ -393,11 +396,18 @@ def search(
             e.created_at,
             Paper.title.label("paper_title"),
             score.label("score"),
+            *counted,
         )
         .order_by(literal_column("score").desc(), e.created_at.desc(), e.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    if windowed and rows:
+        total = int(rows[0].total)
+    elif windowed and page == 1:
+        total = 0
+    else:
+        total = int(db.session.scalar(_base(source, where).add_columns(func.count())) or 0)
     return Results(query, total, page, per_page, _hits(rows, parsed))
 
 

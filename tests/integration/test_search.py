@@ -12,7 +12,7 @@ from drafting.extensions import db
 from drafting.models import PaperStatus, SearchEntry
 from tests import factories
 from tests.conftest import api_headers
-from tests.integration.support import login
+from tests.integration.support import english, login
 from tests.integration.test_openapi import check
 from workflows import comments as comment_flow
 from workflows import papers as paper_flow
@@ -261,10 +261,16 @@ def test_search_page_shows_results_with_links(client: FlaskClient, corpus: facto
     assert f"/papers/{corpus.paper.id}?highlight=" in page
     assert "#section-" in page
     assert "Geheimer" not in page
-    # English too, and the filters keep their values.
-    client.post("/language", data={"locale": "en", "next": "/"})
+
+
+def test_search_page_in_english_keeps_the_filters(
+    client: FlaskClient, corpus: factories.World
+) -> None:
+    english(corpus)
+    login(client, corpus.member.email)
     page = client.get("/search?q=Leerstand&kind=section").get_data(as_text=True)
-    assert "Search" in page and 'value="Leerstand"' in page
+    assert "<h1>Search</h1>" in page and 'value="Leerstand"' in page
+    assert "Also in earlier versions" in page and "4 results" in page
 
 
 def test_search_box_in_header(client: FlaskClient, corpus: factories.World) -> None:
