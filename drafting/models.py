@@ -606,7 +606,7 @@ class SearchEntry(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
         Index("ix_search_entry_section", "section_id"),
-        Index("ix_search_entry_paper_kind", "paper_id", "kind"),
+        Index("ix_search_entry_paper", "paper_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,6 +27,7 @@ _BLOCK_TAG = re.compile(
 _ANY_TAG = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 MAX_TERMS = 12
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 
 
 @lru_cache(maxsize=1)
@@ -34,20 +35,31 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("german")
 
 
+_GERMAN = frozenset("äöüß")
+_PLAIN_GERMAN = re.compile(r"[a-z0-9äöüß]+")
+
+
 def _strip_accents(word: str) -> str:
-    if word.isascii():
+    """Drop accents except the German umlauts and ß (the stemmer folds those itself)."""
+    if word.isascii() or _PLAIN_GERMAN.fullmatch(word):
         return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    out = []
+    for ch in word:
+        if ch in _GERMAN:
+            out.append(ch)
+        else:
+            decomposed = unicodedata.normalize("NFKD", ch)
+            out.append("".join(c for c in decomposed if not unicodedata.combining(c)))
+    return "".join(out)
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Return the folded German stem of one word (``Leerstände`` → ``leerstand``)."""
-    lowered = unicodedata.normalize("NFC", word).lower()
+    lowered = _strip_accents(unicodedata.normalize("NFKC", word).lower())
+    # The stemmer folds umlauts and ß after it has used them to find the suffixes.
     stemmed = _stemmer().stemWord(lowered)
-    # Folding after stemming: the stemmer needs the umlauts to find the suffixes.
-    folded = _strip_accents(stemmed).replace("ß", "ss")
+    folded = stemmed.translate(_FOLD)
     return "".join(_TOKEN.findall(folded)) or folded
 
 

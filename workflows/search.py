@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    bindparam,
     column,
     delete,
     func,
@@ -56,6 +57,12 @@ PER_PAGE = 20
 # Title matches weigh ten times a body match on both backends.
 TITLE_WEIGHT = 10.0
 _ENTRIES = SearchEntry.__table__
+_DEMOTE = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.section_id == bindparam("demoted_section"), _ENTRIES.c.kind == "section")
+    .values(kind="version")
+)
+_INSERT = insert(_ENTRIES)
 
 
 # --- upkeep ---------------------------------------------------------------------------------
@@ -167,14 +174,11 @@ def index_paper(paper: Paper) -> None:
 
 def index_version(paper_id: int, version: SectionVersion, organisation_id: int | None) -> None:
     """Index a section's new current version; its earlier versions become older versions."""
-    db.session.execute(
-        update(_ENTRIES)
-        .where(_ENTRIES.c.section_id == version.section_id, _ENTRIES.c.kind == "section")
-        .values(kind="version")
-    )
-    db.session.execute(
-        insert(_ENTRIES).values(**_version_row(paper_id, version, organisation_id, current=True))
-    )
+    # Prepared Core statements on the session's connection: no ORM bookkeeping and no
+    # statement building on the save path.
+    conn = db.session.connection()
+    conn.execute(_DEMOTE, {"demoted_section": version.section_id})
+    conn.execute(_INSERT, [_version_row(paper_id, version, organisation_id, current=True)])
 
 
 def index_comment(comment: Comment, organisation_id: int | None) -> None:

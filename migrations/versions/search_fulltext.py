@@ -64,7 +64,7 @@ def upgrade():
     sa.UniqueConstraint('source', 'source_id', name=op.f('uq_search_entry_source_source_id'))
     )
     with op.batch_alter_table('search_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_search_entry_paper_kind', ['paper_id', 'kind'], unique=False)
+        batch_op.create_index('ix_search_entry_paper', ['paper_id'], unique=False)
         batch_op.create_index('ix_search_entry_section', ['section_id'], unique=False)
     statements = SQLITE if op.get_bind().dialect.name == "sqlite" else POSTGRESQL
     for statement in statements:
@@ -76,5 +76,5 @@ def downgrade():
         op.execute("DROP TABLE IF EXISTS search_fts")
     with op.batch_alter_table('search_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_search_entry_section')
-        batch_op.drop_index('ix_search_entry_paper_kind')
+        batch_op.drop_index('ix_search_entry_paper')
     op.drop_table('search_entry')
