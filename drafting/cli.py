@@ -194,6 +194,22 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(editions_cli)
+    app.cli.add_command(search_cli)
+
+
+@click.group("search")
+def search_cli() -> None:
+    """Maintain the full-text search index."""
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from all papers (after an upgrade or a restore)."""
+    from workflows.search import rebuild
+
+    count = rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"indexed {count} texts")
 
 
 @click.group("audit")

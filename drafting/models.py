@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -637,3 +639,77 @@ class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class SearchEntry(db.Model):  # type: ignore[name-defined]
+    """One searchable text (a section version, comment, suggestion or paper title), kept on write.
+
+    ``title_terms``/``body_terms`` hold the Python-made German stems; SQLite indexes them
+    with FTS5 (``search_fts``), PostgreSQL with a generated ``tsv`` column and a GIN index
+    (see :mod:`workflows.search`).
+    """
+
+    __tablename__ = "search_entry"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_search_entry_section", "section_id"),
+        Index("ix_search_entry_paper", "paper_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the row stands for: paper | version | comment | suggestion, and that row's id.
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[int] = mapped_column(Integer)
+    # What a result is: section (current version) | version | comment | suggestion | paper.
+    kind: Mapped[str] = mapped_column(String(16))
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    body_terms: Mapped[str] = mapped_column(Text, default="")
+
+
+# The full-text index beside search_entry, one per backend. Both index the same stems; on
+# PostgreSQL the 'simple' configuration takes them as they are (the stemming already happened
+# in Python), so both backends match exactly the same rows.
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title_terms, body_terms,"
+        " content='search_entry', content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_ai AFTER INSERT ON search_entry BEGIN"
+        " INSERT INTO search_fts(rowid, title_terms, body_terms)"
+        " VALUES (new.id, new.title_terms, new.body_terms); END",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_ad AFTER DELETE ON search_entry BEGIN"
+        " INSERT INTO search_fts(search_fts, rowid, title_terms, body_terms)"
+        " VALUES ('delete', old.id, old.title_terms, old.body_terms); END",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_au AFTER UPDATE OF title_terms, body_terms"
+        " ON search_entry BEGIN"
+        " INSERT INTO search_fts(search_fts, rowid, title_terms, body_terms)"
+        " VALUES ('delete', old.id, old.title_terms, old.body_terms);"
+        " INSERT INTO search_fts(rowid, title_terms, body_terms)"
+        " VALUES (new.id, new.title_terms, new.body_terms); END",
+    ],
+    "postgresql": [
+        "ALTER TABLE search_entry ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
+        "setweight(to_tsvector('simple'::regconfig, title_terms), 'A') || "
+        "setweight(to_tsvector('simple'::regconfig, body_terms), 'D')) STORED",
+        "CREATE INDEX ix_search_entry_tsv ON search_entry USING gin (tsv)",
+    ],
+}
+for _dialect, _statements in SEARCH_DDL.items():
+    for _statement in _statements:
+        event.listen(
+            SearchEntry.__table__,
+            "after_create",
+            DDL(_statement).execute_if(dialect=_dialect),
+        )
+event.listen(
+    SearchEntry.__table__,
+    "after_drop",
+    DDL("DROP TABLE IF EXISTS search_fts").execute_if(dialect="sqlite"),
+)

@@ -33,7 +33,7 @@ from drafting.merge import changed_ranges
 from drafting.models import Comment, Participant, Section, SectionVersion, User, utcnow
 from drafting.permissions import Membership, can_comment, may_edit_role
 from drafting.textdiff import DELETE, EQUAL, INSERT, diff_ops
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -610,6 +610,7 @@ def add_comment(
         comment.anchor_start, comment.anchor_end = anchor
     db.session.add(comment)
     db.session.flush()
+    search.index_comment(comment, actor.organisation_id)
     if parent is None:
         activity.record(
             section.paper_id,
@@ -682,6 +683,7 @@ def edit_comment(actor: User, comment_id: int, body: Any) -> Comment:
     before = {u.id for u in mentioned_members(comment.body, comment.paper_id)}
     comment.body = body
     comment.edited_at = utcnow()
+    search.index_comment(comment, actor.organisation_id)
     activity.record(
         comment.paper_id,
         actor,
@@ -707,6 +709,7 @@ def delete_comment(actor: User, comment_id: int) -> Comment:
         raise NotAllowed(_l("Only the author may delete a comment."))
     if comment.deleted_at is None:
         comment.deleted_at = utcnow()
+        search.unindex("comment", comment.id)
         activity.record(
             comment.paper_id,
             actor,

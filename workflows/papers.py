@@ -21,7 +21,7 @@ from drafting.models import (
     utcnow,
 )
 from drafting.permissions import Membership, can_manage, can_view, membership
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -119,6 +119,7 @@ def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) 
     db.session.flush()
     db.session.add(Participant(paper_id=paper.id, organisation_id=actor.organisation_id))
     db.session.add(PaperRole(paper_id=paper.id, user_id=actor.id, role=Role.COORDINATOR))
+    search.index_paper(paper)
     activity.record(paper.id, actor, "paper.created", title=title)
     activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
     if commit:
@@ -136,6 +137,7 @@ def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
     access.paper.title = title
     access.paper.summary = (summary or "").strip()
     access.paper.updated_at = utcnow()
+    search.index_paper(access.paper)
     activity.record(paper_id, actor, "paper.updated", title=title)
     db.session.commit()
     return access.paper

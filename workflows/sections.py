@@ -24,7 +24,7 @@ from drafting.models import (
     utcnow,
 )
 from drafting.permissions import may_edit_role
-from workflows import activity, reviewstate
+from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
     NotAllowed,
@@ -146,6 +146,7 @@ def _new_version(
     db.session.flush()
     section.head_id = version.id
     section.head = version
+    search.index_version(section.paper_id, version, actor.organisation_id)
     return version
 
 
@@ -475,6 +476,7 @@ def remove_section(actor: User, section_id: int) -> Section:
     if section.removed_at is None:
         section.removed_at = utcnow()
         section.removed_by_id = actor.id
+        search.unindex_section(section.id)
         access.paper.updated_at = utcnow()
         activity.record(
             section.paper_id,
@@ -494,6 +496,8 @@ def undo_remove(actor: User, section_id: int) -> Section:
     if section.removed_at is not None:
         section.removed_at = None
         section.removed_by_id = None
+        db.session.flush()
+        search.index_section(section.id)
         access.paper.updated_at = utcnow()
         activity.record(
             section.paper_id,

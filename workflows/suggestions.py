@@ -13,7 +13,7 @@ from drafting import changes as text_changes
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
 from drafting.permissions import can_comment, may_edit_role
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -89,6 +89,7 @@ def create_suggestion(
     )
     db.session.add(suggestion)
     db.session.flush()
+    search.index_suggestion(suggestion, actor.organisation_id)
     activity.record(
         section.paper_id,
         actor,

@@ -303,4 +303,4 @@ def openapi() -> Response:
 
 
 # Route modules of later features register on the same blueprint (the usual Flask layout).
-from drafting.api import comments, exports, notifications, review, signoff  # noqa: E402,F401
+from drafting.api import comments, exports, notifications, review, search, signoff  # noqa: E402,F401

@@ -713,6 +713,38 @@ SCHEMAS.update(
             ["paper_id", "sections", "suggestions"],
             {"paper_id": _INT, "sections": _INT, "suggestions": _INT},
         ),
+        "SearchResults": _obj(
+            ["total", "results"],
+            {
+                "total": _INT,
+                "results": {
+                    "type": "array",
+                    "items": _obj(
+                        ["kind", "paper_id", "section_id", "title", "snippet", "url", "score"],
+                        {
+                            "kind": {
+                                "type": "string",
+                                "enum": ["section", "version", "comment", "suggestion", "paper"],
+                            },
+                            "paper_id": _INT,
+                            "section_id": _NULLABLE_INT,
+                            "title": _STRING,
+                            "snippet": {
+                                "type": "string",
+                                "description": "HTML-escaped excerpt; only the matches are "
+                                "wrapped in <mark>.",
+                            },
+                            "url": {
+                                "type": "string",
+                                "description": "Link to the passage; the page marks the words "
+                                "given in ?highlight=.",
+                            },
+                            "score": {"type": "number"},
+                        },
+                    ),
+                },
+            },
+        ),
         "NotificationList": _obj(
             ["notifications", "unread", "page", "pages", "total"],
             {
@@ -1015,6 +1047,77 @@ PATHS.update(
                     "201": _answer("What was imported.", _ref("Import")),
                     **_ACT,
                     "413": _error("TooLarge"),
+                    "422": _error("Invalid"),
+                },
+            },
+        },
+        "/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Search the papers the caller may see: current section texts and "
+                "titles, paper titles, comments and replies, suggestions and their notes, and "
+                "with versions=1 earlier versions. German word forms are found ('Innenstädten' "
+                "finds 'Innenstadt'), \"phrases\" in quotes, prefixes with a trailing *. "
+                "Best matches first, 20 a page.",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": _STRING},
+                    {"name": "paper", "in": "query", "required": False, "schema": _INT},
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["section", "version", "comment", "suggestion", "paper"],
+                        },
+                    },
+                    {
+                        "name": "organisation",
+                        "in": "query",
+                        "required": False,
+                        "description": "Id of the author's organisation.",
+                        "schema": _INT,
+                    },
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "description": "State of the paper.",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["drafting", "signing", "final", "archived"],
+                        },
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "versions",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "enum": [0, 1], "default": 0},
+                    },
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "default": 1},
+                    },
+                ],
+                "responses": {
+                    "200": _answer(
+                        "One page of results and the number of all.", _ref("SearchResults")
+                    ),
+                    **_AUTH,
                     "422": _error("Invalid"),
                 },
             },
