@@ -249,6 +249,7 @@ def add_sections(
     for section, version in zip(sections, versions, strict=True):
         section.head_id = version.id
         section.head = version
+        search.index_version(paper_id, version, actor.organisation_id)
         activity.record(
             paper_id,
             actor,

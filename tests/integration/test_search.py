@@ -318,3 +318,17 @@ def test_api_search_outsider_gets_total_zero(client: FlaskClient, corpus: factor
         f"/api/v1/search?q=Leerstand&paper={corpus.paper.id}", headers=api_headers(token)
     ).get_json()
     assert data == {"total": 0, "results": []}
+
+
+def test_sections_added_in_bulk_are_found(world: factories.World) -> None:
+    """A Word import appends its sections with ``add_sections``: they are indexed too."""
+    section_flow.add_sections(
+        world.editor,
+        world.paper.id,
+        [
+            section_flow.NewSection("Ladenlokale", 1, "Leerstände in der Fußgängerzone."),
+            section_flow.NewSection("Verkehr", 2, "Radwege und Lieferzonen."),
+        ],
+    )
+    assert kinds_and_titles(world.member, "Fussgangerzone") == [("section", "Ladenlokale")]
+    assert kinds_and_titles(world.member, "Lieferzone") == [("section", "Verkehr")]
