@@ -212,6 +212,7 @@ def save_section(
     note: str = "",
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     """Save a new text of a section started from ``base_version``, merging if others saved.
@@ -244,6 +245,7 @@ def save_section(
                 note=note,
                 editorial=editorial,
                 author=author,
+                coauthor=coauthor,
                 on_saved=on_saved,
             )
         except IntegrityError:
@@ -263,6 +265,7 @@ def _save_once(
     note: str,
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     section, access = get_section(actor, section_id, lock=True)
@@ -327,6 +330,7 @@ def _save_once(
         body=new_body,
         note=note,
         merged_with=head.number if merged else None,
+        coauthor_id=coauthor.id if coauthor is not None else None,
     )
     access.paper.updated_at = utcnow()
     activity.record(

@@ -129,14 +129,22 @@ def accept(
     """Accept a suggestion: a new version authored by the suggester, merged if needed.
 
     With ``resolved_body`` an editor saves the text they combined on the conflict page,
-    against ``resolved_base``.
+    against ``resolved_base``. A version's author is whoever chose its text (ASVS V4.1.3,
+    four-eyes): a combined text that differs from the suggestion is the editor's, with the
+    suggester as co-author, so that neither of them can approve it.
 
     :raises EditConflict: when the section moved on in the same words.
     """
     suggestion = _decidable(actor, suggestion_id)
-    author = db.session.get(User, suggestion.author_id)
-    assert author is not None
+    suggester = db.session.get(User, suggestion.author_id)
+    assert suggester is not None
+    if resolved_body is not None:
+        resolved_body = check_body(resolved_body)
     body = suggestion.body if resolved_body is None else resolved_body
+    author, coauthor = suggester, None
+    if body != suggestion.body:
+        author = actor
+        coauthor = suggester if suggester.id != actor.id else None
     base = suggestion.base_version if resolved_base is None else resolved_base
     with force_locale(actor.locale or "de"):
         # Stored text, so translated now: in the editor's language, in a request or not
@@ -174,6 +182,7 @@ def accept(
         title=suggestion.title,
         note=str(note),
         author=author,
+        coauthor=coauthor,
         on_saved=close,
     )
 

@@ -537,6 +537,10 @@ SCHEMAS.update(
             ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
         ),
         "Rejection": _obj(["reason"], {"reason": {"type": "string", "minLength": 1}}),
+        "ResolvedSuggestion": _obj(
+            ["body", "base_version"],
+            {"body": _STRING, "base_version": {"type": "integer", "minimum": 1}},
+        ),
         "NewComment": _obj(
             ["body"],
             {
@@ -788,6 +792,10 @@ PATHS.update(
                 "acceptSuggestion",
                 "Accept a suggestion: its text is merged into a new version (editors).",
                 {"200": _answer("The suggestion with the version it became.", _ref("Suggestion"))},
+                _optional(
+                    _ref("ResolvedSuggestion"),
+                    "The text an editor combined after a conflict (then the editor's version).",
+                ),
             ),
         },
         "/suggestions/{suggestion_id}/reject": {

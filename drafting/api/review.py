@@ -100,8 +100,24 @@ def list_suggestions(section_id: int) -> Response:
 
 @bp.post("/suggestions/<int:suggestion_id>/accept")
 def accept_suggestion(suggestion_id: int) -> Response:
-    """Accept a suggestion; 409 edit_conflict when it clashes with later changes."""
-    result = suggestion_flow.accept(api_user(), suggestion_id)
+    """Accept a suggestion; 409 edit_conflict when it clashes with later changes.
+
+    With ``body`` and ``base_version`` (the version it was combined against) an editor
+    resolves a conflict, as on the conflict page; a body other than the suggestion's is theirs.
+    """
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    body, base = data.get("body"), data.get("base_version")
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed("'body' must be a string", field="body")
+    if body is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
+    result = suggestion_flow.accept(
+        api_user(),
+        suggestion_id,
+        resolved_body=body,
+        resolved_base=base if body is not None else None,
+    )
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
     return jsonify({**suggestion_json(item), "version": result.version, "merged": result.merged})
 

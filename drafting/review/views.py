@@ -89,6 +89,8 @@ def show(section_id: int) -> str:
         may_submit=may_edit_role(access.member),
         may_review=can_review(access.member),
         own_version=head.author_id == current_user.id,
+        contributed=current_user.id
+        in review_flow.contributors_since_approval(section.id, head.number),
         submit_form=SubmitForm(),
         approve_form=ApproveForm(version=head.number),
         changes_form=RequestChangesForm(version=head.number),
@@ -423,7 +425,8 @@ def my_work() -> str:
         if (
             status.state == ReviewState.IN_REVIEW
             and section.paper_id in review_papers
-            and head.author_id != current_user.id
+            and current_user.id
+            not in review_flow.contributors_since_approval(section.id, head.number)
             and (not status.reviewer_ids or current_user.id in status.reviewer_ids)
         ):
             to_review.append((status, section, head))
