@@ -340,7 +340,7 @@ def get_export(actor: User, export_id: int) -> Export:
     export = db.session.get(Export, export_id)
     if export is None:
         raise NotFound(_l("Export not found."))
-    get_paper(actor, export.paper_id)
+    get_paper(actor, export.paper_id, missing=_l("Export not found."))
     if (
         export.status == ExportStatus.RUNNING
         and export.heartbeat_at is not None

@@ -58,8 +58,14 @@ def membership_for(user: User | None, paper: Paper) -> Membership:
     return membership(user, paper, org_ids, roles)
 
 
-def get_paper(user: User | None, paper_id: int, *, lock: bool = False) -> PaperAccess:
+def get_paper(
+    user: User | None, paper_id: int, *, lock: bool = False, missing: object = None
+) -> PaperAccess:
     """Return a paper the user may see.
+
+    ``missing`` is the refusal's message when the paper is reached through one of its objects
+    (a section, comment, export …): a hidden object answers exactly like one that does not
+    exist (ASVS V4.2.1, no existence oracle).
 
     :raises NotFound: when it does not exist or the user's organisation does not take part.
     """
@@ -70,10 +76,10 @@ def get_paper(user: User | None, paper_id: int, *, lock: bool = False) -> PaperA
         query = query.with_for_update(of=Paper).execution_options(populate_existing=True)
     paper = db.session.scalar(query)
     if paper is None:
-        raise NotFound(_l("Paper not found."))
+        raise NotFound(missing or _l("Paper not found."))
     member = membership_for(user, paper)
     if not can_view(member):
-        raise NotFound(_l("Paper not found."))
+        raise NotFound(missing or _l("Paper not found."))
     return PaperAccess(paper, member)
 
 

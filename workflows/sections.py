@@ -51,16 +51,25 @@ class SaveResult:
 
 
 def get_section(
-    user: User | None, section_id: int, *, lock: bool = False, include_removed: bool = True
+    user: User | None,
+    section_id: int,
+    *,
+    lock: bool = False,
+    include_removed: bool = True,
+    missing: object = None,
 ) -> tuple[Section, PaperAccess]:
     """Return a section of a paper the user may see.
 
+    A hidden section answers like a missing one (``missing``: the message of an object
+    reached through the section, e.g. a comment).
+
     :raises NotFound: when the section or its paper is not visible to the user.
     """
+    missing = missing or _l("Section not found.")
     section = db.session.get(Section, section_id)
     if section is None:
-        raise NotFound(_l("Section not found."))
-    access = get_paper(user, section.paper_id, lock=lock)
+        raise NotFound(missing)
+    access = get_paper(user, section.paper_id, lock=lock, missing=missing)
     if lock:
         section = db.session.scalar(
             select(Section)
@@ -69,7 +78,7 @@ def get_section(
         )
         assert section is not None
     if section.removed_at is not None and not include_removed:
-        raise NotFound(_l("Section not found."))
+        raise NotFound(missing)
     return section, access
 
 

@@ -102,7 +102,7 @@ def get_suggestion(actor: User, suggestion_id: int) -> Suggestion:
     suggestion = db.session.get(Suggestion, suggestion_id)
     if suggestion is None:
         raise NotFound(_l("Suggestion not found."))
-    get_paper(actor, suggestion.paper_id)
+    get_paper(actor, suggestion.paper_id, missing=_l("Suggestion not found."))
     return suggestion
 
 
