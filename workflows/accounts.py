@@ -85,7 +85,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Organisation:
+def create_organisation(
+    name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
+) -> Organisation:
     """Create a partner organisation with a unique name and short name."""
     name, short_name = (name or "").strip(), (short_name or "").strip()
     if not name or not short_name:
@@ -103,14 +105,23 @@ def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Orga
     )
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
-    org = Organisation(name=name, short_name=short_name, kind=kind)
+    org = Organisation(
+        name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
+    )
     db.session.add(org)
     db.session.commit()
     return org
 
 
-def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind | str) -> None:
-    """Change an organisation's names and kind."""
+def update_organisation(
+    org_id: int,
+    name: str,
+    short_name: str,
+    kind: OrgKind | str,
+    *,
+    may_create_papers: bool | None = None,
+) -> None:
+    """Change an organisation's names and kind, and whether its users may create papers."""
     org = db.session.get(Organisation, org_id)
     if org is None:
         raise NotFound(_l("Organisation not found."))
@@ -124,6 +135,8 @@ def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind |
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
+    if may_create_papers is not None:
+        org.may_create_papers = may_create_papers
     db.session.commit()
 
 

@@ -106,8 +106,27 @@ def _check_text(value: str, field: str, limit: int, *, required: bool = True) ->
     return value
 
 
+def may_create_papers(user: User) -> bool:
+    """Tell whether the user's organisation may create papers (a setting per organisation)."""
+    org = db.session.get(Organisation, user.organisation_id)
+    return bool(org is not None and org.may_create_papers)
+
+
+def require_paper_creation(user: User) -> None:
+    """Refuse users whose organisation may not create papers (ASVS V4.1.3).
+
+    :raises NotAllowed: when the organisation's setting forbids it.
+    """
+    if not may_create_papers(user):
+        raise NotAllowed(_l("Your organisation may not create papers."))
+
+
 def create_paper(actor: User, title: str, summary: str) -> Paper:
-    """Create a paper led by the actor's organisation, with the actor as its coordinator."""
+    """Create a paper led by the actor's organisation, with the actor as its coordinator.
+
+    :raises NotAllowed: when the actor's organisation may not create papers.
+    """
+    require_paper_creation(actor)
     title = _check_text(title, "title", current_app.config["MAX_TITLE_CHARS"])
     summary = (summary or "").strip()
     if len(summary) > current_app.config["MAX_BODY_CHARS"]:
