@@ -93,6 +93,26 @@ def users_create(
         click.echo(f"Created user {user.email} (id {user.id}).")
 
 
+@users_cli.command("move")
+@click.option("--email", required=True)
+@click.option("--org", "org_short", required=True, help="Short name of the new organisation.")
+def users_move(email: str, org_short: str) -> None:
+    """Move a user to another organisation; their roles on papers end (and are logged)."""
+    try:
+        org = accounts.organisation_by_short(org_short)
+    except WorkflowError as err:
+        _fail(err)
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException("no such user")
+    try:
+        accounts.move_user(user.id, org.id)
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(f"Moved {email} to {org.short_name}; their paper roles were removed.")
+
+
 @users_cli.command("deactivate")
 @click.option("--email", required=True)
 def users_deactivate(email: str) -> None:

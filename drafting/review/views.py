@@ -21,6 +21,7 @@ from drafting.models import (
     ActivityEntry,
     Notification,
     PaperRole,
+    Participant,
     ReviewState,
     ReviewStatus,
     Role,
@@ -40,9 +41,9 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
+from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
-from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
@@ -409,8 +410,15 @@ def _csv_safe(value: str) -> str:
 def my_work() -> str:
     """List what awaits the user: reviews, sections sent back, mentions, overdue items."""
     today = date.today()
+    # Only papers the user's organisation takes part in: roles never outlive visibility.
     my_roles = db.session.execute(
-        select(PaperRole.paper_id, PaperRole.role).where(PaperRole.user_id == current_user.id)
+        select(PaperRole.paper_id, PaperRole.role)
+        .join(
+            Participant,
+            (Participant.paper_id == PaperRole.paper_id)
+            & (Participant.organisation_id == current_user.organisation_id),
+        )
+        .where(PaperRole.user_id == current_user.id)
     ).all()
     review_papers = {pid for pid, role in my_roles if role == Role.REVIEWER}
     edit_papers = {pid for pid, role in my_roles if role in (Role.EDITOR, Role.COORDINATOR)}
@@ -440,6 +448,7 @@ def my_work() -> str:
             Notification.user_id == current_user.id,
             Notification.kind == "mentioned",
             Notification.read_at.is_(None),
+            notifications.visible_to(current_user),
         )
         .order_by(Notification.id.desc())
         .limit(50)
