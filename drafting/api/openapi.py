@@ -312,6 +312,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "Not possible in the paper's current state (code invalid_transition).", _ref("Error")
     ),
     "TooLarge": _answer("A text is over the configured size limit.", _ref("Error")),
+    "TooManyRequests": _answer(
+        "Too many requests of this kind lately (code too_many_requests); the Retry-After "
+        "header and the body's retry_after give the seconds to wait.",
+        _ref("Error"),
+    ),
     "Invalid": _answer(
         "Well-formed but not acceptable: empty or overlong title, level outside 1–3, "
         "unknown organisation, role or version.",
@@ -901,9 +906,11 @@ PATHS.update(
             "parameters": [PAPER_ID],
             "post": _post(
                 "createExport",
-                "Queue a Word export of the paper.",
+                "Queue a Word export of the paper; the same request while the caller's "
+                "earlier one is queued or running returns that export.",
                 {"202": _answer("The queued export.", _ref("Export"))},
                 _optional(_ref("NewExport"), "What to export."),
+                **{"429": _error("TooManyRequests")},
             ),
         },
         "/exports/{export_id}": {
