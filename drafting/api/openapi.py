@@ -198,6 +198,10 @@ SCHEMAS: dict[str, Schema] = {
             "title": _STRING,
             "level": _LEVEL,
             "author": _STRING,
+            "coauthor": {
+                "type": ["string", "null"],
+                "description": "Whose suggestion the author combined into this text.",
+            },
             "created_at": _TIME,
             "note": _STRING,
             "merged_with": _NULLABLE_INT,

@@ -92,6 +92,8 @@ def test_asvs_v4_1_3_resolving_with_own_text_makes_the_resolver_the_author_html(
     new = head(world.section.id)
     assert (new.number, new.body) == (3, OWN_TEXT)
     assert (new.author_id, new.coauthor_id) == (reviewing_coordinator.id, world.member.id)
+    history = client.get(f"/sections/{world.section.id}/history").get_data(as_text=True)
+    assert f"{reviewing_coordinator.display_name} with {world.member.display_name}" in history
 
     assert client.post(f"/sections/{world.section.id}/submit", data={}).status_code == 302
     assert state(world.section.id) == ReviewState.IN_REVIEW
@@ -117,6 +119,13 @@ def test_asvs_v4_1_3_resolving_with_own_text_through_the_api(client, world, revi
     )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["version"] == 3
+    listed = client.get(
+        f"/api/v1/sections/{world.section.id}/versions/3", headers=api_headers(token)
+    ).get_json()
+    assert (listed["author"], listed["coauthor"]) == (
+        reviewing_coordinator.display_name,
+        world.member.display_name,
+    )
     new = head(world.section.id)
     assert (new.author_id, new.coauthor_id, new.body) == (
         reviewing_coordinator.id,

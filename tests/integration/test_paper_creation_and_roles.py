@@ -164,10 +164,11 @@ def _api_answer(client: Any, token: str, world: factories.World, email: str) -> 
     return response.status_code, response.get_json()
 
 
-def test_asvs_v2_2_1_the_role_form_does_not_tell_unknown_from_outside_addresses_html(
+def test_asvs_v4_2_1_the_role_form_does_not_tell_unknown_from_outside_addresses_html(
     client, auth, world
 ):
-    """ASVS V2.2.1: one answer for unknown addresses and people of other organisations."""
+    """ASVS V4.2.1 (4.0.3 has no user-enumeration item of its own): one answer for unknown
+    addresses and people of other organisations."""
     world.coordinator.locale = "en"
     db.session.commit()
     auth.login(world.coordinator.email)
@@ -178,8 +179,8 @@ def test_asvs_v2_2_1_the_role_form_does_not_tell_unknown_from_outside_addresses_
     assert answers["unknown"] == answers["outside"]
 
 
-def test_asvs_v2_2_1_the_role_form_does_not_tell_unknown_from_outside_addresses_api(client, world):
-    """ASVS V2.2.1 / V4.2.1: the API's refusal is the same for both, status and body."""
+def test_asvs_v4_2_1_the_role_form_does_not_tell_unknown_from_outside_addresses_api(client, world):
+    """ASVS V4.2.1: the API's refusal is the same for both, status and body."""
     token = factories.token(world.coordinator)
     answers = {kind: _api_answer(client, token, world, email) for kind, email in PROBES.items()}
     assert answers["unknown"][0] == 422
