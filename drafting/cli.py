@@ -28,14 +28,39 @@ def orgs_cli() -> None:
 @click.option("--name", required=True, help="Full name, e.g. 'Stadt Lindenau'.")
 @click.option("--short", "short_name", required=True, help="Unique short name, e.g. 'LIN'.")
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
-def orgs_create(name: str, short_name: str, kind: str) -> None:
+@click.option(
+    "--may-create-papers/--no-paper-creation",
+    default=True,
+    help="Whether its users may create papers (default: yes).",
+)
+def orgs_create(name: str, short_name: str, kind: str, may_create_papers: bool) -> None:
     """Create a partner organisation."""
     try:
-        org = accounts.create_organisation(name, short_name, kind)
+        org = accounts.create_organisation(
+            name, short_name, kind, may_create_papers=may_create_papers
+        )
     except WorkflowError as err:
         _fail(err)
     else:
         click.echo(f"Created organisation {org.short_name} (id {org.id}).")
+
+
+@orgs_cli.command("paper-creation")
+@click.argument("short_name")
+@click.argument("allowed", type=click.Choice(["allow", "deny"]))
+def orgs_paper_creation(short_name: str, allowed: str) -> None:
+    """Allow or deny an organisation's users to create papers."""
+    try:
+        org = accounts.organisation_by_short(short_name)
+        accounts.update_organisation(
+            org.id, org.name, org.short_name, org.kind, may_create_papers=allowed == "allow"
+        )
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(
+            f"{org.short_name}: paper creation {'allowed' if allowed == 'allow' else 'denied'}."
+        )
 
 
 @orgs_cli.command("list")
@@ -94,6 +119,26 @@ def users_create(
         _fail(err)
     else:
         click.echo(f"Created user {user.email} (id {user.id}).")
+
+
+@users_cli.command("move")
+@click.option("--email", required=True)
+@click.option("--org", "org_short", required=True, help="Short name of the new organisation.")
+def users_move(email: str, org_short: str) -> None:
+    """Move a user to another organisation; their roles on papers end (and are logged)."""
+    try:
+        org = accounts.organisation_by_short(org_short)
+    except WorkflowError as err:
+        _fail(err)
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException("no such user")
+    try:
+        accounts.move_user(user.id, org.id)
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(f"Moved {email} to {org.short_name}; their paper roles were removed.")
 
 
 @users_cli.command("deactivate")

@@ -64,6 +64,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_LIFETIME": lifetime,
         "PERMANENT_SESSION_LIFETIME": lifetime,
         "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 90),
+        # Exports a user may request (counted in the database: shared by every web node).
+        "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "10 per 5 minutes;100 per day"),
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -96,6 +97,8 @@ class Organisation(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200), unique=True)
     short_name: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    # An installation may keep paper creation to some organisations (e.g. the ministry).
+    may_create_papers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
@@ -311,13 +314,16 @@ class SectionVersion(db.Model):  # type: ignore[name-defined]
     # Rendered once at save time: versions never change, so pages never re-render Markdown.
     body_html: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # Someone else whose text the version holds (a suggester whose text an editor combined).
+    coauthor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(String(500), default="")
     merged_with: Mapped[int | None] = mapped_column(Integer, nullable=True)
     restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     section: Mapped[Section] = relationship(back_populates="versions", foreign_keys=[section_id])
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    coauthor: Mapped[User | None] = relationship(foreign_keys=[coauthor_id])
 
 
 class Draft(db.Model):  # type: ignore[name-defined]

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
 from drafting.extensions import db
-from drafting.models import ApiToken, Organisation, OrgKind, User, utcnow
-from workflows import sessions
+from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
+from workflows import activity, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
@@ -147,7 +147,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Organisation:
+def create_organisation(
+    name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
+) -> Organisation:
     """Create a partner organisation with a unique name and short name."""
     name, short_name = (name or "").strip(), (short_name or "").strip()
     if not name or not short_name:
@@ -165,14 +167,23 @@ def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Orga
     )
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
-    org = Organisation(name=name, short_name=short_name, kind=kind)
+    org = Organisation(
+        name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
+    )
     db.session.add(org)
     db.session.commit()
     return org
 
 
-def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind | str) -> None:
-    """Change an organisation's names and kind."""
+def update_organisation(
+    org_id: int,
+    name: str,
+    short_name: str,
+    kind: OrgKind | str,
+    *,
+    may_create_papers: bool | None = None,
+) -> None:
+    """Change an organisation's names and kind, and whether its users may create papers."""
     org = db.session.get(Organisation, org_id)
     if org is None:
         raise NotFound(_l("Organisation not found."))
@@ -186,6 +197,8 @@ def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind |
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
+    if may_create_papers is not None:
+        org.may_create_papers = may_create_papers
     db.session.commit()
 
 
@@ -254,10 +267,12 @@ def update_user(
         raise NotFound(_l("User not found."))
     if user.id == actor.id and (not active or not is_admin):
         raise NotAllowed(_l("Administrators cannot deactivate or demote themselves."))
-    if db.session.get(Organisation, organisation_id) is None:
+    target = db.session.get(Organisation, organisation_id)
+    if target is None:
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
     user.display_name = display_name.strip()
-    user.organisation_id = organisation_id
+    if user.organisation_id != organisation_id:
+        _move(user, target, actor)
     user.locale = locale if locale in LOCALES else "de"
     if user.active and not active:
         end_access(user)
@@ -292,6 +307,59 @@ def deactivate_user(email: str) -> User:
     end_access(user)
     db.session.commit()
     return user
+
+
+def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> User:
+    """Move a user to another organisation; their roles on papers end (see :func:`_move`).
+
+    :raises NotFound: for an unknown user.
+    :raises ValidationFailed: for an unknown organisation.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("User not found."))
+    target = db.session.get(Organisation, organisation_id)
+    if target is None:
+        raise ValidationFailed(_l("Unknown organisation."), field="organisation")
+    if user.organisation_id != organisation_id:
+        _move(user, target, actor)
+    db.session.commit()
+    return user
+
+
+def _move(user: User, target: Organisation, actor: User | None) -> None:
+    # Roles were given for the old organisation (a signatory signs for it): none of them may
+    # follow the person into the new one (ASVS V4.1.3). Each removal is logged on its paper,
+    # under the paper's write lock, in ascending order so that two moves cannot deadlock.
+    old = db.session.get(Organisation, user.organisation_id)
+    roles = list(
+        db.session.scalars(
+            select(PaperRole)
+            .where(PaperRole.user_id == user.id)
+            .order_by(PaperRole.paper_id, PaperRole.id)
+        )
+    )
+    for paper_id in sorted({r.paper_id for r in roles}):
+        db.session.scalar(
+            select(Paper)
+            .where(Paper.id == paper_id)
+            .with_for_update(of=Paper)
+            .execution_options(populate_existing=True)
+        )
+        for granted in (r for r in roles if r.paper_id == paper_id):
+            activity.record(
+                paper_id,
+                actor,
+                "role.revoked",
+                user=user.email,
+                role=granted.role.value,
+                reason="organisation_changed",
+                organisation_from=old.short_name if old is not None else "",
+                organisation_to=target.short_name,
+            )
+            db.session.delete(granted)
+    user.organisation_id = target.id
+    user.organisation = target
 
 
 def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:

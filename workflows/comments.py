@@ -646,7 +646,9 @@ def _load(actor: User, comment_id: int) -> tuple[Comment, Section, PaperAccess]:
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise NotFound(_l("Comment not found."))
-    section, access = get_section(actor, comment.section_id, lock=True)
+    section, access = get_section(
+        actor, comment.section_id, lock=True, missing=_l("Comment not found.")
+    )
     comment = db.session.scalar(
         select(Comment).where(Comment.id == comment_id).execution_options(populate_existing=True)
     )
@@ -662,7 +664,7 @@ def get_comment(actor: User, comment_id: int) -> tuple[Comment, Section, PaperAc
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise NotFound(_l("Comment not found."))
-    section, access = get_section(actor, comment.section_id)
+    section, access = get_section(actor, comment.section_id, missing=_l("Comment not found."))
     return comment, section, access
 
 

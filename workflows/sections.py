@@ -52,16 +52,25 @@ class SaveResult:
 
 
 def get_section(
-    user: User | None, section_id: int, *, lock: bool = False, include_removed: bool = True
+    user: User | None,
+    section_id: int,
+    *,
+    lock: bool = False,
+    include_removed: bool = True,
+    missing: object = None,
 ) -> tuple[Section, PaperAccess]:
     """Return a section of a paper the user may see.
 
+    A hidden section answers like a missing one (``missing``: the message of an object
+    reached through the section, e.g. a comment).
+
     :raises NotFound: when the section or its paper is not visible to the user.
     """
+    missing = missing or _l("Section not found.")
     section = db.session.get(Section, section_id)
     if section is None:
-        raise NotFound(_l("Section not found."))
-    access = get_paper(user, section.paper_id, lock=lock)
+        raise NotFound(missing)
+    access = get_paper(user, section.paper_id, lock=lock, missing=missing)
     if lock:
         section = db.session.scalar(
             select(Section)
@@ -70,7 +79,7 @@ def get_section(
         )
         assert section is not None
     if section.removed_at is not None and not include_removed:
-        raise NotFound(_l("Section not found."))
+        raise NotFound(missing)
     return section, access
 
 
@@ -291,6 +300,7 @@ def save_section(
     note: str = "",
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     """Save a new text of a section started from ``base_version``, merging if others saved.
@@ -323,6 +333,7 @@ def save_section(
                 note=note,
                 editorial=editorial,
                 author=author,
+                coauthor=coauthor,
                 on_saved=on_saved,
             )
         except IntegrityError:
@@ -342,6 +353,7 @@ def _save_once(
     note: str,
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     section, access = get_section(actor, section_id, lock=True)
@@ -406,6 +418,7 @@ def _save_once(
         body=new_body,
         note=note,
         merged_with=head.number if merged else None,
+        coauthor_id=coauthor.id if coauthor is not None else None,
     )
     access.paper.updated_at = utcnow()
     activity.record(

@@ -111,7 +111,7 @@ def get_suggestion(actor: User, suggestion_id: int) -> Suggestion:
     suggestion = db.session.get(Suggestion, suggestion_id)
     if suggestion is None:
         raise NotFound(_l("Suggestion not found."))
-    get_paper(actor, suggestion.paper_id)
+    get_paper(actor, suggestion.paper_id, missing=_l("Suggestion not found."))
     return suggestion
 
 
@@ -146,17 +146,26 @@ def accept(
     """Accept a suggestion: a new version authored by the suggester, merged if needed.
 
     With ``resolved_body`` an editor saves the text they combined on the conflict page,
-    against ``resolved_base``. With ``changes`` (ids of :func:`changes_of`) only those
-    changes are taken and the others rejected: the suggestion is then partly accepted,
-    unless the ids name every change.
+    against ``resolved_base``. A version's author is whoever chose its text (ASVS V4.1.3,
+    four-eyes): a combined text that differs from the suggestion is the editor's, with the
+    suggester as co-author, so that neither of them can approve it. With ``changes`` (ids of
+    :func:`changes_of`) only those changes are taken and the others rejected: the suggestion
+    is then partly accepted, unless the ids name every change; the version stays the
+    suggester's, and the editor who chose the changes is its co-author.
 
     :raises ValidationFailed: for no or unknown change ids.
     :raises EditConflict: when the section moved on in the same words.
     """
     suggestion = _decidable(actor, suggestion_id)
-    author = db.session.get(User, suggestion.author_id)
-    assert author is not None
+    suggester = db.session.get(User, suggestion.author_id)
+    assert suggester is not None
+    if resolved_body is not None:
+        resolved_body = check_body(resolved_body)
     body = suggestion.body if resolved_body is None else resolved_body
+    author, coauthor = suggester, None
+    if body != suggestion.body:
+        author = actor
+        coauthor = suggester if suggester.id != actor.id else None
     base = suggestion.base_version if resolved_base is None else resolved_base
     title = suggestion.title
     decided: dict[str, list[int]] | None = None
@@ -179,6 +188,8 @@ def accept(
             assert base_version is not None
             body = text_changes.apply(base_version.body, found, chosen)
             base, title = suggestion.base_version, None
+            # Only the suggester's words, but chosen by the editor: neither may approve it.
+            author, coauthor = suggester, actor if actor.id != suggester.id else None
     with force_locale(actor.locale or "de"):
         # Stored text, so translated now: in the editor's language, in a request or not
         # (outside one, the locale selector has no request to ask and would fail).
@@ -219,6 +230,7 @@ def accept(
         title=title,
         note=str(note),
         author=author,
+        coauthor=coauthor,
         on_saved=close,
     )
 

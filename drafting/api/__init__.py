@@ -126,6 +126,7 @@ def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any
         "title": version.title,
         "level": version.level,
         "author": version.author.display_name,
+        "coauthor": version.coauthor.display_name if version.coauthor else None,
         "created_at": version.created_at.isoformat(),
         "note": version.note,
         "merged_with": version.merged_with,

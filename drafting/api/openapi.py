@@ -198,6 +198,10 @@ SCHEMAS: dict[str, Schema] = {
             "title": _STRING,
             "level": _LEVEL,
             "author": _STRING,
+            "coauthor": {
+                "type": ["string", "null"],
+                "description": "Whose suggestion the author combined into this text.",
+            },
             "created_at": _TIME,
             "note": _STRING,
             "merged_with": _NULLABLE_INT,
@@ -312,6 +316,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "Not possible in the paper's current state (code invalid_transition).", _ref("Error")
     ),
     "TooLarge": _answer("A text is over the configured size limit.", _ref("Error")),
+    "TooManyRequests": _answer(
+        "Too many requests of this kind lately (code too_many_requests); the Retry-After "
+        "header and the body's retry_after give the seconds to wait.",
+        _ref("Error"),
+    ),
     "Invalid": _answer(
         "Well-formed but not acceptable: empty or overlong title, level outside 1–3, "
         "unknown organisation, role or version.",
@@ -562,7 +571,7 @@ SCHEMAS.update(
                 ),
             ]
         },
-        "ChangeChoice": _obj(
+        "AcceptChoice": _obj(
             [],
             {
                 "changes": {
@@ -570,7 +579,17 @@ SCHEMAS.update(
                     "items": _INT,
                     "description": "Ids of the changes to accept; the others are rejected. "
                     "Without it every change is accepted.",
-                }
+                },
+                "body": {
+                    **_STRING,
+                    "description": "The text an editor combined after a conflict (then the "
+                    "editor's version, with the suggester as co-author); needs base_version.",
+                },
+                "base_version": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The version the combined body was made against.",
+                },
             },
         ),
         "AcceptedSuggestion": {
@@ -880,13 +899,14 @@ PATHS.update(
             "parameters": [SUGGESTION_ID],
             "post": _post(
                 "acceptSuggestion",
-                "Accept a suggestion, or only the given changes (editors): one new version.",
+                "Accept a suggestion, only the given changes, or the text an editor combined "
+                "after a conflict (editors): one new version.",
                 {
                     "200": _answer(
                         "The suggestion with the version it became.", _ref("AcceptedSuggestion")
                     )
                 },
-                _optional(_ref("ChangeChoice"), "The changes to accept; none: all of them."),
+                _optional(_ref("AcceptChoice"), "What to accept; nothing: every change."),
             ),
         },
         "/suggestions/{suggestion_id}/reject": {
@@ -992,9 +1012,11 @@ PATHS.update(
             "parameters": [PAPER_ID],
             "post": _post(
                 "createExport",
-                "Queue a Word export of the paper.",
+                "Queue a Word export of the paper; the same request while the caller's "
+                "earlier one is queued or running returns that export.",
                 {"202": _answer("The queued export.", _ref("Export"))},
                 _optional(_ref("NewExport"), "What to export."),
+                **{"429": _error("TooManyRequests")},
             ),
         },
         "/exports/{export_id}": {

@@ -110,16 +110,34 @@ def get_suggestion(suggestion_id: int) -> Response:
 
 @bp.post("/suggestions/<int:suggestion_id>/accept")
 def accept_suggestion(suggestion_id: int) -> Response:
-    """Accept a suggestion, or with ``changes`` only those; 409 edit_conflict on a clash."""
-    # No body (or one without "changes") accepts everything, as before.
+    """Accept a suggestion; 409 edit_conflict when it clashes with later changes.
+
+    No body (or one without "changes") accepts every change, as before; with ``changes`` only
+    those. With ``body`` and ``base_version`` (the version it was combined against) an editor
+    resolves a conflict, as on the conflict page; a body other than the suggestion's is theirs.
+    """
     data = request.get_json(silent=True)
-    chosen = data.get("changes") if isinstance(data, dict) else None
+    data = data if isinstance(data, dict) else {}
+    chosen = data.get("changes")
     if chosen is not None and (
         not isinstance(chosen, list)
         or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)
     ):
         raise ValidationFailed("'changes' must be a list of change ids", field="changes")
-    result = suggestion_flow.accept(api_user(), suggestion_id, changes=chosen)
+    body, base = data.get("body"), data.get("base_version")
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed("'body' must be a string", field="body")
+    if body is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
+    if body is not None and chosen is not None:
+        raise ValidationFailed("Send either 'changes' or 'body', not both", field="changes")
+    result = suggestion_flow.accept(
+        api_user(),
+        suggestion_id,
+        changes=chosen,
+        resolved_body=body,
+        resolved_base=base if body is not None else None,
+    )
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
     decided = item.decided_changes or {}
     all_ids = decided.get("accepted", []) + decided.get("rejected", [])

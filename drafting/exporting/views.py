@@ -150,6 +150,7 @@ def _import_page(form: ImportForm, paper: object | None, status: int = 200) -> t
 @login_required
 def import_new() -> WerkzeugResponse | tuple[str, int]:
     """Create a new paper from a Word document."""
+    paper_flow.require_paper_creation(current_user)
     return _import(None)
 
 
