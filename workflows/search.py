@@ -181,6 +181,16 @@ def index_version(paper_id: int, version: SectionVersion, organisation_id: int |
     conn.execute(_INSERT, [_version_row(paper_id, version, organisation_id, current=True)])
 
 
+def index_new_sections(
+    paper_id: int, versions: Sequence[SectionVersion], organisation_id: int | None
+) -> None:
+    """Index the first versions of sections just added (a Word import) in one statement."""
+    if versions:
+        db.session.connection().execute(
+            _INSERT, [_version_row(paper_id, v, organisation_id, current=True) for v in versions]
+        )
+
+
 def index_comment(comment: Comment, organisation_id: int | None) -> None:
     """Index a new or changed comment or reply."""
     _put(_comment_row(comment, organisation_id))

@@ -258,7 +258,6 @@ def add_sections(
     for section, version in zip(sections, versions, strict=True):
         section.head_id = version.id
         section.head = version
-        search.index_version(paper_id, version, actor.organisation_id)
         activity.record(
             paper_id,
             actor,
@@ -267,6 +266,7 @@ def add_sections(
             version=1,
             title=version.title,
         )
+    search.index_new_sections(paper_id, versions, actor.organisation_id)
     access.paper.updated_at = now
     if commit:
         db.session.commit()
