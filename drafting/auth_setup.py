@@ -25,9 +25,17 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+# Set in the WSGI environment (one per request, unlike ``g``) once the login was checked.
+_CHECKED = "konzeptwerk.session_checked"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the user :func:`check_session` found for this request's cookie."""
+    if not request.environ.get(_CHECKED):
+        # A hook before this one failed (an oversized form answers 413 while being read):
+        # the error page still knows the user and speaks their language.
+        check_session()
     user: User | None = g.get("session_user")
     if user is None or user.get_id() != user_id:
         return None
@@ -40,6 +48,9 @@ def check_session() -> None:
     A logged-out, timed-out or otherwise ended login clears the whole session — the CSRF
     token in it included, so forms of the ended session are refused too (V3.3.1, V3.3.2).
     """
+    if request.environ.get(_CHECKED):
+        return
+    request.environ[_CHECKED] = True
     # A test client may share ``g`` between requests: start from nothing.
     g.pop("session_user", None)
     g.pop("session_ended", None)
@@ -112,9 +123,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    # First of all request hooks: the login must be known before anything reads the body
-    # (an oversized form raises 413 there), so error pages speak the user's language.
-    app.before_request_funcs.setdefault(None, []).insert(0, check_session)
+    app.before_request(check_session)
     trust_proxies(app)
     throttle.init_app(app)
 

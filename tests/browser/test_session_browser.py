@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from drafting.extensions import db
 from drafting.models import LoginSession, utcnow
-from tests.browser.conftest import LiveServer, check_a11y, login
+from tests.browser.conftest import LiveServer, check_a11y, fill_markdown, login
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_v3_3_2_autosave_says_that_the_session_expired(page: Page, live_server: 
         db.session.commit()
         with force_locale("de"):
             expired = gettext(EXPIRED)
-    page.locator("main textarea[name=body]").fill("Nach der Mittagspause weitergeschrieben.")
+    fill_markdown(page, "main textarea[name=body]", "Nach der Mittagspause weitergeschrieben.")
     expect(page.locator("#autosave-status")).to_have_text(expired, timeout=10_000)
     # The text is still in the form, and reloading leads to the login form.
     expect(page.locator("main textarea[name=body]")).to_have_value(
