@@ -104,10 +104,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     jobs.init_app(app)
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Answer that the process is alive (for load balancers and the benchmark)."""
-        return {"status": "ok"}
+    from drafting import ops
+
+    ops.init_app(app)
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -1,0 +1,271 @@
+"""Liveness, readiness and draining of a web node, for load balancers and orchestrators.
+
+``GET /health`` answers as long as the process serves requests (liveness: restart me if not).
+``GET /ready`` answers 200 only when this node can do real work (readiness: send me traffic):
+the database answers, its schema is at the newest migration, Redis answers when configured,
+an rq worker and its scheduler are alive, there is disk space for uploads, and the node is not
+draining. ``flask --app wsgi node drain`` puts the node into draining (a flag file, by default
+``instance/draining``): ``/ready`` turns 503 so the balancer stops sending new requests, while
+the requests in flight finish; then the node can be restarted and ``node resume`` run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint, Flask, current_app, jsonify
+from flask.cli import AppGroup
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from drafting.extensions import db
+
+bp = Blueprint("ops", __name__)
+
+OK = "ok"
+ABSENT = "absent"  # not configured, so not checked (e.g. Redis in a single-node set-up)
+
+
+class CheckFailed(Exception):
+    """A readiness check found a problem; the message names it (no secrets, no traces)."""
+
+
+def app_version() -> str:
+    """Return the installed package's version (from its metadata)."""
+    try:
+        return metadata.version("konzeptwerk")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def drain_file(app: Flask) -> Path:
+    """Return the flag file whose presence means this node is draining."""
+    return Path(app.config.get("DRAIN_FILE") or Path(app.instance_path) / "draining")
+
+
+# --- the checks -------------------------------------------------------------------------
+
+
+def check_database() -> str:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as err:
+        db.session.rollback()
+        raise CheckFailed(f"database does not answer ({type(err).__name__})") from err
+    return OK
+
+
+@lru_cache(maxsize=4)
+def _migration_heads(directory: str) -> frozenset[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def schema_heads() -> tuple[frozenset[str], frozenset[str]]:
+    """Return (the database's migration revisions, the newest revisions of the code)."""
+    from alembic.runtime.migration import MigrationContext
+
+    directory = current_app.extensions["migrate"].directory
+    with db.engine.connect() as conn:
+        current = frozenset(MigrationContext.configure(conn).get_current_heads())
+    return current, _migration_heads(str(directory))
+
+
+def check_schema() -> str:
+    try:
+        current, heads = schema_heads()
+    except Exception as err:
+        raise CheckFailed(f"schema version unknown ({type(err).__name__})") from err
+    if current != heads:
+        have = ", ".join(sorted(current)) or "none"
+        raise CheckFailed(f"schema at {have}, code needs {', '.join(sorted(heads))}")
+    return OK
+
+
+def _redis() -> Any:
+    from workflows.jobs import redis_connection
+
+    return redis_connection(str(current_app.config["REDIS_URL"]))
+
+
+def check_redis() -> str:
+    if not current_app.config.get("REDIS_URL"):
+        return ABSENT
+    try:
+        _redis().ping()
+    except Exception as err:
+        raise CheckFailed(f"Redis does not answer ({type(err).__name__})") from err
+    return OK
+
+
+def check_worker() -> str:
+    """A worker listening on every queue has sent a heartbeat within its time to live."""
+    if not current_app.config.get("REDIS_URL"):
+        return ABSENT
+    from rq import Worker
+
+    from workflows.jobs import QUEUES
+
+    try:
+        workers = Worker.all(connection=_redis())
+    except Exception as err:
+        raise CheckFailed(f"worker registry unreadable ({type(err).__name__})") from err
+    now = datetime.now(UTC)
+    served: set[str] = set()
+    for worker in workers:
+        beat = worker.last_heartbeat
+        if beat is None:
+            continue
+        if beat.tzinfo is None:
+            beat = beat.replace(tzinfo=UTC)
+        if now - beat <= timedelta(seconds=worker.worker_ttl):
+            served.update(worker.queue_names())
+    unserved = [name for name in QUEUES if name not in served]
+    if unserved:
+        raise CheckFailed(f"no live worker for queue(s) {', '.join(unserved)}")
+    return OK
+
+
+def check_scheduler() -> str:
+    """rq's scheduler holds (and keeps refreshing) a lock per queue while it lives."""
+    if not current_app.config.get("REDIS_URL"):
+        return ABSENT
+    from rq.scheduler import RQScheduler
+
+    from workflows.jobs import QUEUES
+
+    try:
+        connection = _redis()
+        missing = [q for q in QUEUES if not connection.exists(RQScheduler.get_locking_key(q))]
+    except Exception as err:
+        raise CheckFailed(f"scheduler locks unreadable ({type(err).__name__})") from err
+    if missing:
+        raise CheckFailed(f"no live scheduler for queue(s) {', '.join(missing)}")
+    return OK
+
+
+def check_disk() -> str:
+    """Uploads are spooled to the temporary folder; the instance folder holds the state."""
+    need = int(current_app.config.get("READY_MIN_FREE_BYTES", 0))
+    for folder in {tempfile.gettempdir(), current_app.instance_path}:
+        free = shutil.disk_usage(folder).free
+        if free < need:
+            raise CheckFailed(f"only {free // 2**20} MiB free in {folder} (need {need // 2**20})")
+    return OK
+
+
+def check_draining() -> str:
+    if drain_file(current_app._get_current_object()).exists():  # type: ignore[attr-defined]
+        raise CheckFailed("node is draining")
+    return OK
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "schema": check_schema,
+    "redis": check_redis,
+    "worker": check_worker,
+    "scheduler": check_scheduler,
+    "disk": check_disk,
+    "draining": check_draining,
+}
+
+
+def readiness() -> tuple[bool, dict[str, str], dict[str, str]]:
+    """Run every check; return (ready, {name: ok|absent|failed}, {name: what failed})."""
+    results: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        if name in ("schema",) and "database" in failures:
+            results[name] = "failed"
+            failures[name] = "database does not answer"
+            continue
+        if name in ("worker", "scheduler") and "redis" in failures:
+            results[name] = "failed"
+            failures[name] = "Redis does not answer"
+            continue
+        try:
+            results[name] = check()
+        except CheckFailed as err:
+            results[name] = "failed"
+            failures[name] = str(err)
+    return not failures, results, failures
+
+
+# --- the endpoints ------------------------------------------------------------------------
+
+
+@bp.get("/health")
+def health() -> dict[str, str]:
+    """Answer that the process is alive (liveness; cheap, touches nothing else)."""
+    return {"status": "ok"}
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    """Answer 200 when this node can serve real requests, else 503 naming what failed."""
+    is_ready, results, failures = readiness()
+    body: dict[str, Any] = {
+        "status": "ready" if is_ready else "not ready",
+        "checks": results,
+        "version": app_version(),
+    }
+    if failures:
+        body["failed"] = failures
+        current_app.logger.warning("not ready: %s", "; ".join(failures.values()))
+    response = jsonify(body)
+    response.status_code = 200 if is_ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- draining -----------------------------------------------------------------------------
+
+
+node_cli = AppGroup("node", help="Take this web node out of the balancer and back (readiness).")
+
+
+@node_cli.command("drain")
+def node_drain() -> None:
+    """Make /ready answer 503 so the balancer sends no new requests; requests in flight end."""
+    path = drain_file(current_app._get_current_object())  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(datetime.now(UTC).isoformat() + "\n")
+    click.echo(f"Draining: /ready answers 503 until `node resume` ({path}).")
+
+
+@node_cli.command("resume")
+def node_resume() -> None:
+    """End draining: /ready answers 200 again when every check passes."""
+    path = drain_file(current_app._get_current_object())  # type: ignore[attr-defined]
+    path.unlink(missing_ok=True)
+    click.echo("Not draining.")
+
+
+@node_cli.command("status")
+def node_status() -> None:
+    """Print the readiness checks as /ready would; exit 1 when not ready."""
+    is_ready, results, failures = readiness()
+    for name, result in results.items():
+        click.echo(f"{name:<10} {result}" + (f": {failures[name]}" if name in failures else ""))
+    if not is_ready:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register /health, /ready and the ``node`` commands."""
+    app.config.setdefault("READY_MIN_FREE_BYTES", 100 * 2**20)
+    app.register_blueprint(bp)
+    app.cli.add_command(node_cli)
