@@ -1,5 +1,11 @@
 """gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
+``GUNICORN_BIND`` (default ``127.0.0.1:8000``: only the reverse proxy on the same host reaches
+it; ``0.0.0.0:8000`` or a unix socket ``unix:/run/konzeptwerk/web.sock`` otherwise) and
+``GUNICORN_WORKERS`` (default 4; about 2 per core) are the knobs; see docs/operations.md.
+With ``LOG_FORMAT=json`` the app writes its own request lines (with request id, user and
+duration), so gunicorn's access log is off; set ``GUNICORN_ACCESSLOG=-`` to have both.
+
 The app is loaded once in the master and its start-up heap frozen before workers fork: full
 garbage collections then skip the app, SQLAlchemy and Babel's locale data, which keeps the
 p95 of big pages close to their p50 (see bench/README.md).
@@ -8,11 +14,15 @@ p95 of big pages close to their p50 (see bench/README.md).
 import gc
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
 preload_app = True
 timeout = 60
-accesslog = "-"
+_json = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "" if _json else "-") or None
+# Long enough for the requests in flight to finish on a restart (SIGTERM), see
+# docs/operations.md, "Rolling restart".
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 
 
 def when_ready(server):  # noqa: ANN001, ARG001 — gunicorn's hook signature

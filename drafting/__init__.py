@@ -43,11 +43,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
-    from drafting.config import load_config
+    from drafting.config import ConfigurationError, load_config
 
-    app.config.update(load_config(app.instance_path))
+    try:
+        app.config.update(load_config(app.instance_path))
+    except ConfigurationError as err:
+        import sys
+
+        print(f"konzeptwerk refuses to start: {err}", file=sys.stderr)
+        raise SystemExit(1) from err
     if config:
         app.config.update(config)
+
+    from drafting import logs
+
+    logs.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -107,6 +117,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting import ops
 
     ops.init_app(app)
+    ops.check_start(app)
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -109,7 +109,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:
-        app.logger.exception("unhandled error")
+        app.logger.exception("unhandled error in %s %s", request.method, request.path)
         db.session.rollback()
         if wants_json():
             return json_error("internal_error", "internal error", 500)

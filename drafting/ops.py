@@ -11,6 +11,7 @@ the requests in flight finish; then the node can be restarted and ``node resume`
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -264,8 +265,86 @@ def node_status() -> None:
         raise SystemExit(1)
 
 
+# --- configuration at start ----------------------------------------------------------------
+
+config_cli = AppGroup("config", help="Show and check the effective configuration.")
+
+
+@config_cli.command("show")
+def config_show() -> None:
+    """Print the effective configuration, secrets masked."""
+    from drafting.config import masked
+
+    for key, value in masked(dict(current_app.config)).items():
+        click.echo(f"{key} = {value!r}")
+
+
+@config_cli.command("check")
+def config_check() -> None:
+    """Run the production start-up checks (incl. the schema); exit 1 on any problem."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    problems = start_problems(app, with_schema=True)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("configuration ok")
+
+
+def start_problems(app: Flask, with_schema: bool) -> list[str]:
+    """Name, one line each, what keeps a production node from starting (none elsewhere)."""
+    from drafting.config import production_problems
+
+    if app.config.get("KONZEPTWERK_ENV") != "production":
+        return []
+    problems = production_problems(dict(app.config), app.debug)
+    if with_schema and not any("DATABASE_URL" in p for p in problems):
+        with app.app_context():
+            try:
+                current, heads = schema_heads()
+            except Exception as err:
+                problems.append(f"database not reachable to check the schema ({err})")
+            else:
+                if current != heads:
+                    problems.append(
+                        f"unapplied migration: database at {', '.join(sorted(current)) or 'none'},"
+                        f" code needs {', '.join(sorted(heads))} (run flask --app wsgi db upgrade)"
+                    )
+    return problems
+
+
+def check_start(app: Flask) -> None:
+    """Refuse to start a production node that is misconfigured; log the configuration once.
+
+    The schema is not checked for ``flask`` commands, so ``flask db upgrade`` can run.
+
+    :raises SystemExit: after printing one line per problem.
+    """
+    import os
+    import sys
+
+    from drafting.config import masked
+
+    from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    problems = start_problems(app, with_schema=not from_cli)
+    if problems:
+        for problem in problems:
+            print(
+                f"konzeptwerk refuses to start (KONZEPTWERK_ENV=production): {problem}",
+                file=sys.stderr,
+            )
+        raise SystemExit(1)
+    if not app.testing and not from_cli:
+        app.logger.info(
+            "konzeptwerk %s starting with configuration %s",
+            app_version(),
+            json.dumps(masked(dict(app.config)), default=str, sort_keys=True),
+        )
+
+
 def init_app(app: Flask) -> None:
-    """Register /health, /ready and the ``node`` commands."""
+    """Register /health, /ready and the ``node`` and ``config`` commands."""
     app.config.setdefault("READY_MIN_FREE_BYTES", 100 * 2**20)
     app.register_blueprint(bp)
     app.cli.add_command(node_cli)
+    app.cli.add_command(config_cli)

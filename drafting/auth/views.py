@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
 from drafting.extensions import db, limiter
+from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken
 from workflows import accounts
 from workflows.errors import ValidationFailed
@@ -56,6 +57,14 @@ def login() -> str | Response:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         # The same words whether the address is unknown, the password wrong or the account off.
+        security_log.warning(
+            "login failed",
+            extra={
+                "event": "login_failed",
+                "email": loggable_email(form.email.data),
+                "remote_addr": request.remote_addr,
+            },
+        )
         flash(_("E-mail address or password is not correct."), "error")
     return render_template("auth/login.html", form=form)
 
