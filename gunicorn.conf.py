@@ -13,6 +13,14 @@ p95 of big pages close to their p50 (see bench/README.md).
 
 import gc
 import os
+import tempfile
+from pathlib import Path
+
+# Metrics of all worker processes add up at /metrics (prometheus_client's multiprocess mode):
+# each process writes its counters into this folder. Set before the app (and
+# prometheus_client) is imported; emptied when gunicorn starts.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="konzeptwerk-metrics-")
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
@@ -29,3 +37,16 @@ def when_ready(server):  # noqa: ANN001, ARG001 — gunicorn's hook signature
     """Freeze the preloaded heap so forked workers do not rescan it."""
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server):  # noqa: ANN001, ARG001 — gunicorn's hook signature
+    """Forget the metrics of an earlier run."""
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):  # noqa: ANN001, ARG001 — gunicorn's hook signature
+    """Stop counting a finished worker's live gauges (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

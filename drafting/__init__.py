@@ -55,9 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from drafting import logs
+    from drafting import logs, metrics
 
     logs.init_app(app)
+    metrics.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -62,6 +62,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def prod_config(tmp_path: Path) -> dict[str, object]:
     config = base_config(tmp_path)
     config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     return config
 
 

@@ -15,7 +15,7 @@ from flask import Flask
 
 from drafting.extensions import db
 from tests import factories
-from tests.conftest import make_app
+from tests.conftest import IS_POSTGRES, _empty_postgres, make_app
 
 
 @pytest.fixture
@@ -30,6 +30,8 @@ def json_app(tmp_path: Path) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+    if IS_POSTGRES:
+        _empty_postgres(app)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_konzeptwerk", False):
