@@ -342,6 +342,44 @@ def check_start(app: Flask) -> None:
         )
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+
+    click.echo(f"Konzeptwerk {app_version()}")
+    click.echo(f"Python {platform.python_version()}")
+    for dist in ("flask", "werkzeug", "sqlalchemy", "rq"):
+        click.echo(f"{dist} {metadata.version(dist)}")
+    ctx.exit()
+
+
+def main() -> None:
+    """The ``konzeptwerk`` command of an installed release: ``flask --app drafting`` plus
+    ``--version`` with the app's own version (``konzeptwerk --version``)."""
+    from flask.cli import FlaskGroup
+
+    from drafting import create_app
+
+    cli = FlaskGroup(
+        name="konzeptwerk",
+        create_app=lambda: create_app(),
+        add_version_option=False,
+        help="Konzeptwerk's commands (the same as `flask --app wsgi …` in a checkout).",
+    )
+    cli.params.append(
+        click.Option(
+            ["--version"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_print_version,
+            help="Show the versions of Konzeptwerk, Python and the main libraries.",
+        )
+    )
+    cli.main()
+
+
 def init_app(app: Flask) -> None:
     """Register /health, /ready and the ``node`` and ``config`` commands."""
     app.config.setdefault("READY_MIN_FREE_BYTES", 100 * 2**20)
