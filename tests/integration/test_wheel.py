@@ -150,7 +150,7 @@ def test_wheel_installs_and_serves_from_any_directory(tmp_path: Path) -> None:
         assert status == 200
         assert 'name="password"' in page
         assert "Anmelden" in page  # the German catalog is installed
-        assert f"Version {release}" in page
+        assert f"Programmstand {release}" in page
         assert _get(base + "/static/app.css")[0] == 200
         status, body = _get(base + "/ready")
         assert status == 200, body
