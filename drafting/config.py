@@ -82,6 +82,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower(),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
         "READY_MIN_FREE_BYTES": _int("READY_MIN_FREE_MB", 100) * 2**20,
+        "EXPORT_RETENTION_DAYS": _int("EXPORT_RETENTION_DAYS", 30),
         "METRICS_ALLOWED_NETWORKS": os.environ.get(
             "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
         ),

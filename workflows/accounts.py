@@ -247,3 +247,36 @@ def user_for_token(plain: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     return token.user
+
+
+def set_password(actor: User | None, user: User, new: str) -> int:
+    """Set a user's password as an administrator (or the CLI, ``actor`` None): every session
+    of the user ends and every API token is revoked; return the number of tokens revoked.
+
+    :raises NotAllowed: when the actor is not an administrator.
+    :raises ValidationFailed: when the password is too short.
+    """
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed(_l("Only administrators may set passwords."))
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    user.rotate_sessions()
+    now = utcnow()
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    db.session.commit()
+    import logging
+
+    logging.getLogger("konzeptwerk.security").warning(
+        "password set by an administrator",
+        extra={
+            "event": "password_set",
+            "target_user_id": user.id,
+            "by_user_id": actor.id if actor is not None else None,
+            "tokens_revoked": len(tokens),
+        },
+    )
+    return len(tokens)
