@@ -15,7 +15,7 @@ from drafting.extensions import db
 from drafting.models import ApiToken, Export, ExportStatus, User, utcnow
 from tests import factories
 from tests.conftest import api_headers
-from tests.integration.support import isolated_client
+from tests.integration.support import isolated_client, login
 from workflows import accounts
 from workflows import signoff as signoff_flow
 
@@ -173,3 +173,38 @@ def test_set_password_workflow_needs_an_admin(world: factories.World) -> None:
     admin = factories.user(world.ministry, admin=True)
     accounts.set_password(admin, world.coordinator, "long-enough-password")
     assert db.session.get(User, world.coordinator.id) is not None
+
+
+# --- the same on the admin page ---------------------------------------------------------------
+
+
+def test_admin_page_sets_a_password(app: Flask, world: factories.World) -> None:
+    victim = isolated_client(app)
+    login(victim, world.editor.email)
+    token = factories.token(world.editor)
+    admin = isolated_client(app)
+    login(admin, world.admin.email)
+    page = admin.get(f"/admin/users/{world.editor.id}")
+    assert page.status_code == 200
+    assert f'action="/admin/users/{world.editor.id}/password"' in page.get_data(as_text=True)
+
+    short = admin.post(f"/admin/users/{world.editor.id}/password", data={"new_password": "kurz"})
+    assert short.status_code == 422
+    done = admin.post(
+        f"/admin/users/{world.editor.id}/password", data={"new_password": "ein-neues-passwort"}
+    )
+    assert done.status_code == 302
+    assert "1 API-Token" in admin.get(done.location).get_data(as_text=True)
+    assert victim.get("/").status_code == 302
+    assert victim.get("/api/v1/papers", headers=api_headers(token)).status_code == 401
+    assert accounts.authenticate(world.editor.email, "ein-neues-passwort") is not None
+
+
+def test_only_admins_may_set_passwords(app: Flask, world: factories.World) -> None:
+    client = isolated_client(app)
+    login(client, world.coordinator.email)
+    response = client.post(
+        f"/admin/users/{world.editor.id}/password", data={"new_password": "ein-neues-passwort"}
+    )
+    assert response.status_code == 403
+    assert accounts.authenticate(world.editor.email, factories.PASSWORD) is not None
