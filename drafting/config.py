@@ -101,7 +101,8 @@ def _instance_secret(instance_path: str) -> str:
 
 
 # Keys whose values are never printed or logged, and URLs whose passwords are masked.
-_SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE", "_KEY")
+_SECRET_WORDS = ("SECRET", "PASSWORD", "PRIVATE")
+_SECRET_ENDINGS = ("_KEY", "_TOKEN", "_KEYS")
 _URL_KEYS = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI")
 
 
@@ -112,7 +113,7 @@ def masked(config: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for key in sorted(config):
         value = config[key]
-        if any(word in key for word in _SECRET_WORDS) and value:
+        if (any(word in key for word in _SECRET_WORDS) or key.endswith(_SECRET_ENDINGS)) and value:
             value = "***"
         elif key in _URL_KEYS and isinstance(value, str):
             value = re.sub(r"(//[^:/@]*):[^@]*@", r"\1:***@", value)

@@ -65,13 +65,27 @@ def check_database() -> str:
 
 
 @lru_cache(maxsize=4)
-def _migration_heads(directory: str) -> frozenset[str]:
+def _scripts(directory: str) -> tuple[frozenset[str], frozenset[str]]:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", directory)
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    script = ScriptDirectory.from_config(config)
+    known = frozenset(rev.revision for rev in script.walk_revisions())
+    return frozenset(script.get_heads()), known
+
+
+def _migration_heads(directory: str) -> frozenset[str]:
+    return _scripts(directory)[0]
+
+
+def schema_ahead(current: frozenset[str]) -> bool:
+    """Tell whether the database was migrated by a newer release (revisions this code does not
+    know): during a rolling upgrade the old nodes keep serving."""
+    directory = str(current_app.extensions["migrate"].directory)
+    _heads, known = _scripts(directory)
+    return bool(current) and not (current & known)
 
 
 def schema_heads() -> tuple[frozenset[str], frozenset[str]]:
@@ -89,7 +103,7 @@ def check_schema() -> str:
         current, heads = schema_heads()
     except Exception as err:
         raise CheckFailed(f"schema version unknown ({type(err).__name__})") from err
-    if current != heads:
+    if current != heads and not schema_ahead(current):
         have = ", ".join(sorted(current)) or "none"
         raise CheckFailed(f"schema at {have}, code needs {', '.join(sorted(heads))}")
     return OK
@@ -305,7 +319,7 @@ def start_problems(app: Flask, with_schema: bool) -> list[str]:
             except Exception as err:
                 problems.append(f"database not reachable to check the schema ({err})")
             else:
-                if current != heads:
+                if current != heads and not schema_ahead(current):
                     problems.append(
                         f"unapplied migration: database at {', '.join(sorted(current)) or 'none'},"
                         f" code needs {', '.join(sorted(heads))} (run flask --app wsgi db upgrade)"
