@@ -59,12 +59,13 @@ def request_id() -> str | None:
 
 
 def _current_user_id() -> int | None:
-    from flask_login import current_user
-
+    # Only a user the request has already loaded: logging must not cost a query (static files,
+    # /health) nor fail a request.
+    user = g.get("_login_user")
     try:
-        if current_user and current_user.is_authenticated:
-            return int(current_user.id)
-    except Exception:  # noqa: S110 — logging must never fail a request
+        if user is not None and user.is_authenticated:
+            return int(user.id)
+    except Exception:  # noqa: S110
         pass
     return None
 
