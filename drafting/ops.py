@@ -406,3 +406,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(node_cli)
     app.cli.add_command(config_cli)
+
+    @app.cli.command("version")
+    def version_command() -> None:
+        """Print the release of Konzeptwerk (``flask --version`` names only Flask's)."""
+        click.echo(f"Konzeptwerk {app_version()}")

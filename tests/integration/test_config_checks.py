@@ -147,3 +147,12 @@ def test_config_show_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "SQLALCHEMY_DATABASE_URI = 'postgresql+psycopg://kw:***@db/konzeptwerk'" in out
     assert "REDIS_URL = 'redis://:***@127.0.0.1:6379/0'" in out
     assert "SESSION_COOKIE_SECURE = False" in out
+
+
+def test_version_command(tmp_path: Path) -> None:
+    from importlib import metadata
+
+    app = create_app(base_config(tmp_path))
+    result = app.test_cli_runner().invoke(args=["version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"Konzeptwerk {metadata.version('konzeptwerk')}"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drafting.extensions import db
+from drafting.extensions import db, limiter
 from tests import factories
 from tests.conftest import IS_POSTGRES, _empty_postgres, make_app
 
@@ -145,3 +145,32 @@ def test_text_format_is_the_default(tmp_path: Path, capsys: pytest.CaptureFixtur
         root.setLevel(logging.WARNING)
         with app.app_context():
             db.engine.dispose()
+
+
+def test_throttled_logins_go_to_the_security_logger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = make_app(tmp_path, LOG_FORMAT="json", LOG_CONFIGURE=True, LOGIN_RATE_LIMIT="1 per minute")
+    limiter.reset()
+    try:
+        client = app.test_client()
+        capsys.readouterr()
+        statuses = [
+            client.post("/login", data={"email": "x@example.org", "password": "y"}).status_code
+            for _ in range(2)
+        ]
+        assert statuses[-1] == 429
+        security = [
+            r for r in json_lines(capsys.readouterr().err) if r["logger"] == "konzeptwerk.security"
+        ]
+        assert [r["event"] for r in security] == ["login_failed", "login_throttled"]
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if getattr(handler, "_konzeptwerk", False):
+                root.removeHandler(handler)
+        root.setLevel(logging.WARNING)
+        with app.app_context():
+            db.engine.dispose()
+        if IS_POSTGRES:
+            _empty_postgres(app)
