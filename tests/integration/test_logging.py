@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from flask import Flask
 
 from drafting.extensions import db, limiter
 from tests import factories
-from tests.conftest import IS_POSTGRES, _empty_postgres, make_app
+from tests.conftest import IS_POSTGRES, _empty_postgres, api_headers, make_app
+from tests.integration.support import isolated_client
 
 
 @pytest.fixture
@@ -174,3 +176,39 @@ def test_throttled_logins_go_to_the_security_logger(
             db.engine.dispose()
         if IS_POSTGRES:
             _empty_postgres(app)
+
+
+def test_no_secret_reaches_the_logs(json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    """Passwords, tokens, session cookies and the secret key stay out of every record, even at
+    DEBUG and when requests fail."""
+    logging.getLogger().setLevel(logging.DEBUG)
+    user = factories.user(factories.org(), email="ada@example.org")
+    db.session.commit()
+    client = isolated_client(json_app)
+    capsys.readouterr()
+    client.post("/login", data={"email": "ada@example.org", "password": "wrong-secret-pw-1"})
+    client.post("/login", data={"email": "ada@example.org", "password": factories.PASSWORD})
+    page = client.post("/profile/tokens", data={"tok-name": "CI"}).get_data(as_text=True)
+    token = factories.token(user)
+    client.get("/api/v1/papers", headers=api_headers(token))
+    client.get("/api/v1/papers", headers=api_headers(token + "x"))
+    client.post(
+        "/profile/password",
+        data={"pw-current": factories.PASSWORD, "pw-new": "new-secret-pw-22"},
+    )
+    client.get("/boom", headers={"Authorization": f"Bearer {token}"})
+    err = capsys.readouterr().err
+    assert json_lines(err), "nothing was logged"
+    secrets = {
+        "wrong-secret-pw-1",
+        factories.PASSWORD,
+        "new-secret-pw-22",
+        token,
+        str(json_app.config["SECRET_KEY"]),
+    }
+    secrets |= {m for m in re.findall(r"kzw_[A-Za-z0-9_-]{20,}", page)}
+    cookie = client.get_cookie("session")
+    if cookie is not None:
+        secrets.add(cookie.value)
+    for secret in secrets:
+        assert secret not in err, f"a secret ({secret[:6]}…) was logged"
