@@ -157,6 +157,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> logging.
 
 def init_app(app: Flask) -> None:
     """Set up logging for the app and the request id and request line of every request."""
+    install_security_events()
     if not app.testing or app.config.get("LOG_CONFIGURE"):
         configure_logging(app.config.get("LOG_FORMAT", "text"), app.config.get("LOG_LEVEL", "INFO"))
         # Our handler on the root logger formats Flask's records too; no second line.
@@ -188,3 +189,93 @@ def init_app(app: Flask) -> None:
                 },
             )
         return response
+
+
+# --- security events from the models ----------------------------------------------------------
+# Recorded where the rows change, so a view, the API, the CLI and a job all log alike without
+# each workflow knowing about logging. Only ids and names: never hashes, tokens or texts.
+
+_events_installed = False
+
+
+def _security(event: str, message: str, **fields: Any) -> None:
+    security_log.warning(message, extra={"event": event, **fields})
+
+
+def install_security_events() -> None:
+    """Log token creation and revocation, administrator and account changes, paper role
+    grants and revocations, and sign-off decisions to ``konzeptwerk.security`` (once)."""
+    global _events_installed
+    if _events_installed:
+        return
+    _events_installed = True
+    from sqlalchemy import event, inspect
+
+    from drafting.models import ApiToken, PaperRole, SignoffDecision, User
+
+    def changed(target: Any, name: str) -> bool:
+        return bool(inspect(target).attrs[name].history.has_changes())
+
+    @event.listens_for(ApiToken, "after_insert")
+    def token_created(_mapper: Any, _conn: Any, token: ApiToken) -> None:
+        _security(
+            "token_created", "API token created", target_user_id=token.user_id, token_id=token.id
+        )
+
+    @event.listens_for(ApiToken, "after_update")
+    def token_revoked(_mapper: Any, _conn: Any, token: ApiToken) -> None:
+        if changed(token, "revoked_at") and token.revoked_at is not None:
+            _security(
+                "token_revoked",
+                "API token revoked",
+                target_user_id=token.user_id,
+                token_id=token.id,
+            )
+
+    @event.listens_for(User, "after_update")
+    def account_changed(_mapper: Any, _conn: Any, user: User) -> None:
+        if changed(user, "is_admin"):
+            _security(
+                "admin_role_changed",
+                "administrator role " + ("granted" if user.is_admin else "revoked"),
+                target_user_id=user.id,
+                is_admin=bool(user.is_admin),
+            )
+        if changed(user, "active"):
+            _security(
+                "account_activated" if user.active else "account_deactivated",
+                "account " + ("activated" if user.active else "deactivated"),
+                target_user_id=user.id,
+            )
+
+    @event.listens_for(PaperRole, "after_insert")
+    def role_granted(_mapper: Any, _conn: Any, role: PaperRole) -> None:
+        _security(
+            "paper_role_granted",
+            "paper role granted",
+            paper_id=role.paper_id,
+            target_user_id=role.user_id,
+            role=str(role.role),
+        )
+
+    @event.listens_for(PaperRole, "after_delete")
+    def role_revoked(_mapper: Any, _conn: Any, role: PaperRole) -> None:
+        _security(
+            "paper_role_revoked",
+            "paper role revoked",
+            paper_id=role.paper_id,
+            target_user_id=role.user_id,
+            role=str(role.role),
+        )
+
+    @event.listens_for(SignoffDecision, "after_insert")
+    @event.listens_for(SignoffDecision, "after_update")
+    def signoff_decided(_mapper: Any, _conn: Any, decision: SignoffDecision) -> None:
+        _security(
+            "signoff_decision",
+            "sign-off decision recorded",
+            edition_id=decision.edition_id,
+            organisation_id=decision.organisation_id,
+            decision=str(decision.decision),
+            decided_by_user_id=decision.user_id,
+        )

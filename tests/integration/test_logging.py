@@ -212,3 +212,36 @@ def test_no_secret_reaches_the_logs(json_app: Flask, capsys: pytest.CaptureFixtu
         secrets.add(cookie.value)
     for secret in secrets:
         assert secret not in err, f"a secret ({secret[:6]}…) was logged"
+
+
+def test_security_events_from_the_models(
+    app: Flask, world: factories.World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from workflows import accounts
+    from workflows import signoff as signoff_flow
+
+    factories.approve_all(world)
+    signoff_flow.start(world.coordinator, world.paper.id, label="Fassung")
+    with caplog.at_level(logging.INFO, logger="konzeptwerk.security"):
+        token, _plain = accounts.create_token(world.editor, "CI")
+        accounts.revoke_token(world.editor, token.id)
+        accounts.update_user(
+            world.member.id,
+            display_name=world.member.display_name,
+            organisation_id=world.member.organisation_id,
+            locale="de",
+            active=False,
+            is_admin=True,
+            actor=world.admin,
+        )
+        signoff_flow.decide(world.signatory, world.paper.id, "approve")
+    events = [getattr(r, "event", None) for r in caplog.records if r.name == "konzeptwerk.security"]
+    assert events[:4] == [
+        "token_created",
+        "token_revoked",
+        "admin_role_changed",
+        "account_deactivated",
+    ]
+    assert "signoff_decision" in events
+    decision = next(r for r in caplog.records if getattr(r, "event", "") == "signoff_decision")
+    assert decision.decision == "approve"  # type: ignore[attr-defined]
