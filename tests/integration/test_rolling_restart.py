@@ -42,8 +42,10 @@ class Node:
     def __init__(self, name: str, tmp: Path, env: dict[str, str]) -> None:
         self.name = name
         self.port = _free_port()
+        (tmp / f"{name}-metrics").mkdir()
         self.env = {
             **env,
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"{name}-metrics"),
             "INSTANCE_PATH": str(tmp / name),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
         }
