@@ -19,8 +19,10 @@ from pathlib import Path
 # Metrics of all worker processes add up at /metrics (prometheus_client's multiprocess mode):
 # each process writes its counters into this folder. Set before the app (and
 # prometheus_client) is imported; emptied when gunicorn starts.
+_own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="konzeptwerk-metrics-")
+    _own_metrics_dir = tempfile.mkdtemp(prefix="konzeptwerk-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
@@ -50,3 +52,11 @@ def child_exit(server, worker):  # noqa: ANN001, ARG001 — gunicorn's hook sign
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ANN001, ARG001 — gunicorn's hook signature
+    """Remove the metrics folder this configuration created."""
+    if _own_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
