@@ -207,8 +207,18 @@ class AppWorker(Worker):
         ``SCHEDULER_GIVE_UP_AFTER`` of them."""
         if self.scheduler is None:
             return
-        process = self.scheduler._process
-        if (process is not None and process.is_alive()) or self._other_scheduler_active():
+        if self._scheduler_alive() or self._other_scheduler_active():
+            self.scheduler_failures = 0
+            return
+        # Our dead scheduler's locks outlive it by up to a minute (and survive a Redis restart
+        # with persistence); rq's own restart waits for them to expire. Take them back now.
+        try:
+            if self._reclaim_stale_locks():
+                self.scheduler.acquire_locks(auto_start=True)
+        except (RedisError, OSError) as err:
+            log.warning("rq scheduler restart failed: %s", err)
+        if self._scheduler_alive():
+            log.warning("rq scheduler restarted")
             self.scheduler_failures = 0
             return
         self.scheduler_failures += 1
@@ -221,6 +231,25 @@ class AppWorker(Worker):
             log.critical("rq scheduler cannot be restarted; stopping the worker (exit status 1)")
             self.scheduler_failed = True
             self.request_stop(None, None)
+
+    def _scheduler_alive(self) -> bool:
+        process = self.scheduler._process if self.scheduler else None
+        return process is not None and process.is_alive()
+
+    def _reclaim_stale_locks(self) -> bool:
+        """Delete the scheduler locks still held in the name of our dead scheduler."""
+        from rq.scheduler import RQScheduler
+
+        if self.scheduler is None:
+            return False
+        reclaimed = False
+        for queue in self.queues:
+            key = RQScheduler.get_locking_key(queue.name)
+            holder = self.connection.get(key)
+            if holder is not None and holder.decode() == self.scheduler.name:
+                self.connection.delete(key)
+                reclaimed = True
+        return reclaimed or not self.scheduler.acquired_locks
 
     def _other_scheduler_active(self) -> bool:
         """Another worker's scheduler holds every lock: this one is not needed."""

@@ -139,3 +139,29 @@ def test_worker_command_exit_status(
     result = app.test_cli_runner().invoke(args=["worker", *(["--burst"] if burst else [])])
     assert result.exit_code == code, result.output
     assert message in result.output
+
+
+def test_stale_locks_of_our_dead_scheduler_are_taken_back(
+    redis_db: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a Redis outage the dead scheduler's locks live on for a minute; rq would wait."""
+    worker = worker_with_dead_scheduler(redis_db)
+    assert worker.scheduler is not None
+    for q in QUEUES:
+        redis_db.set(RQScheduler.get_locking_key(q), worker.scheduler.name, ex=60)
+    started: list[bool] = []
+
+    class Started:
+        def is_alive(self) -> bool:
+            return True
+
+    def start() -> Any:
+        started.append(True)
+        worker.scheduler._process = Started()  # type: ignore[union-attr,assignment]
+
+    monkeypatch.setattr(worker.scheduler, "start", start)
+    worker.supervise_scheduler()
+    assert started == [True]
+    assert worker.scheduler_failures == 0
+    for q in QUEUES:
+        assert redis_db.get(RQScheduler.get_locking_key(q)) == worker.scheduler.name.encode()
