@@ -3,7 +3,6 @@ and status with latency, save conflicts, failed logins, job queues and export du
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -19,8 +17,6 @@ from drafting.extensions import db
 from drafting.models import Export, ExportStatus, utcnow
 from tests import factories
 from tests.conftest import api_headers
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
 
 
 def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -129,21 +125,14 @@ def test_exports_by_status_and_duration(
     assert value(samples, "konzeptwerk_export_duration_seconds_sum") == pytest.approx(42, abs=0.1)
 
 
-@pytest.fixture
-def redis_db() -> Iterator[Redis]:
-    connection = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as err:
-        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}: {err}")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-
-
 @pytest.mark.redis
-def test_job_queue_lengths(app: Flask, client: FlaskClient, redis_db: Redis) -> None:
-    app.config["REDIS_URL"] = REDIS_TEST_URL
+def test_job_queue_lengths(
+    app: Flask,
+    client: FlaskClient,
+    redis_db: Redis,
+    private_redis_url: str,
+) -> None:
+    app.config["REDIS_URL"] = private_redis_url
     Queue("mail", connection=redis_db).enqueue("builtins.print", "x")
     Queue("mail", connection=redis_db).enqueue("builtins.print", "y")
     samples = scrape(client)

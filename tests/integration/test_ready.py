@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.scheduler import RQScheduler
 from sqlalchemy import text
@@ -21,7 +20,6 @@ from drafting.ops import _migration_heads
 from tests.conftest import base_config, make_app
 from workflows.jobs import QUEUES
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
@@ -158,23 +156,13 @@ def test_drain_turns_ready_503_and_resume_back(ready_app: Flask) -> None:
 # --- with a real Redis ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_db() -> Iterator[Redis]:
-    connection = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as err:
-        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}: {err}")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-
-
 @pytest.mark.redis
 def test_ready_503_without_a_worker_heartbeat_then_200_with_one(
-    ready_app: Flask, redis_db: Redis
+    ready_app: Flask,
+    redis_db: Redis,
+    private_redis_url: str,
 ) -> None:
-    ready_app.config["REDIS_URL"] = REDIS_TEST_URL
+    ready_app.config["REDIS_URL"] = private_redis_url
     status, body = get_ready(ready_app)
     assert status == 503
     assert body["checks"]["redis"] == "ok"

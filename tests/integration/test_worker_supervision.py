@@ -4,35 +4,19 @@ and ``flask --app wsgi worker`` then exits non-zero so systemd restarts it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue
 from rq.scheduler import RQScheduler
 
 from workflows import jobs
 from workflows.jobs import QUEUES, SCHEDULER_GIVE_UP_AFTER, AppWorker
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
-
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis_db() -> Iterator[Redis]:
-    connection = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except RedisError as err:
-        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}: {err}")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 class DeadProcess:
@@ -134,7 +118,7 @@ def test_worker_command_exit_status(
     code: int,
     message: str,
 ) -> None:
-    app.config["REDIS_URL"] = REDIS_TEST_URL
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # make_worker is replaced
     monkeypatch.setattr(jobs, "make_worker", lambda _url: fake)
     result = app.test_cli_runner().invoke(args=["worker", *(["--burst"] if burst else [])])
     assert result.exit_code == code, result.output
