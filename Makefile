@@ -16,8 +16,11 @@ INSTALLED := $(VENV)/.installed
 HOST := 127.0.0.1
 PORT := 5000
 
-# The PostgreSQL pass of `make test`; the database is created when missing.
+# The PostgreSQL pass of `make test`; the database is created when missing. `make test` uses
+# the URL .ci/services wrote into $(SERVICES_ENV) (it adds the CI password where a fresh
+# Debian cluster needs one).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/konzeptwerk_test
+SERVICES_ENV := .services.env
 # Extra pytest arguments, e.g. `make test-sqlite PYTEST_ARGS="-k merge -x"`.
 PYTEST_ARGS ?=
 # The SQLite pass runs on two processes (a fresh SQLite file per test, a server on a free
@@ -28,7 +31,7 @@ XDIST ?= -n 2 --dist loadgroup
 CATALOGS := $(wildcard drafting/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: help venv install run demo-logins test test-sqlite test-postgres test-browser lint \
+.PHONY: help venv install run demo-logins services test test-sqlite test-postgres test-browser lint \
         fmt scan audit-deps bench translations compile-translations clean assets assets-check
 
 help:  ## List the targets.
@@ -97,10 +100,30 @@ fmt: $(INSTALLED)  ## Format the code and apply ruff's safe fixes.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# `make test` is what .ci/run runs. With CI=true or KONZEPTWERK_REQUIRE_SERVICES=1, a skipped
-# browser, Redis or PostgreSQL test fails the run (tests/conftest.py), and pytest's exit
-# status 5 ("no tests collected") fails it like any other non-zero status.
-test: lint test-sqlite test-postgres  ## The whole suite: lint, then pytest on SQLite and on PostgreSQL.
+# `make test` is what .ci/run runs. First `make services` (.ci/services) installs and starts
+# what the suite needs; what it could not provide is named in $(SERVICES_ENV), the passes that
+# need it are reported as not run, and `make test` fails at the end: green means everything
+# ran. With CI=true or KONZEPTWERK_REQUIRE_SERVICES=1, a skipped browser, Redis or PostgreSQL
+# test fails the run (tests/conftest.py), and pytest's exit status 5 ("no tests collected")
+# fails it like any other non-zero status.
+services:  ## Install and start what the tests need (Debian packages, PostgreSQL, Redis).
+	@PG_TEST_URL="$(PG_TEST_URL)" SERVICES_ENV="$(SERVICES_ENV)" .ci/services
+
+test:  ## The whole suite: services, lint, then pytest on SQLite and on PostgreSQL.
+	@$(MAKE) --no-print-directory services || true
+	@. "$(abspath $(SERVICES_ENV))"; \
+	$(MAKE) --no-print-directory lint test-sqlite; \
+	if [[ " $$SERVICES_MISSING " == *" postgresql "* ]]; then \
+	  echo "make test: PostgreSQL pass NOT run (PostgreSQL not available)." >&2; \
+	else \
+	  $(MAKE) --no-print-directory test-postgres PG_TEST_URL="$$SERVICES_PG_TEST_URL"; \
+	fi; \
+	if [ -n "$$SERVICES_MISSING" ]; then \
+	  printf '\033[1;31mmake test: NOT everything ran. Missing: %s\n' "$$SERVICES_MISSING" >&2; \
+	  printf 'Their tests were skipped (see pytest -ra above); run `make services` as root or\n' >&2; \
+	  printf 'with sudo (it prints the commands), then `make test` again.\033[0m\n' >&2; \
+	  exit 1; \
+	fi
 	@echo "make test: all passes green."
 
 test-sqlite: $(INSTALLED) compile-translations  ## pytest on SQLite: unit, integration and browser tests.

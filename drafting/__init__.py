@@ -13,6 +13,24 @@ from flask_login import current_user
 from drafting.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Running from a checkout (``make run``, tests) rather than an installed wheel.
+IN_CHECKOUT = (ROOT / "wsgi.py").is_file() and (ROOT / "templates").is_dir()
+
+
+def data_folder(name: str) -> Path:
+    """Return the checkout's ``templates``/``migrations`` folder, or the installed copy.
+
+    A wheel ships them as the data packages ``konzeptwerk_templates`` and
+    ``konzeptwerk_migrations`` (setup.py), so an installed app runs from any directory.
+    """
+    if IN_CHECKOUT:
+        return ROOT / name
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"konzeptwerk_{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"konzeptwerk_{name} is not installed (broken installation?)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def select_locale() -> str:
@@ -37,24 +55,38 @@ def select_locale() -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the application."""
+    # Installed, the instance folder is Flask's default (<venv>/var/drafting-instance) unless
+    # INSTANCE_PATH names one.
+    default_instance = str(ROOT / "instance") if IN_CHECKOUT else None
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
-        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("INSTANCE_PATH", default_instance),
+        template_folder=str(data_folder("templates")),
         static_folder="static",
     )
-    from drafting.config import load_config
+    from drafting.config import ConfigurationError, load_config
 
-    app.config.update(load_config(app.instance_path))
+    try:
+        app.config.update(load_config(app.instance_path))
+    except ConfigurationError as err:
+        import sys
+
+        print(f"konzeptwerk refuses to start: {err}", file=sys.stderr)
+        raise SystemExit(1) from err
     if config:
         app.config.update(config)
+
+    from drafting import logs, metrics
+
+    logs.init_app(app)
+    metrics.init_app(app)
 
     from drafting import inputs, security
 
     inputs.init_app(app)  # before the blueprints: it bounds the <int:…> converter
     security.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(data_folder("migrations")))
     csrf.init_app(app)
     babel.init_app(
         app,
@@ -112,13 +144,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     jobs.init_app(app)
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Answer that the process is alive (for load balancers and the benchmark)."""
-        return {"status": "ok"}
+    from drafting import ops
+
+    ops.init_app(app)
+    ops.check_start(app)
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
-        return {"current_locale": str(get_locale() or "de")}
+        return {"current_locale": str(get_locale() or "de"), "app_version": ops.app_version()}
 
     return app

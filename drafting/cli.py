@@ -227,6 +227,12 @@ def worker_command(burst: bool) -> None:
     # The flask command has pushed an app context; it stays active while the worker runs,
     # and forked work horses inherit it, so job functions can use db.session.
     worker.work(burst=burst, with_scheduler=True)
+    # Exit non-zero unless asked to stop (a signal) or done (burst), so that systemd or the
+    # orchestrator restarts a worker that lost its scheduler or gave up on Redis.
+    if worker.scheduler_failed:
+        raise SystemExit("worker stopped: its rq scheduler could not be kept running")
+    if not burst and worker._shutdown_requested_date is None:
+        raise SystemExit("worker stopped unexpectedly (see the log above)")
 
 
 def init_app(app: Flask) -> None:
@@ -240,6 +246,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(editions_cli)
     app.cli.add_command(search_cli)
+    # Operators' commands (issue 18.8): users list/set-password, tokens list/revoke, exports.
+    from drafting import admin_cli
+
+    app.cli.add_command(admin_cli.register(users_cli, tokens_cli))
 
 
 @click.group("search")
@@ -263,7 +273,8 @@ def audit_cli() -> None:
 
 
 @audit_cli.command("verify")
-@click.argument("paper_id", type=int)
+@click.argument("paper_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Check every paper.")
 @click.option(
     "--anchor",
     "anchors",
@@ -271,11 +282,18 @@ def audit_cli() -> None:
     metavar="SEQ:HASH",
     help="A head recorded earlier with `audit anchor` (plain SHA-256); may be repeated.",
 )
-def audit_verify(paper_id: int, anchors: tuple[str, ...]) -> None:
+def audit_verify(paper_id: int | None, every: bool, anchors: tuple[str, ...]) -> None:
     """Recompute a paper's hash chain and keyed seals; exit non-zero on any altered, missing
     or re-sealed entry, or on a recorded head the log no longer holds."""
     from workflows.activity import check_anchor, verify
 
+    if every:
+        from drafting.admin_cli import audit_verify_all
+
+        audit_verify_all()
+        return
+    if paper_id is None:
+        raise click.UsageError("give a paper id or --all")
     if db.session.get(Paper, paper_id) is None:
         raise click.ClickException(f"paper {paper_id} does not exist")
     problems = verify(paper_id)
@@ -320,17 +338,24 @@ def editions_cli() -> None:
 
 
 @editions_cli.command("verify")
-@click.argument("paper_id", type=int)
-def editions_verify(paper_id: int) -> None:
-    """Recompute every edition's hash from the stored versions; exit non-zero on mismatch."""
-    from workflows.signoff import verify
+@click.argument("paper_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Check every paper.")
+def editions_verify(paper_id: int | None, every: bool) -> None:
+    """Recompute every edition's hash from the stored versions and cross-check the editions
+    with the activity log; exit non-zero on any mismatch or missing edition."""
+    from drafting.admin_cli import edition_problems, editions_verify_all
 
+    if every:
+        editions_verify_all()
+        return
+    if paper_id is None:
+        raise click.UsageError("give a paper id or --all")
     if db.session.get(Paper, paper_id) is None:
         raise click.ClickException(f"paper {paper_id} does not exist")
-    problems = verify(paper_id)
+    problems = edition_problems(paper_id)
     if problems:
-        for problem in problems:
-            click.echo(f"edition {problem.edition}: {problem.problem}", err=True)
+        for line in problems:
+            click.echo(line, err=True)
         raise click.ClickException(f"editions of paper {paper_id} do NOT match their hashes")
     click.echo(f"all editions of paper {paper_id} match their hashes")
 

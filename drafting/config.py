@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or invalid; the message is one line naming it."""
+
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
@@ -20,6 +27,27 @@ def _proxies(value: str | None) -> int | tuple[str, ...]:
     if value.isdigit():
         return int(value)
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_bool(name: str, value: str | None, default: bool = False) -> bool:
+    """Read a boolean: ``1/true/yes/on`` or ``0/false/no/off`` (any case); unset: default.
+
+    :raises ConfigurationError: for any other value.
+    """
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in TRUE:
+        return True
+    if word in FALSE:
+        return False
+    raise ConfigurationError(
+        f"{name}={value!r} is not a boolean (use 1/true/yes/on or 0/false/no/off)"
+    )
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    return parse_bool(name, os.environ.get(name), default)
 
 
 def load_config(instance_path: str) -> dict[str, Any]:
@@ -79,7 +107,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "LANGUAGES": ("de", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         # The token lives in the session, which ends at logout, idle timeout or lifetime; the
         # lifetime also bounds tokens of visitors who never log in.
@@ -88,10 +116,20 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "konzeptwerk@localhost"),
         # Where users reach the app; links in e-mails are built from it.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # --- operations (docs/operations.md) ---
+        # "production" makes the start-up checks refuse what is only fine on a laptop.
+        "KONZEPTWERK_ENV": os.environ.get("KONZEPTWERK_ENV", "development").strip().lower(),
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower(),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
+        "READY_MIN_FREE_BYTES": _int("READY_MIN_FREE_MB", 100) * 2**20,
+        "EXPORT_RETENTION_DAYS": _int("EXPORT_RETENTION_DAYS", 30),
+        "METRICS_ALLOWED_NETWORKS": os.environ.get(
+            "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
+        ),
     }
 
 
@@ -118,3 +156,36 @@ def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+# Keys whose values are never printed or logged, and URLs whose passwords are masked.
+_SECRET_WORDS = ("SECRET", "PASSWORD", "PRIVATE")
+_SECRET_ENDINGS = ("_KEY", "_TOKEN", "_KEYS")
+_URL_KEYS = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI")
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """Return the configuration with secret values replaced by ``***`` (for show and log)."""
+    import re
+
+    shown: dict[str, Any] = {}
+    for key in sorted(config):
+        value = config[key]
+        if (any(word in key for word in _SECRET_WORDS) or key.endswith(_SECRET_ENDINGS)) and value:
+            value = "***"
+        elif key in _URL_KEYS and isinstance(value, str):
+            value = re.sub(r"(//[^:/@]*):[^@]*@", r"\1:***@", value)
+        shown[key] = value
+    return shown
+
+
+def production_problems(config: dict[str, Any], debug: bool) -> list[str]:
+    """Name, one line each, what a production node must not start with."""
+    problems = []
+    if not os.environ.get("SECRET_KEY"):
+        problems.append("SECRET_KEY is not set (the same random value on every web node)")
+    if not os.environ.get("DATABASE_URL"):
+        problems.append("DATABASE_URL is not set (PostgreSQL, e.g. postgresql+psycopg://…)")
+    if debug:
+        problems.append("debug mode is on (unset FLASK_DEBUG)")
+    return problems

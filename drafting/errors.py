@@ -102,6 +102,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:
         status = err.code or 500
+        if status == 429 and request.endpoint == "auth.login":
+            from drafting.logs import security_log
+
+            security_log.warning(
+                "login throttled",
+                extra={"event": "login_throttled", "remote_addr": request.remote_addr},
+            )
         if wants_json():
             return json_error(HTTP_CODES.get(status, "error"), err.description or "", status)
         message = {
@@ -113,7 +120,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:
-        app.logger.exception("unhandled error")
+        app.logger.exception("unhandled error in %s %s", request.method, request.path)
         db.session.rollback()
         if wants_json():
             return json_error("internal_error", "internal error", 500)

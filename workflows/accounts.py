@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from zxcvbn import zxcvbn
 
 from drafting.extensions import db
@@ -419,3 +419,35 @@ def user_for_token(plain: str) -> User | None:
     if token.is_expired():
         return None
     return token.user
+
+
+def set_password(actor: User | None, user: User, new: str) -> int:
+    """Set a user's password as an administrator (or the CLI, ``actor`` None): every session
+    of the user ends and every API token is revoked; return the number of tokens revoked.
+
+    :raises NotAllowed: when the actor is not an administrator.
+    :raises ValidationFailed: when the password is too short.
+    """
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed(_l("Only administrators may set passwords."))
+    check_password_strength(new, context_words(user))
+    user.password_hash = hash_password(new)
+    revoked = db.session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
+    end_access(user)
+    db.session.commit()
+    import logging
+
+    logging.getLogger("konzeptwerk.security").warning(
+        "password set by an administrator",
+        extra={
+            "event": "password_set",
+            "target_user_id": user.id,
+            "by_user_id": actor.id if actor is not None else None,
+            "tokens_revoked": revoked,
+        },
+    )
+    return int(revoked or 0)

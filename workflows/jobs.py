@@ -167,13 +167,102 @@ def init_app(app: Flask) -> None:
 # --- the worker ---------------------------------------------------------------------------
 
 
+# Supervision of rq's scheduler (the process that moves retries and delayed jobs to their
+# queue when due). rq restarts a dead scheduler only in its maintenance, every 10 minutes by
+# default, and waits up to ``worker_ttl - 15`` s for a job between two maintenances. Shorter
+# periods bring retries back within a minute of a Redis outage; a scheduler that cannot be
+# restarted makes the worker exit non-zero, so systemd or the orchestrator restarts it.
+WORKER_TTL = 45  # seconds: the heartbeat /ready looks for, and the longest wait for a job
+MAINTENANCE_SECONDS = 15
+SCHEDULER_GIVE_UP_AFTER = 4  # failed checks in a row
+
+
 class AppWorker(Worker):
-    """An rq worker for a process that holds an app context; its work horses get fresh DB pools."""
+    """An rq worker for a process that holds an app context; its work horses get fresh DB
+    pools, and it supervises its scheduler."""
+
+    max_connection_wait_time = 10.0  # back in touch within seconds after Redis returns
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
+        super().__init__(*args, **kwargs)
+        self.scheduler_failures = 0
+        #: Set when the worker stopped because its scheduler could not be kept alive.
+        self.scheduler_failed = False
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         # A forked work horse must not use connections pooled by its parent.
         db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # restarts a dead scheduler if it can
+        finally:
+            self.supervise_scheduler()
+
+    def supervise_scheduler(self) -> None:
+        """Count the checks in a row that found no live scheduler; stop the worker after
+        ``SCHEDULER_GIVE_UP_AFTER`` of them."""
+        if self.scheduler is None:
+            return
+        if self._scheduler_alive() or self._other_scheduler_active():
+            self.scheduler_failures = 0
+            return
+        # Our dead scheduler's locks outlive it by up to a minute (and survive a Redis restart
+        # with persistence); rq's own restart waits for them to expire. Take them back now.
+        try:
+            if self._reclaim_stale_locks():
+                self.scheduler.acquire_locks(auto_start=True)
+        except (RedisError, OSError) as err:
+            log.warning("rq scheduler restart failed: %s", err)
+        if self._scheduler_alive():
+            log.warning("rq scheduler restarted")
+            self.scheduler_failures = 0
+            return
+        self.scheduler_failures += 1
+        log.error(
+            "rq scheduler is not running (check %d of %d)",
+            self.scheduler_failures,
+            SCHEDULER_GIVE_UP_AFTER,
+        )
+        if self.scheduler_failures >= SCHEDULER_GIVE_UP_AFTER:
+            log.critical("rq scheduler cannot be restarted; stopping the worker (exit status 1)")
+            self.scheduler_failed = True
+            self.request_stop(None, None)
+
+    def _scheduler_alive(self) -> bool:
+        process = self.scheduler._process if self.scheduler else None
+        return process is not None and process.is_alive()
+
+    def _reclaim_stale_locks(self) -> bool:
+        """Delete the scheduler locks still held in the name of our dead scheduler."""
+        from rq.scheduler import RQScheduler
+
+        if self.scheduler is None:
+            return False
+        reclaimed = False
+        for queue in self.queues:
+            key = RQScheduler.get_locking_key(queue.name)
+            holder = self.connection.get(key)
+            if holder is not None and holder.decode() == self.scheduler.name:
+                self.connection.delete(key)
+                reclaimed = True
+        return reclaimed or not self.scheduler.acquired_locks
+
+    def _other_scheduler_active(self) -> bool:
+        """Another worker's scheduler holds every lock: this one is not needed."""
+        from rq.scheduler import RQScheduler
+
+        mine = self.scheduler.name if self.scheduler else ""
+        try:
+            holders = [
+                self.connection.get(RQScheduler.get_locking_key(q.name)) for q in self.queues
+            ]
+        except RedisError:
+            return False
+        return all(h is not None and h.decode() != mine for h in holders)
 
 
 def make_worker(url: str) -> AppWorker:

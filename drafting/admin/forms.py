@@ -68,3 +68,17 @@ class UserEditForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.locale.choices = options(LANG_CHOICES)
+
+
+class AdminPasswordForm(FlaskForm):
+    """Set another user's password (their sessions end, their API tokens are revoked)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=10, max=1000)],
+        description=_l(
+            "At least 10 characters. The user is logged out everywhere and their API tokens "
+            "are revoked. Tell them the password on a separate channel."
+        ),
+    )
+    set_password = SubmitField(_l("Set password"))

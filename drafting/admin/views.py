@@ -8,11 +8,18 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from drafting.admin.forms import OrganisationForm, UserCreateForm, UserEditForm, kind_choices
+from drafting.admin.forms import (
+    AdminPasswordForm,
+    OrganisationForm,
+    UserCreateForm,
+    UserEditForm,
+    kind_choices,
+)
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Organisation, User
@@ -147,4 +154,39 @@ def user(user_id: int) -> str | Response:
         else:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user.html", form=form, account=account)
+    return render_template(
+        "admin/user.html", form=form, account=account, password_form=AdminPasswordForm()
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def set_password(user_id: int) -> str | Response | tuple[str, int]:
+    """Set a user's password; their sessions end and their API tokens are revoked."""
+    account = db.get_or_404(User, user_id)
+    password_form = AdminPasswordForm()
+    if password_form.validate_on_submit():
+        try:
+            revoked = accounts.set_password(
+                current_user, account, password_form.new_password.data or ""
+            )
+        except WorkflowError as err:
+            _field_error(password_form, err, "new_password")
+        else:
+            flash(
+                ngettext(
+                    "Password set. The user was logged out everywhere; %(num)d API token was "
+                    "revoked.",
+                    "Password set. The user was logged out everywhere; %(num)d API tokens were "
+                    "revoked.",
+                    revoked,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.user", user_id=account.id))
+    form = UserEditForm(obj=account, organisation=account.organisation_id)
+    form.organisation.choices = options(_org_choices())
+    page = render_template(
+        "admin/user.html", form=form, account=account, password_form=password_form
+    )
+    return page, 422

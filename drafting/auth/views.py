@@ -25,7 +25,8 @@ from werkzeug.wrappers import Response
 from drafting import throttle
 from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
 from drafting.auth_setup import SESSION_KEY
-from drafting.extensions import db
+from drafting.extensions import db, limiter
+from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
 from workflows import accounts, sessions
 from workflows.errors import ValidationFailed
@@ -95,6 +96,14 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         # The same words whether the address is unknown, the password wrong or the account off.
+        security_log.warning(
+            "login failed",
+            extra={
+                "event": "login_failed",
+                "email": loggable_email(form.email.data),
+                "remote_addr": request.remote_addr,
+            },
+        )
         flash(_("E-mail address or password is not correct."), "error")
     return render_template("auth/login.html", form=form)
 
