@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from drafting import throttle
 from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
 from drafting.auth_setup import SESSION_KEY
-from drafting.extensions import db, limiter
+from drafting.extensions import db
 from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
 from workflows import accounts, sessions
