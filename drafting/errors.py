@@ -102,13 +102,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:
         status = err.code or 500
-        if status == 429 and request.endpoint == "auth.login":
-            from drafting.logs import security_log
-
-            security_log.warning(
-                "login throttled",
-                extra={"event": "login_throttled", "remote_addr": request.remote_addr},
-            )
         if wants_json():
             return json_error(HTTP_CODES.get(status, "error"), err.description or "", status)
         message = {

@@ -87,6 +87,15 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
         address = request.remote_addr or "unknown"
         refusal = throttle.check_login(email, address)
         if refusal is not None:
+            security_log.warning(
+                "login throttled",
+                extra={
+                    "event": "login_throttled",
+                    "email": loggable_email(email),
+                    "remote_addr": address,
+                    "retry_after": refusal.wait,
+                },
+            )
             flash(_wait_text(refusal), "error")
             page = render_template("auth/login.html", form=form)
             return page, 429, {"Retry-After": str(refusal.wait)}
