@@ -156,5 +156,7 @@ def test_approve_reset_by_an_edit_reapprove_and_accept_a_suggestion(
     expect(timeline.locator("[data-action='suggestion.accepted']")).to_contain_text(
         "hat einen Änderungsvorschlag"
     )
-    expect(timeline.locator("[data-action='review.approval_reset']")).to_have_count(1)
+    expect(timeline.locator("[data-action='review.approval_reset']").first).to_contain_text(
+        "gilt nicht mehr"
+    )
     goto(max_, live, "/my-work")
