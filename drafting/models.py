@@ -498,7 +498,10 @@ class Notification(db.Model):  # type: ignore[name-defined]
     section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
-    url: Mapped[str] = mapped_column(String(500), default="")
+    url: Mapped[str] = mapped_column(String(500), default="")  # explicit or stored before targets
+    # What it leads to (workflows.notifications.Target) and its id; the web layer builds the link.
+    target: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     emailed_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -15,6 +15,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.parser import OxmlElement
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.run import Run
+from flask_babel import force_locale, pgettext
 from lxml import etree
 
 from drafting.markdown import plain_text
@@ -38,62 +39,47 @@ from exports.ooxml import (
 
 Progress = Callable[[int], None]
 
-LABELS = {
-    "de": {
-        "drafting": "ENTWURF",
-        "signing": "ZUR MITZEICHNUNG",
-        "final": "ENDFASSUNG",
-        "archived": "ENDFASSUNG",
-        "lead": "Federführung",
-        "participants": "Beteiligte",
-        "edition": "Stand",
-        "working": "Arbeitsstand",
-        "contents": "Inhalt",
-        "toc_hint": "Das Inhaltsverzeichnis wird beim Öffnen in Word aktualisiert.",
-        "page": "Seite",
-        "of": "von",
-        "annex": "Anlage: Mitzeichnung",
-        "org": "Organisation",
-        "decision": "Entscheidung",
-        "signatory": "Unterzeichnet von",
-        "date": "Datum",
-        "note": "Vorbehalt / Begründung",
-        "approve": "Zustimmung",
-        "approve_with_reservation": "Zustimmung mit Vorbehalt",
-        "reject": "Ablehnung",
-        "open": "offen",
-        "hash": "Prüfsumme (SHA-256) der Gesamtfassung",
-        "redline": "Änderungen gegenüber Gesamtfassung",
-        "summary": "Zusammenfassung",
-    },
-    "en": {
-        "drafting": "DRAFT",
-        "signing": "FOR SIGN-OFF",
-        "final": "FINAL",
-        "archived": "FINAL",
-        "lead": "Lead",
-        "participants": "Participants",
-        "edition": "Edition",
-        "working": "Working draft",
-        "contents": "Contents",
-        "toc_hint": "Word updates the table of contents when the document is opened.",
-        "page": "Page",
-        "of": "of",
-        "annex": "Annex: sign-off",
-        "org": "Organisation",
-        "decision": "Decision",
-        "signatory": "Signed by",
-        "date": "Date",
-        "note": "Reservation / reason",
-        "approve": "Approve",
-        "approve_with_reservation": "Approve with reservation",
-        "reject": "Reject",
-        "open": "open",
-        "hash": "Checksum (SHA-256) of the edition",
-        "redline": "Changes against edition",
-        "summary": "Summary",
-    },
-}
+LANGUAGES = ("de", "en")
+
+
+def labels(language: str) -> dict[str, str]:
+    """Return the fixed words of the Word document in the paper's language (German otherwise).
+
+    They come from the app's message catalog under the context "Word export", so the words in
+    the document and on the pages are translated in one place.
+    """
+    with force_locale(language if language in LANGUAGES else "de"):
+        final = pgettext("Word export", "FINAL")
+        return {
+            "drafting": pgettext("Word export", "DRAFT"),
+            "signing": pgettext("Word export", "FOR SIGN-OFF"),
+            "final": final,
+            "archived": final,
+            "lead": pgettext("Word export", "Lead"),
+            "participants": pgettext("Word export", "Participants"),
+            "edition": pgettext("Word export", "Edition"),
+            "working": pgettext("Word export", "Working draft"),
+            "contents": pgettext("Word export", "Contents"),
+            "toc_hint": pgettext(
+                "Word export", "Word updates the table of contents when the document is opened."
+            ),
+            "page": pgettext("Word export", "Page"),
+            "of": pgettext("Word export", "of"),
+            "annex": pgettext("Word export", "Annex: sign-off"),
+            "org": pgettext("Word export", "Organisation"),
+            "decision": pgettext("Word export", "Decision"),
+            "signatory": pgettext("Word export", "Signed by"),
+            "date": pgettext("Word export", "Date"),
+            "note": pgettext("Word export", "Reservation / reason"),
+            "approve": pgettext("Word export", "Approve"),
+            "approve_with_reservation": pgettext("Word export", "Approve with reservation"),
+            "reject": pgettext("Word export", "Reject"),
+            "open": pgettext("Word export", "open"),
+            "hash": pgettext("Word export", "Checksum (SHA-256) of the edition"),
+            "redline": pgettext("Word export", "Changes against edition"),
+            "summary": pgettext("Word export", "Summary"),
+        }
+
 
 BULLETS = ("•", "◦", "▪")
 DECIMALS = (("decimal", "%1."), ("lowerLetter", "%2)"), ("lowerRoman", "%3."))
@@ -158,7 +144,7 @@ class Builder:
         progress: Progress | None = None,
     ) -> None:
         self.data = data
-        self.labels = LABELS.get(data.language, LABELS["de"])
+        self.labels = labels(data.language)
         self.comments = comments
         self.progress = progress
         self.doc = Document(io.BytesIO(reference)) if reference else Document()

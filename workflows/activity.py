@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Paper, User, utcnow
+from workflows.actions import Action
 
 GENESIS = "0" * 64
 
@@ -62,13 +63,18 @@ def head_mac(paper_id: int, seq: int, head: str) -> str:
 def record(
     paper_id: int,
     actor: User | None,
-    action: str,
+    action: Action | str,
     *,
     section_id: int | None = None,
     version: int | None = None,
     **details: Any,
 ) -> ActivityEntry:
-    """Append an entry to a paper's log (the caller holds the paper's write lock and commits)."""
+    """Append an entry to a paper's log (the caller holds the paper's write lock and commits).
+
+    :raises ValueError: for an action that is not in :class:`workflows.actions.Action`
+        (a programming error: the log page could not describe it).
+    """
+    action = Action(action)
     paper = db.session.get(Paper, paper_id)
     if paper is None:
         raise ValueError(f"paper {paper_id} does not exist")
@@ -78,7 +84,7 @@ def record(
         paper_id=paper_id,
         seq=seq,
         actor_id=actor.id if actor is not None else None,
-        action=action,
+        action=action.value,
         section_id=section_id,
         version=version,
         details=details,

@@ -22,7 +22,7 @@ from typing import Any
 
 from cachetools import LRUCache, cached
 from diff_match_patch import diff_match_patch
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -42,7 +42,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
-from workflows.notifications import notify
+from workflows.notifications import Target, notify
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess
 from workflows.sections import get_section
@@ -456,14 +456,6 @@ def _member_ids(paper_id: int, user_ids: Iterable[int]) -> set[int]:
     )
 
 
-def discussion_url(section_id: int, comment_id: int) -> str:
-    """Return the link to a comment on its section's discussion page."""
-    anchor = f"comment-{comment_id}"
-    if has_request_context():
-        return url_for("comments.discussion", section_id=section_id, _anchor=anchor)
-    return f"/sections/{section_id}/comments#{anchor}"
-
-
 def _notify(
     recipients: Iterable[int], kind: str, comment: Comment, section: Section, actor: User
 ) -> None:
@@ -482,7 +474,8 @@ def _notify(
             "comment": comment.id,
             "excerpt": _excerpt(comment.body),
         },
-        url=discussion_url(comment.section_id, comment.id),
+        target=Target.COMMENT,
+        target_id=comment.id,
     )
 
 

@@ -12,14 +12,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
@@ -44,6 +43,23 @@ PENDING_EMAILS = "konzeptwerk.pending_notification_emails"
 PAGE_SIZE = 20
 
 Params = Mapping[str, Any]
+
+#: Key in ``app.extensions`` of the function that writes a notification's e-mail
+#: (``(Notification, User) -> EmailMessage``); the web layer registers it with its templates.
+EMAIL_WRITER = "konzeptwerk.notification_email"
+
+
+class Target(StrEnum):
+    """What a notification leads to; the web layer turns it and the ids into a link.
+
+    Without a target a notification leads to its section, else its paper.
+    """
+
+    SECTION = "section"  # the section on the paper page (section_id)
+    COMMENT = "comment"  # a comment on its section's discussion page (target_id: comment id)
+    SUGGESTION = "suggestion"  # a suggestion's page (target_id: suggestion id)
+    SIGNOFF = "signoff"  # the paper's sign-off page
+    EDITION = "edition"  # an edition of the paper (target_id: edition number)
 
 
 @dataclass(frozen=True)
@@ -232,12 +248,16 @@ def notify(
     section_id: int | None = None,
     actor: User | None = None,
     params: Params | None = None,
+    target: Target | None = None,
+    target_id: int | None = None,
     url: str = "",
 ) -> list[Notification]:
     """Add a notification to each recipient's inbox; the caller commits.
 
     The actor, inactive users and duplicates are skipped. The paper's and section's titles
     and the actor's name are stored with the notification, so it reads the same later.
+    ``target`` and ``target_id`` say what it leads to (the web layer builds the link); ``url``
+    is an explicit local path for callers outside the targets.
     E-mails (when mail is configured and the recipient has not opted out of ``kind``) are
     queued only after the caller's transaction commits.
 
@@ -278,6 +298,8 @@ def notify(
             section_id=section_id,
             actor_id=actor.id if actor is not None else None,
             params=dict(stored),
+            target=target.value if target is not None else "",
+            target_id=target_id,
             url=url,
             created_at=utcnow(),
         )
@@ -322,24 +344,6 @@ def detail(notification: Notification) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return ""
-
-
-def target_url(notification: Notification) -> str:
-    """Return the local path a notification leads to (its section, else its paper)."""
-    if notification.url and is_local_url(notification.url):
-        return notification.url
-    if notification.paper_id is None:
-        return "/inbox"
-    path = f"/papers/{notification.paper_id}"
-    if notification.section_id is not None:
-        path += f"#section-{notification.section_id}"
-    return path
-
-
-def absolute_url(path: str) -> str:
-    """Turn a local path into an absolute link with the configured ``BASE_URL``."""
-    base = str(current_app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return base + path
 
 
 def visible_to(user: User) -> Any:
@@ -432,8 +436,8 @@ def mark_read(user: User, ids: Iterable[int] | Literal["all"]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def open_notification(user: User, notification_id: int) -> str:
-    """Mark one of the user's notifications read and return the local path it leads to.
+def open_notification(user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read and return it (the caller follows its link).
 
     :raises NotFound: when the notification does not exist or belongs to someone else.
     """
@@ -446,11 +450,10 @@ def open_notification(user: User, notification_id: int) -> str:
     )
     if notification is None:
         raise NotFound(_l("This notification does not exist."))
-    target = target_url(notification)
     if notification.read_at is None:
         notification.read_at = utcnow()
         db.session.commit()
-    return target
+    return notification
 
 
 def emails_enabled() -> bool:
@@ -508,42 +511,15 @@ def set_email_opt_outs(user: User, kinds: Iterable[str]) -> set[str]:
 
 
 def compose_email(notification: Notification, user: User) -> EmailMessage:
-    """Write the plain-text e-mail of a notification in the recipient's language."""
-    config = current_app.config
-    with force_locale(user.locale or "de"):
-        text = message(notification)
-        link = absolute_url(target_url(notification))
-        settings = absolute_url("/inbox/settings")
-        lines = [_("Hello %(name)s,", name=user.display_name), "", text]
-        extra = detail(notification)
-        if extra:
-            lines += ["", *("> " + line for line in extra.splitlines())]
-        paper = (notification.params or {}).get("paper")
-        if paper:
-            lines += ["", _("Paper: %(paper)s", paper=paper)]
-        lines += [
-            "",
-            _("Open it in Konzeptwerk: %(url)s", url=link),
-            "",
-            "-- ",
-            _(
-                "You receive this e-mail because you take part in a concept paper "
-                "in Konzeptwerk. Choose which e-mails you get: %(url)s",
-                url=settings,
-            ),
-        ]
-        subject = _("Konzeptwerk: %(message)s", message=text)
+    """Write the e-mail of a notification in the recipient's language.
 
-    email = EmailMessage()
-    # Titles and names come from users: one line only, so they cannot add header lines.
-    email["Subject"] = " ".join(subject.split())
-    email["From"] = config.get("MAIL_FROM") or "konzeptwerk@localhost"
-    email["To"] = Address(display_name=" ".join(user.display_name.split()), addr_spec=user.email)
-    email["Date"] = formatdate(usegmt=True)
-    # An explicit domain: without one, make_msgid looks up the host's FQDN, which can hang.
-    sender_domain = str(email["From"]).rpartition("@")[2].strip("> ") or "konzeptwerk.localhost"
-    email["Message-ID"] = make_msgid(domain=sender_domain)
-    email["Auto-Submitted"] = "auto-generated"
-    email.set_content("\n".join(lines) + "\n")
-    email["Content-Language"] = user.locale or "de"  # after set_content, which drops Content-*
+    The text and its links come from the web layer, which registers the writer under
+    :data:`EMAIL_WRITER` when the app is created.
+
+    :raises RuntimeError: when no writer is registered (an app without its pages).
+    """
+    writer = current_app.extensions.get(EMAIL_WRITER)
+    if writer is None:
+        raise RuntimeError("no notification e-mail writer is registered with this app")
+    email: EmailMessage = writer(notification, user)
     return email

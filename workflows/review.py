@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -23,7 +22,7 @@ from drafting.models import (
 )
 from drafting.permissions import Membership, can_review, may_edit_role
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
-from workflows.notifications import notify
+from workflows.notifications import Target, notify
 from workflows.reviewstate import Action, S, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
@@ -32,10 +31,6 @@ from workflows.sections import get_section, version_of
 def _notify(
     recipients: Iterable[int], kind: str, section: Section, actor: User, **params: object
 ) -> None:
-    try:
-        url = url_for("papers.show", paper_id=section.paper_id, _anchor=f"section-{section.id}")
-    except RuntimeError:  # outside a request (CLI, jobs)
-        url = f"/papers/{section.paper_id}#section-{section.id}"
     notify(
         list(recipients),
         kind,
@@ -43,7 +38,7 @@ def _notify(
         section_id=section.id,
         actor=actor,
         params={"section": section.title, "actor": actor.display_name, **params},
-        url=url,
+        target=Target.SECTION,
     )
 
 

@@ -38,7 +38,7 @@ from drafting.models import (
 from drafting.permissions import can_manage, can_sign
 from workflows import activity
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from workflows.notifications import notify
+from workflows.notifications import Target, notify
 from workflows.papers import PaperAccess, get_paper
 from workflows.reviewstate import statuses_for
 from workflows.sections import list_sections
@@ -204,7 +204,7 @@ def start(
             "actor": actor.display_name,
             "due": deadline.isoformat() if deadline else "",
         },
-        url=f"/papers/{paper_id}/signoff",
+        target=Target.SIGNOFF,
     )
     db.session.commit()
     return edition
@@ -329,7 +329,7 @@ def decide(
                 "decision": kind.value,
                 "reason": note,
             },
-            url=f"/papers/{paper_id}/signoff",
+            target=Target.SIGNOFF,
         )
     if _all_assent(paper_id, edition.id):
         _finalise(actor, paper, edition)
@@ -370,7 +370,8 @@ def _finalise(actor: User, paper: Paper, edition: Edition) -> None:
         paper_id=paper.id,
         actor=None,
         params={"paper": paper.title, "edition": edition.label},
-        url=f"/papers/{paper.id}/editions/{edition.number}",
+        target=Target.EDITION,
+        target_id=edition.number,
     )
 
 
@@ -542,7 +543,7 @@ def send_reminders(today: date | None = None) -> int:
             paper_id=paper.id,
             actor=None,
             params={"paper": paper.title, "due": found.deadline.isoformat()},
-            url=f"/papers/{paper.id}/signoff",
+            target=Target.SIGNOFF,
         )
         found.reminded_at = utcnow()
         activity.record(

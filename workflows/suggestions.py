@@ -22,7 +22,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
-from workflows.notifications import notify
+from workflows.notifications import Target, notify
 from workflows.numbers import to_int
 from workflows.papers import get_paper
 from workflows.sections import (
@@ -277,7 +277,8 @@ def _tell_author(suggestion: Suggestion, actor: User, *, accepted: bool) -> None
             "reason": suggestion.reason,
             "suggestion": suggestion.id,
         },
-        url=f"/suggestions/{suggestion.id}",
+        target=Target.SUGGESTION,
+        target_id=suggestion.id,
     )
 
 

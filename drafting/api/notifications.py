@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_babel import force_locale
 
+from drafting import links
 from drafting.api import api_user, body_json, bp
 from drafting.models import Notification
 from workflows import notifications
@@ -23,7 +24,7 @@ def notification_json(notification: Notification) -> dict[str, Any]:
         "paper_id": notification.paper_id,
         "section_id": notification.section_id,
         "actor": notification.actor.display_name if notification.actor else None,
-        "url": notifications.absolute_url(notifications.target_url(notification)),
+        "url": links.notification_url(notification),
         "created_at": notification.created_at.isoformat(),
         "read_at": notification.read_at.isoformat() if notification.read_at else None,
     }

@@ -10,10 +10,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from drafting import links
+from drafting.inbox import mail
 from drafting.inbox.forms import EmailSettingsForm, MarkAllReadForm
 from workflows import notifications
 
 bp = Blueprint("inbox", __name__)
+bp.record_once(lambda state: mail.init_app(state.app))
 
 
 @bp.app_context_processor
@@ -34,7 +37,7 @@ def index() -> str:
         page=page,
         message=notifications.message,
         detail=notifications.detail,
-        target=notifications.target_url,
+        target=links.notification_path,
         mark_all_form=MarkAllReadForm(),
     )
 
@@ -58,9 +61,9 @@ def open_notification(notification_id: int) -> Response:
     form = FlaskForm()
     if not form.validate_on_submit():
         return redirect(url_for("inbox.index"))
-    target = notifications.open_notification(current_user, notification_id)
-    # target_url only returns local paths, so this cannot redirect to another site.
-    return redirect(request.script_root + target)
+    notification = notifications.open_notification(current_user, notification_id)
+    # notification_path only returns local paths, so this cannot redirect to another site.
+    return redirect(request.script_root + links.notification_path(notification))
 
 
 @bp.route("/inbox/settings", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from drafting import textdiff
+from drafting import activitylog, textdiff
 from drafting.extensions import db
 from drafting.merge import merge3, resolve
 from drafting.models import (
@@ -41,6 +41,7 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
+from workflows import actions as action_registry
 from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
@@ -344,7 +345,8 @@ def activity(paper_id: int) -> str:
         entries=entries,
         titles=titles,
         form=form,
-        actions=actions,
+        actions=action_registry.choices(actions),
+        describe=activitylog.describe,
     )
 
 
@@ -372,6 +374,7 @@ def activity_csv(paper_id: int) -> Response:
             "time_utc",
             "actor",
             "action",
+            "what",
             "section_id",
             "section",
             "version",
@@ -386,6 +389,7 @@ def activity_csv(paper_id: int) -> Response:
                 e.created_at.isoformat(),
                 _csv_safe(e.actor.email) if e.actor else "",  # "=1+2@example.org" is valid
                 e.action,
+                _csv_safe(activitylog.describe(e, titles)),
                 e.section_id or "",
                 _csv_safe(titles.get(e.section_id or 0, "")),
                 e.version or "",

@@ -152,6 +152,11 @@ def test_approve_reset_by_an_edit_reapprove_and_accept_a_suggestion(
 
     # The timeline of all this, and the suggester's work page.
     goto(emil, live, f"/papers/{live.people.paper_id}/activity")
-    expect(emil.locator("table.activity")).to_contain_text("suggestion.accepted")
-    expect(emil.locator("table.activity")).to_contain_text("review.approval_reset")
+    timeline = emil.locator("table.activity")
+    expect(timeline.locator("[data-action='suggestion.accepted']")).to_contain_text(
+        "hat einen Änderungsvorschlag"
+    )
+    expect(timeline.locator("[data-action='review.approval_reset']").first).to_contain_text(
+        "gilt nicht mehr"
+    )
     goto(max_, live, "/my-work")

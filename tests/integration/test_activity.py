@@ -172,7 +172,7 @@ def test_the_timeline_shows_entries_newest_first(client, auth, world):
     page = html(client.get(f"/papers/{world.paper.id}/activity"))
     total = len(log(world.paper.id))
     assert f"Entries 1 to {total} of {total}, newest first" in page
-    assert page.index("<code>role.revoked</code>") < page.index("<code>paper.created</code>")
+    assert page.index('data-action="role.revoked"') < page.index('data-action="paper.created"')
     assert "Rita Prüfung" in page and "comment: Zu kurz." in page and "reason: Nein." in page
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import event, select
 
 from drafting.comments.highlight import render_highlighted
 from drafting.extensions import db
+from drafting.links import notification_path
 from drafting.markdown import render
 from drafting.models import ActivityEntry, Comment, Notification, Section, User
 from tests import factories
@@ -243,7 +244,7 @@ def test_replies_form_a_thread_and_tell_the_parents_author(w):
         (w.member.id, w.editor.id),
         (w.member.id, w.reviewer.id),
     ]
-    assert replies[0].url == f"/sections/{w.section.id}/comments#comment-{first.id}"
+    assert notification_path(replies[0]) == f"/sections/{w.section.id}/comments#comment-{first.id}"
     assert replies[0].params["excerpt"] == "Ja."
     assert actions(w.paper.id) == ["comment.added"] + ["comment.replied"] * 3
 
@@ -390,7 +391,8 @@ def test_mentions_notify_mentioned_members_only(w):
     mentioned = notifications("mentioned")
     assert sorted(n.user_id for n in mentioned) == sorted([w.reviewer.id, w.member.id])
     assert all(n.actor_id == w.editor.id for n in mentioned)
-    assert mentioned[0].url == f"/sections/{w.section.id}/comments#comment-{comment.id}"
+    link = notification_path(mentioned[0])
+    assert link == f"/sections/{w.section.id}/comments#comment-{comment.id}"
     assert mentioned[0].params["section"] == "Ausgangslage"
     assert not [n for n in notifications() if n.user_id == w.outsider.id]
 

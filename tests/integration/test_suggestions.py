@@ -12,6 +12,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from drafting.extensions import db
+from drafting.links import notification_path
 from drafting.models import (
     ActivityEntry,
     Notification,
@@ -268,7 +269,7 @@ def test_accepting_makes_a_version_authored_by_the_suggester(client, world, toke
     [saved] = [e for e in entries(world.paper.id, "section.saved") if e.version == 2]
     assert saved.actor_id == world.editor.id  # who did it; the version names the suggester
     [told] = decisions_for(world.member.id)
-    assert (told.params["accepted"], told.actor_id, told.url) == (
+    assert (told.params["accepted"], told.actor_id, notification_path(told)) == (
         True,
         world.editor.id,
         f"/suggestions/{item}",

@@ -62,7 +62,10 @@ GLOSSARY = [
     (r"\bdeadlines?\b", "frist"),
 ]
 # msgids where a glossary word is used in another sense, with the reason.
-GLOSSARY_EXCEPTIONS: dict[str, str] = {}
+GLOSSARY_EXCEPTIONS: dict[str, str] = {
+    "Edition": "Word title page: the glossary's short form 'Stand' before the edition's label",
+    "Working draft": "Word title page: 'Arbeitsstand' where no edition is frozen yet",
+}
 
 # Formal address only: no "du", "dich", "dir", "dein…", "euch", "euer".
 INFORMAL = re.compile(r"\b(du|dich|dir|dein\w*|euch|euer\w*|eure\w*)\b", re.IGNORECASE)
