@@ -167,6 +167,13 @@ def init_app(app: Flask) -> None:
 # --- the worker ---------------------------------------------------------------------------
 
 
+#: How often an idle worker cleans rq's registries and tries to take over the scheduler.
+#: A worker killed hard (OOM, SIGKILL) leaves its scheduler lock to expire after 61 s; with
+#: rq's default of 10 minutes its restarted successor would run no retries (they wait in the
+#: scheduled registry) until then — found by the fault soak (bench/soak.py).
+MAINTENANCE_SECONDS = 30
+
+
 class AppWorker(Worker):
     """An rq worker for a process that holds an app context; its work horses get fresh DB pools."""
 
@@ -183,7 +190,11 @@ def make_worker(url: str) -> AppWorker:
     """
     connection = Redis.from_url(url)
     connection.ping()
-    return AppWorker([Queue(name, connection=connection) for name in QUEUES], connection=connection)
+    return AppWorker(
+        [Queue(name, connection=connection) for name in QUEUES],
+        connection=connection,
+        maintenance_interval=MAINTENANCE_SECONDS,
+    )
 
 
 # --- job functions ------------------------------------------------------------------------
