@@ -1235,9 +1235,7 @@ def check(built: Stack, world: World, ledger: Ledger) -> Consistency:
                 result.silent_failures.append(export_id)
         missing_exports = set(ledger.exports) - {row[0] for row in statuses}
         result.stuck_exports += sorted(missing_exports)
-        users: dict[str, int] = dict(
-            conn.execute("SELECT email, id FROM user_account").fetchall()
-        )
+        users: dict[str, int] = dict(conn.execute("SELECT email, id FROM user_account").fetchall())
         drafts = {
             (user, section): body
             for user, section, body in conn.execute(
