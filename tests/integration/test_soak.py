@@ -6,8 +6,8 @@ test's own (never the shared ones on 5432/6379) and a supervised rq worker. Mean
 gunicorn worker is killed, PostgreSQL restarted, Redis stopped for 4 seconds and the rq worker
 killed while it builds an export. Afterwards nothing the users were told may be missing.
 
-ASVS 4.0.3 V1.14 / V11.1 (the service keeps its integrity under load and faults) and V7.3
-(the activity log stays intact): see docs/security.md.
+ASVS 4.0.3 1.11.2 and 11.1.6 (no lost or doubled writes under concurrency and faults) and
+7.4.3 (a last-resort error handler while dependencies are down): see docs/security.md.
 """
 
 from __future__ import annotations
