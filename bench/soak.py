@@ -80,7 +80,10 @@ class Options:
     drain_seconds: float = 150.0
     #: Seconds after a dependency is back in which its errors still count as its fault.
     grace: float = 3.0
-    think: tuple[float, float] = (0.5, 2.0)
+    #: Seconds a user pauses between steps (readers and reviewers 1.5 ×, exporters 3 ×).
+    think: tuple[float, float] = (2.0, 6.0)
+    #: Readers log out and in again every so many steps (Argon2 makes logins expensive).
+    relogin_every: int = 40
     seed: int = 9
     verbose: bool = True
     #: The order of the four faults (web worker, rq worker, PostgreSQL, Redis).
@@ -719,7 +722,7 @@ def reviewer(
                     ledger.comments.append(int(answer.json()["id"]))
         else:
             client.request("comments", "GET", f"/api/v1/sections/{section}/comments", api=True)
-        stop.pause(rng, opts.think)
+        stop.pause(rng, (opts.think[0] * 1.5, opts.think[1] * 1.5))
 
 
 def reader(
@@ -745,10 +748,10 @@ def reader(
         client.take_csrf(answer)
         section = rng.choice([s for s in world.sections if s["paper"] == paper])["id"]
         client.request("history", "GET", f"/sections/{section}/history")
-        if step % 12 == 0 and client.csrf:
+        if step % opts.relogin_every == 0 and client.csrf:
             client.request("logout", "POST", "/logout", form={"csrf_token": client.csrf})
             logged_in = client.login(email)
-        stop.pause(rng, opts.think)
+        stop.pause(rng, (opts.think[0] * 1.5, opts.think[1] * 1.5))
 
 
 def exporter(
@@ -783,7 +786,7 @@ def exporter(
                     break
                 if status == "failed":
                     break
-        stop.pause(rng, (opts.think[0] * 2, opts.think[1] * 2))
+        stop.pause(rng, (opts.think[0] * 3, opts.think[1] * 3))
 
 
 def health_probe(world: World, recorder: Recorder, stop: Stop) -> None:
@@ -1363,6 +1366,7 @@ class Report:
                 out.append("    latency outside the fault windows (requests inside excluded):")
             out.append(
                 f"    {'kind':<12} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'5xx':>5} {'none':>5}"
+                "   (5xx and no answer: whole run)"
             )
             everything = self.figures(samples)
             for kind, fig in self.figures(shown).items():
@@ -1489,6 +1493,15 @@ def main() -> None:
     parser.add_argument("--redis-down", type=float, default=None, help="seconds (default: scaled)")
     parser.add_argument("--no-peer", action="store_true", help="skip the fault-free peer run")
     parser.add_argument("--no-faults", action="store_true", help="run the load without faults")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[2.0, 6.0],
+        metavar=("MIN", "MAX"),
+        help="seconds between a user's steps (default 2 6)",
+    )
+    parser.add_argument("--relogin-every", type=int, default=40, help="reader steps per login")
     parser.add_argument("--http-port", type=int, default=5200)
     parser.add_argument("--pg-port", type=int, default=55432)
     parser.add_argument("--redis-port", type=int, default=6391)
@@ -1502,6 +1515,8 @@ def main() -> None:
         http_port=args.http_port,
         pg_port=args.pg_port,
         redis_port=args.redis_port,
+        think=(args.think[0], args.think[1]),
+        relogin_every=args.relogin_every,
     )
     plan = Plan.for_users(opts.users)
     one, five, _ = os.getloadavg()

@@ -30,6 +30,8 @@ def test_soak_loses_no_save_draft_comment_or_export_through_faults() -> None:
         redis_down=4,
         stale_seconds=5,
         drain_seconds=40,
+        think=(0.5, 2.0),  # brisker than the bench's users: enough work in 30 seconds
+        relogin_every=12,
         # The worker is killed last: a retry scheduled before the kill would wait for the
         # dead worker's scheduler lock to expire (61 s), longer than this short run.
         fault_order=("web", "postgres", "redis", "worker"),
