@@ -540,6 +540,8 @@ class Client:
             "/login",
             form={"email": email, "password": PASSWORD, "csrf_token": self.csrf},
         )
+        # The login starts a new session: the form's CSRF token is no longer valid.
+        self.csrf = ""
         return answer.status == 302 and "/login" not in answer.headers.get("location", "")
 
 
@@ -1146,6 +1148,7 @@ class Consistency:
     stuck_exports: list[int] = field(default_factory=list)
     silent_failures: list[int] = field(default_factory=list)
     drafts_checked: int = 0
+    drafts_held: int = 0
     lost_drafts: list[str] = field(default_factory=list)
     comments_checked: int = 0
     lost_comments: list[int] = field(default_factory=list)
@@ -1248,6 +1251,7 @@ def check(built: Stack, world: World, ledger: Ledger) -> Consistency:
         for (email, section), allowed in sorted(ledger.drafts.items(), key=str):
             result.drafts_checked += 1
             held = drafts.get((users[email], section))
+            result.drafts_held += held is not None
             if held not in allowed:
                 result.lost_drafts.append(
                     f"draft of {email} on section {section}: server holds "
@@ -1286,6 +1290,7 @@ class KindFigures:
     p95: float
     server_errors: int
     no_answer: int
+    client_errors: int
 
 
 @dataclass
@@ -1323,6 +1328,7 @@ class Report:
                 percentile([s.seconds for s in group], 0.95),
                 sum(1 for s in group if s.status >= 500),
                 sum(1 for s in group if s.status == 0),
+                sum(1 for s in group if 400 <= s.status < 500),
             )
             for kind, group in sorted(kinds.items())
         }
@@ -1365,15 +1371,15 @@ class Report:
             if phase == "faults":
                 out.append("    latency outside the fault windows (requests inside excluded):")
             out.append(
-                f"    {'kind':<12} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'5xx':>5} {'none':>5}"
-                "   (5xx and no answer: whole run)"
+                f"    {'kind':<12} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'4xx':>5} {'5xx':>5} "
+                f"{'none':>5}   (4xx, 5xx, no answer: whole run)"
             )
             everything = self.figures(samples)
             for kind, fig in self.figures(shown).items():
                 total = everything[kind]
                 out.append(
                     f"    {kind:<12} {fig.n:>6} {fig.p50 * 1000:>9.1f} {fig.p95 * 1000:>9.1f} "
-                    f"{total.server_errors:>5} {total.no_answer:>5}"
+                    f"{total.client_errors:>5} {total.server_errors:>5} {total.no_answer:>5}"
                 )
         faulted = self.phase("faults")
         if faulted:
@@ -1442,7 +1448,10 @@ class Report:
             f"    exports: {c.exports}; stuck {len(c.stuck_exports)}, failed without a message "
             f"{len(c.silent_failures)}"
         )
-        out.append(f"    drafts: {c.drafts_checked} checked, lost {len(c.lost_drafts)}")
+        out.append(
+            f"    drafts: {c.drafts_checked} checked ({c.drafts_held} holding autosaved text), "
+            f"lost {len(c.lost_drafts)}"
+        )
         out.append(f"    comments: {c.comments_checked} accepted, lost {len(c.lost_comments)}")
         for problem in c.problems()[:20]:
             out.append(f"      ✘ {problem}")

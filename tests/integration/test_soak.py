@@ -51,6 +51,8 @@ def test_soak_loses_no_save_draft_comment_or_export_through_faults() -> None:
     # The users did work, and the server remembers all of it.
     assert consistency.accepted_saves >= 5, figures
     assert consistency.drafts_checked >= 2, figures
+    autosaved = [s for s in report.samples if s.kind == "autosave" and s.status == 200]
+    assert len(autosaved) >= 3 and consistency.drafts_held >= 1, figures
     assert consistency.comments_checked >= 1, figures
     assert sum(consistency.exports.values()) >= 1, figures
     assert consistency.problems() == [], figures
