@@ -29,7 +29,7 @@ CATALOGS := $(wildcard drafting/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
 .PHONY: help venv install run demo-logins test test-sqlite test-postgres test-browser lint \
-        fmt bench translations compile-translations clean
+        fmt scan audit-deps bench translations compile-translations clean assets assets-check
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,10 +70,28 @@ demo-logins: $(INSTALLED)  ## Print the demo logins again.
 
 # --- checking ----------------------------------------------------------------------------
 
-lint: $(INSTALLED)  ## ruff (lint and format check) and mypy.
+lint: $(INSTALLED)  ## ruff (lint and format check), mypy and bandit.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -c pyproject.toml -q -r drafting workflows exports
+
+scan: $(INSTALLED)  ## bandit over drafting, workflows and exports (configured in pyproject.toml).
+	$(BIN)/bandit -c pyproject.toml -r drafting workflows exports
+
+# pip-audit looks every installed version up in PyPI's JSON API (advisories from OSV), at
+# https://pypi.org/pypi/<name>/<version>/json. Where that cannot be reached (an offline CI
+# that only sees a package mirror) the audit is skipped with a message instead of failing:
+# then run `make audit-deps` before each release on a machine with internet access.
+AUDIT_PROBE := import importlib.metadata as m, urllib.request as u; \
+  u.urlopen(f"https://pypi.org/pypi/flask/{m.version('flask')}/json", timeout=15)
+audit-deps: $(INSTALLED)  ## Audit the installed dependencies for known vulnerabilities (pip-audit).
+	@if $(PY) -c '$(AUDIT_PROBE)' >/dev/null 2>&1; then \
+	  $(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \
+	else \
+	  echo "audit-deps: SKIPPED — PyPI's vulnerability data (pypi.org/pypi/<name>/<version>/json)" \
+	    "cannot be reached from here. Run 'make audit-deps' with internet access before each release."; \
+	fi
 
 fmt: $(INSTALLED)  ## Format the code and apply ruff's safe fixes.
 	$(BIN)/ruff format .
@@ -103,6 +121,32 @@ bench: $(INSTALLED)  ## Run the benchmarks in bench/ (not part of `make test`).
 	  echo "== $$script"; \
 	  PYTHONPATH=. $(PY) "$$script"; \
 	done
+
+# --- front-end assets --------------------------------------------------------------------
+# The visual editor (frontend/) is built with npm + esbuild into drafting/static/. The bundle
+# is committed, so `make run` and the Python tests need no Node.js; CI rebuilds and compares.
+
+NPM ?= npm
+NODE ?= node
+FRONTEND_STAMP := frontend/node_modules/.konzeptwerk-installed
+BUNDLE := drafting/static/editor.bundle.js drafting/static/editor.bundle.css
+
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+assets: $(FRONTEND_STAMP)  ## Build the editor bundle into drafting/static/ (npm ci when needed).
+	cd frontend && $(NODE) build.mjs
+
+assets-check: $(FRONTEND_STAMP)  ## Rebuild the bundle and fail when the committed one differs.
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd frontend && $(NODE) build.mjs --outdir "$$tmp"); \
+	status=0; for file in $(BUNDLE); do \
+	  if ! cmp -s "$$file" "$$tmp/$$(basename $$file)"; then \
+	    echo "$$file is not what frontend/ builds: run \`make assets\` and commit it." >&2; status=1; \
+	  fi; \
+	done; \
+	[ $$status -eq 0 ] && echo "assets-check: the committed bundle is up to date."; exit $$status
 
 # --- translations ------------------------------------------------------------------------
 

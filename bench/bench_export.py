@@ -166,6 +166,7 @@ def import_into_database(content: bytes, instance: Path) -> tuple[float, float, 
             user = accounts.create_user("lead@bench.example", "Lea", org, "bench-password-1")
             started, started_cpu = time.perf_counter(), time.process_time()
             result = import_docx(user, content)
+            db.session.commit()
             elapsed = time.perf_counter() - started, time.process_time() - started_cpu
             db.session.remove()
             db.engine.dispose()

@@ -49,6 +49,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from drafting import inputs, security
+
+    inputs.init_app(app)  # before the blueprints: it bounds the <int:…> converter
+    security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
@@ -75,7 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.exporting.views import bp as exporting_bp
     from drafting.inbox.views import bp as inbox_bp
     from drafting.papers.views import bp as papers_bp
+    from drafting.printing.views import bp as printing_bp
     from drafting.review.views import bp as review_bp
+    from drafting.search.views import bp as search_bp
     from drafting.sections.views import bp as sections_bp
     from drafting.signoff.views import bp as signoff_bp
 
@@ -88,6 +94,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(review_bp)
     app.register_blueprint(signoff_bp)
     app.register_blueprint(exporting_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(printing_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from redis.exceptions import RedisError
@@ -26,14 +28,39 @@ def orgs_cli() -> None:
 @click.option("--name", required=True, help="Full name, e.g. 'Stadt Lindenau'.")
 @click.option("--short", "short_name", required=True, help="Unique short name, e.g. 'LIN'.")
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
-def orgs_create(name: str, short_name: str, kind: str) -> None:
+@click.option(
+    "--may-create-papers/--no-paper-creation",
+    default=True,
+    help="Whether its users may create papers (default: yes).",
+)
+def orgs_create(name: str, short_name: str, kind: str, may_create_papers: bool) -> None:
     """Create a partner organisation."""
     try:
-        org = accounts.create_organisation(name, short_name, kind)
+        org = accounts.create_organisation(
+            name, short_name, kind, may_create_papers=may_create_papers
+        )
     except WorkflowError as err:
         _fail(err)
     else:
         click.echo(f"Created organisation {org.short_name} (id {org.id}).")
+
+
+@orgs_cli.command("paper-creation")
+@click.argument("short_name")
+@click.argument("allowed", type=click.Choice(["allow", "deny"]))
+def orgs_paper_creation(short_name: str, allowed: str) -> None:
+    """Allow or deny an organisation's users to create papers."""
+    try:
+        org = accounts.organisation_by_short(short_name)
+        accounts.update_organisation(
+            org.id, org.name, org.short_name, org.kind, may_create_papers=allowed == "allow"
+        )
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(
+            f"{org.short_name}: paper creation {'allowed' if allowed == 'allow' else 'denied'}."
+        )
 
 
 @orgs_cli.command("list")
@@ -52,13 +79,39 @@ def users_cli() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True, help="Display name.")
 @click.option("--org", "org_short", required=True, help="Short name of the organisation.")
-@click.option("--password", required=True, help="At least 10 characters.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (scripts).",
+)
+@click.option(
+    "--password",
+    default=None,
+    help="The password on the command line (visible in the shell history and process "
+    "list; prefer the prompt or --password-stdin).",
+)
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
 def users_create(
-    email: str, name: str, org_short: str, password: str, admin: bool, locale: str
+    email: str,
+    name: str,
+    org_short: str,
+    password_stdin: bool,
+    password: str | None,
+    admin: bool,
+    locale: str,
 ) -> None:
-    """Create a user account."""
+    """Create a user account; asks for the password (hidden, twice) unless given otherwise.
+
+    The password must have at least 10 characters and be hard to guess (not built from the
+    e-mail address, name or organisation, no common password, word or sequence).
+    """
+    if password_stdin and password is not None:
+        raise click.UsageError("give either --password or --password-stdin, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         org = accounts.organisation_by_short(org_short)
         user = accounts.create_user(email, name, org, password, is_admin=admin, locale=locale)
@@ -68,17 +121,35 @@ def users_create(
         click.echo(f"Created user {user.email} (id {user.id}).")
 
 
+@users_cli.command("move")
+@click.option("--email", required=True)
+@click.option("--org", "org_short", required=True, help="Short name of the new organisation.")
+def users_move(email: str, org_short: str) -> None:
+    """Move a user to another organisation; their roles on papers end (and are logged)."""
+    try:
+        org = accounts.organisation_by_short(org_short)
+    except WorkflowError as err:
+        _fail(err)
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException("no such user")
+    try:
+        accounts.move_user(user.id, org.id)
+    except WorkflowError as err:
+        _fail(err)
+    else:
+        click.echo(f"Moved {email} to {org.short_name}; their paper roles were removed.")
+
+
 @users_cli.command("deactivate")
 @click.option("--email", required=True)
 def users_deactivate(email: str) -> None:
     """Deactivate a user account; its sessions and tokens stop working at once."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException("no such user")
-    user.active = False
-    user.rotate_sessions()
-    db.session.commit()
-    click.echo(f"Deactivated {user.email}.")
+    try:
+        user = accounts.deactivate_user(email)
+    except WorkflowError:
+        raise click.ClickException("no such user") from None
+    click.echo(f"Deactivated {user.email}; its sessions ended and its API tokens are revoked.")
 
 
 @click.group("tokens")
@@ -94,8 +165,11 @@ def tokens_create(email: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         raise click.ClickException("no active user with this e-mail address")
-    _token, plain = accounts.create_token(user, name)
-    click.echo(f"API token for {user.email} (shown once, stored only hashed):")
+    token, plain = accounts.create_token(user, name)
+    valid_until = token.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(
+        f"API token for {user.email}, valid until {valid_until} (shown once, stored only hashed):"
+    )
     click.echo(plain)
 
 
@@ -165,6 +239,22 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(editions_cli)
+    app.cli.add_command(search_cli)
+
+
+@click.group("search")
+def search_cli() -> None:
+    """Maintain the full-text search index."""
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from all papers (after an upgrade or a restore)."""
+    from workflows.search import rebuild
+
+    count = rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"indexed {count} texts")
 
 
 @click.group("audit")
@@ -174,13 +264,28 @@ def audit_cli() -> None:
 
 @audit_cli.command("verify")
 @click.argument("paper_id", type=int)
-def audit_verify(paper_id: int) -> None:
-    """Recompute a paper's hash chain; exit non-zero on any altered or missing entry."""
-    from workflows.activity import verify
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="A head recorded earlier with `audit anchor` (plain SHA-256); may be repeated.",
+)
+def audit_verify(paper_id: int, anchors: tuple[str, ...]) -> None:
+    """Recompute a paper's hash chain and keyed seals; exit non-zero on any altered, missing
+    or re-sealed entry, or on a recorded head the log no longer holds."""
+    from workflows.activity import check_anchor, verify
 
     if db.session.get(Paper, paper_id) is None:
         raise click.ClickException(f"paper {paper_id} does not exist")
     problems = verify(paper_id)
+    for given in anchors:
+        seq, _sep, head = given.partition(":")
+        if not seq.strip().isdigit() or not head.strip():
+            raise click.BadParameter(f"{given!r} is not SEQ:HASH", param_hint="--anchor")
+        problem = check_anchor(paper_id, int(seq), head)
+        if problem is not None:
+            problems.append(problem)
     if problems:
         for problem in problems:
             click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
@@ -188,6 +293,25 @@ def audit_verify(paper_id: int) -> None:
             f"activity log of paper {paper_id} is NOT intact ({len(problems)} problem(s))"
         )
     click.echo(f"activity log of paper {paper_id} is intact")
+
+
+@audit_cli.command("anchor")
+@click.argument("paper_id", type=int)
+def audit_anchor(paper_id: int) -> None:
+    """Print a paper's chain head (plain SHA-256 and keyed) for a record kept elsewhere."""
+    from workflows.activity import anchor
+
+    head = anchor(paper_id)
+    if head is None:
+        raise click.ClickException(f"paper {paper_id} does not exist")
+    click.echo(f"paper:       {head.paper_id}")
+    click.echo(f"entries:     {head.seq}")
+    click.echo(f"head:        {head.head}")
+    click.echo(f"head-keyed:  {head.keyed}")
+    click.echo(f"at:          {head.at}")
+    click.echo(
+        f"check later: flask --app wsgi audit verify {paper_id} --anchor {head.seq}:{head.head}"
+    )
 
 
 @click.group("editions")

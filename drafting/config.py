@@ -12,15 +12,30 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _proxies(value: str | None) -> int | tuple[str, ...]:
+    # A number of proxy hops, or the addresses/networks of the proxies, comma-separated.
+    value = (value or "").strip()
+    if not value:
+        return 0
+    if value.isdigit():
+        return int(value)
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 def load_config(instance_path: str) -> dict[str, Any]:
     """Return the configuration read from the environment."""
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     default_db = "sqlite:///" + str(Path(instance_path) / "konzeptwerk.sqlite3")
+    idle = _int("SESSION_IDLE_MINUTES", 120) * 60
+    lifetime = _int("SESSION_LIFETIME_HOURS", 12) * 3600
     secret = os.environ.get("SECRET_KEY")
     if not secret:
         secret = _instance_secret(instance_path)
     return {
         "SECRET_KEY": secret,
+        # Keys the activity chain and edition hashes (HMAC-SHA256). Keep it apart from the
+        # database and its backups: whoever holds both can forge the audit trail.
+        "AUDIT_KEY": audit_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
@@ -28,10 +43,37 @@ def load_config(instance_path: str) -> dict[str, Any]:
         or os.environ.get("REDIS_URL")
         or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A storage error (Redis down) must not turn a request into a 500.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Failed logins per client address, and per account (any address); the second also
+        # counts wrong current passwords in the profile.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
+            "LOGIN_ACCOUNT_RATE_LIMIT", "5 per 5 minutes;20 per hour"
+        ),
+        # Where login throttling counts: a redis:// URL, "database" or "memory://" (one process
+        # only). Unset: Redis when RATELIMIT_STORAGE_URI or REDIS_URL names one, else database.
+        "LOGIN_THROTTLE_STORAGE": os.environ.get("LOGIN_THROTTLE_STORAGE") or None,
+        # Seconds to count in the database before trying an unreachable Redis again.
+        "LOGIN_THROTTLE_REDIS_RETRY": _int("LOGIN_THROTTLE_REDIS_RETRY", 30),
+        # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed: a number of hops
+        # (werkzeug ProxyFix) or a comma-separated list of proxy addresses; none by default.
+        "TRUSTED_PROXIES": _proxies(os.environ.get("TRUSTED_PROXIES")),
+        # A login ends after this long without a request, and this long after it began.
+        "SESSION_IDLE_TIMEOUT": idle,
+        "SESSION_LIFETIME": lifetime,
+        "PERMANENT_SESSION_LIFETIME": lifetime,
+        "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 90),
+        # Exports a user may request (counted in the database: shared by every web node).
+        "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "10 per 5 minutes;100 per day"),
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        # Caps of one Word import (413 beyond them), checked before anything is written.
+        "IMPORT_MAX_SECTIONS": _int("IMPORT_MAX_SECTIONS", 1000),
+        "IMPORT_MAX_CHARS": _int("IMPORT_MAX_CHARS", 5_000_000),
+        # Longest quoted passage of a comment (413 beyond it).
+        "COMMENT_MAX_QUOTE_CHARS": _int("COMMENT_MAX_QUOTE_CHARS", 5_000),
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ("de", "en"),
@@ -39,7 +81,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "WTF_CSRF_TIME_LIMIT": None,
+        # The token lives in the session, which ends at logout, idle timeout or lifetime; the
+        # lifetime also bounds tokens of visitors who never log in.
+        "WTF_CSRF_TIME_LIMIT": lifetime,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -51,12 +95,26 @@ def load_config(instance_path: str) -> dict[str, Any]:
     }
 
 
-def _instance_secret(instance_path: str) -> str:
+def audit_key(instance_path: str) -> str:
+    """Return the audit key: ``AUDIT_KEY`` from the environment, else ``instance/audit_key``.
+
+    The migration that keys existing chains reads the key through this function too.
+    """
+    return os.environ.get("AUDIT_KEY") or _instance_secret(instance_path, "audit_key")
+
+
+def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     """Return a per-installation secret kept in the instance folder, creating it once."""
     import secrets
 
-    path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    path = Path(instance_path) / name
+    try:
+        # O_EXCL: of several processes starting at once, exactly one writes the secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
     return path.read_text().strip()

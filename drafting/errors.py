@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -80,8 +80,12 @@ def init_app(app: Flask) -> None:
     def workflow_error(err: WorkflowError) -> Any:
         db.session.rollback()
         if wants_json():
-            return json_error(err.code, err.message, err.status, **err.extra)
-        return _page(err.status, err.message)
+            response = json_error(err.code, err.message, err.status, **err.extra)
+        else:
+            response = make_response(_page(err.status, err.message))
+        if "retry_after" in err.extra:
+            response.headers["Retry-After"] = str(err.extra["retry_after"])
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> Any:

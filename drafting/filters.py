@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask import Flask, g, has_request_context
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -41,6 +41,7 @@ REVIEW_STATE_LABELS = {
 SUGGESTION_LABELS = {
     "open": _l("open"),
     "accepted": _l("accepted"),
+    "partly_accepted": _l("partly accepted"),
     "rejected": _l("rejected"),
 }
 
@@ -69,15 +70,27 @@ def when_date(value: date | None) -> str:
 
 
 def when(value: datetime | None, fmt: str = "medium") -> str:
-    """Format a timestamp in the user's language and the configured time zone."""
+    """Format a timestamp in the user's language and the configured time zone.
+
+    Within a request each timestamp is formatted once: a discussion page names one comment's
+    date in several places, and Babel's formatting is the page's most expensive filter.
+    """
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    if not has_request_context():
+        return format_datetime(value, fmt)
+    cache: dict[tuple[object, ...], str] = g.setdefault("_when", {})
+    key = (value, fmt, str(get_locale()), str(get_timezone()))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = format_datetime(value, fmt)
+    return found
 
 
 def stored_html(value: str | None) -> Markup:
     """Mark HTML as safe that was sanitised when it was stored (rendered section versions)."""
-    return Markup(value or "")  # noqa: S704 — sanitised by drafting.markdown at save time
+    # Sanitised by drafting.markdown at save time.
+    return Markup(value or "")  # noqa: S704  # nosec B704 # sanitised when stored
 
 
 def init_app(app: Flask) -> None:

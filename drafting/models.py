@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -21,7 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,6 +97,8 @@ class Organisation(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200), unique=True)
     short_name: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    # An installation may keep paper creation to some organisations (e.g. the ministry).
+    may_create_papers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
@@ -143,6 +149,8 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    # Refused from then on (API_TOKEN_DAYS after creation).
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -150,6 +158,39 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     def hash(token: str) -> str:
         """Return the stored form of a token (tokens are random, so plain SHA-256 suffices)."""
         return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Tell whether the token's lifetime is over."""
+        return self.expires_at <= (now or utcnow())
+
+
+class LoginSession(db.Model):  # type: ignore[name-defined]
+    """One login of one browser; logging out, the idle timeout or the lifetime ends it.
+
+    The browser's signed session cookie holds a random key; only its SHA-256 is stored.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ThrottleCounter(db.Model):  # type: ignore[name-defined]
+    """A login-throttling counter of one fixed window, shared by all processes (no Redis)."""
+
+    __tablename__ = "throttle_counter"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    # Unix time at which the window closes and the row may be deleted.
+    window_end: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Paper(db.Model):  # type: ignore[name-defined]
@@ -168,6 +209,8 @@ class Paper(db.Model):  # type: ignore[name-defined]
     # Head of the activity log's hash chain: deleting entries at the end is detectable too.
     log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     log_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # HMAC of (seq, head) under AUDIT_KEY: a truncated or recomputed chain cannot forge it.
+    log_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The edition being signed or, once final, the final edition.
     current_edition_id: Mapped[int | None] = mapped_column(
         ForeignKey("edition.id", use_alter=True), nullable=True
@@ -271,13 +314,16 @@ class SectionVersion(db.Model):  # type: ignore[name-defined]
     # Rendered once at save time: versions never change, so pages never re-render Markdown.
     body_html: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # Someone else whose text the version holds (a suggester whose text an editor combined).
+    coauthor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(String(500), default="")
     merged_with: Mapped[int | None] = mapped_column(Integer, nullable=True)
     restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     section: Mapped[Section] = relationship(back_populates="versions", foreign_keys=[section_id])
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    coauthor: Mapped[User | None] = relationship(foreign_keys=[coauthor_id])
 
 
 class Draft(db.Model):  # type: ignore[name-defined]
@@ -315,6 +361,9 @@ class ActivityEntry(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of ``hash`` under AUDIT_KEY (kept outside the database): the plain chain
+    # can be recomputed by anyone who can write the database, this one cannot.
+    mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     actor: Mapped[User | None] = relationship(lazy="joined")
 
@@ -403,6 +452,7 @@ class Comment(db.Model):  # type: ignore[name-defined]
 class SuggestionStatus(enum.StrEnum):
     OPEN = "open"
     ACCEPTED = "accepted"
+    PARTLY_ACCEPTED = "partly_accepted"
     REJECTED = "rejected"
 
 
@@ -427,6 +477,9 @@ class Suggestion(db.Model):  # type: ignore[name-defined]
     reason: Mapped[str] = mapped_column(Text, default="")
     result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # After a partial acceptance: {"accepted": [change ids], "rejected": [change ids]}, the
+    # ids of drafting.changes.changes(base text, body).
+    decided_changes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
@@ -484,6 +537,8 @@ class Edition(db.Model):  # type: ignore[name-defined]
         _enum(EditionStatus, "edition_status"), default=EditionStatus.SIGNING
     )
     content_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of (paper, number, content_hash) under AUDIT_KEY.
+    content_mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
     deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
@@ -590,3 +645,77 @@ class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class SearchEntry(db.Model):  # type: ignore[name-defined]
+    """One searchable text (a section version, comment, suggestion or paper title), kept on write.
+
+    ``title_terms``/``body_terms`` hold the Python-made German stems; SQLite indexes them
+    with FTS5 (``search_fts``), PostgreSQL with a generated ``tsv`` column and a GIN index
+    (see :mod:`workflows.search`).
+    """
+
+    __tablename__ = "search_entry"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_search_entry_section", "section_id"),
+        Index("ix_search_entry_paper", "paper_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the row stands for: paper | version | comment | suggestion, and that row's id.
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[int] = mapped_column(Integer)
+    # What a result is: section (current version) | version | comment | suggestion | paper.
+    kind: Mapped[str] = mapped_column(String(16))
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    body_terms: Mapped[str] = mapped_column(Text, default="")
+
+
+# The full-text index beside search_entry, one per backend. Both index the same stems; on
+# PostgreSQL the 'simple' configuration takes them as they are (the stemming already happened
+# in Python), so both backends match exactly the same rows.
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title_terms, body_terms,"
+        " content='search_entry', content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_ai AFTER INSERT ON search_entry BEGIN"
+        " INSERT INTO search_fts(rowid, title_terms, body_terms)"
+        " VALUES (new.id, new.title_terms, new.body_terms); END",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_ad AFTER DELETE ON search_entry BEGIN"
+        " INSERT INTO search_fts(search_fts, rowid, title_terms, body_terms)"
+        " VALUES ('delete', old.id, old.title_terms, old.body_terms); END",
+        "CREATE TRIGGER IF NOT EXISTS search_entry_au AFTER UPDATE OF title_terms, body_terms"
+        " ON search_entry BEGIN"
+        " INSERT INTO search_fts(search_fts, rowid, title_terms, body_terms)"
+        " VALUES ('delete', old.id, old.title_terms, old.body_terms);"
+        " INSERT INTO search_fts(rowid, title_terms, body_terms)"
+        " VALUES (new.id, new.title_terms, new.body_terms); END",
+    ],
+    "postgresql": [
+        "ALTER TABLE search_entry ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
+        "setweight(to_tsvector('simple'::regconfig, title_terms), 'A') || "
+        "setweight(to_tsvector('simple'::regconfig, body_terms), 'D')) STORED",
+        "CREATE INDEX ix_search_entry_tsv ON search_entry USING gin (tsv)",
+    ],
+}
+for _dialect, _statements in SEARCH_DDL.items():
+    for _statement in _statements:
+        event.listen(
+            SearchEntry.__table__,
+            "after_create",
+            DDL(_statement).execute_if(dialect=_dialect),
+        )
+event.listen(
+    SearchEntry.__table__,
+    "after_drop",
+    DDL("DROP TABLE IF EXISTS search_fts").execute_if(dialect="sqlite"),
+)

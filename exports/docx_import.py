@@ -69,17 +69,22 @@ class ImportedDocument:
 
 def _join(blocks: list[str]) -> str:
     # Consecutive list items stay together; other blocks are separated by blank lines.
-    out: list[str] = []
+    groups: list[list[str]] = []
     for block in blocks:
-        if out and _is_item(block) and _is_item(out[-1]):
-            out[-1] += "\n" + block
+        if groups and _is_item(block) and _is_item(groups[-1][-1]):
+            groups[-1].append(block)
         else:
-            out.append(block)
+            groups.append([block])
+    out = ("\n".join(group) for group in groups)
     return "\n\n".join(b for b in out if b.strip()).strip()
 
 
+_ITEM = re.compile(r"\s*(?:[-*+]|\d+\.)\s")
+
+
 def _is_item(block: str) -> bool:
-    return bool(re.match(r"^\s*(?:[-*+]|\d+\.)\s", block.split("\n")[-1]))
+    # Only the last line counts; rpartition keeps a long list linear to join.
+    return _ITEM.match(block.rpartition("\n")[2]) is not None
 
 
 def strip_number(title: str) -> str:

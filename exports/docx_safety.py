@@ -9,6 +9,7 @@ laughs).
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -41,7 +42,7 @@ class Limits:
     max_ratio: int = 100  # uncompressed / compressed, for members over 1 MB
 
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_DOCTYPE_TEXT = re.compile(r"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 SAFE_PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -114,9 +115,55 @@ def read_xml(archive: zipfile.ZipFile, name: str) -> etree._Element:
         raw = archive.read(name)
     except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError):
         raise UnsafeDocument(_l("The file is damaged or incomplete.")) from None
-    if _DOCTYPE.search(raw[:4096]) or _DOCTYPE.search(raw):
+    # Two layers: the text is checked after decoding (a UTF-16 or UTF-32 part hides its
+    # "<!DOCTYPE" from a byte search), and the parser, which never loads a DTD, is asked
+    # afterwards whether the part declared one.
+    if _DOCTYPE_TEXT.search(_decoded(raw)):
         raise UnsafeDocument(_l("The file contains XML declarations that are not allowed."))
     try:
-        return etree.fromstring(raw, SAFE_PARSER)
-    except etree.XMLSyntaxError:
+        root = etree.fromstring(raw, SAFE_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
         raise UnsafeDocument(_l("The file is damaged or incomplete.")) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise UnsafeDocument(_l("The file contains XML declarations that are not allowed."))
+    return root
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# "<?" in the encodings XML allows without a byte order mark (XML 1.0, appendix F).
+_UNMARKED = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _decoded(raw: bytes) -> str:
+    """Return an XML part as text, decoded the way an XML parser would read it."""
+    encoding = "utf-8"
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            encoding = name
+            break
+    else:
+        for start, name in _UNMARKED:
+            if raw.startswith(start):
+                encoding = name
+                break
+        else:
+            declared = _DECLARED.match(raw)
+            if declared:
+                encoding = declared.group(1).decode("ascii")
+    try:
+        return raw.decode(encoding, errors="replace")
+    except LookupError:  # an encoding Python does not know: read it byte by byte
+        return raw.decode("latin-1")

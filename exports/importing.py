@@ -36,15 +36,67 @@ def _limits() -> Limits:
     )
 
 
-def _validate(doc: ImportedDocument) -> None:
+def _caps() -> tuple[int, int]:
+    cfg = current_app.config
+    return int(cfg.get("IMPORT_MAX_SECTIONS", 1000)), int(cfg.get("IMPORT_MAX_CHARS", 5_000_000))
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One section to create, checked: title, level, body and the accepted reading."""
+
+    title: str
+    level: int
+    body: str
+    changed: bool
+    accepted_title: str
+    accepted_body: str
+    authors: frozenset[str]
+
+
+def _validate(doc: ImportedDocument) -> list[_Planned]:
+    """Check the whole document against the caps and the section rules before any write.
+
+    ASVS 4.0.3 V12.1.1/V11.1.4 (business limits): a document of thousands of headings is
+    refused by the count, before a single section is stored.
+
+    :raises ValidationFailed: no headings, a bad heading level or title (422).
+    :raises TooLarge: too many sections, too many characters, an overlong section (413).
+    """
     if not doc.sections:
         raise ValidationFailed(
             _l("The document has no headings (Heading 1 to 3) to split into sections."),
             field="file",
         )
+    max_sections, max_chars = _caps()
+    if len(doc.sections) > max_sections:
+        raise TooLarge(
+            _l(
+                "The document has %(count)s sections; at most %(n)s can be imported at once. "
+                "Please split it into several documents.",
+                count=len(doc.sections),
+                n=max_sections,
+            ),
+            field="file",
+            limit=max_sections,
+        )
     max_title = current_app.config["MAX_TITLE_CHARS"]
     max_body = current_app.config["MAX_BODY_CHARS"]
+    planned: list[_Planned] = []
+    total = 0
     for s in doc.sections:
+        body, accepted_body = s.body, s.accepted_body
+        total += len(s.title) + max(len(body), len(accepted_body))
+        if total > max_chars:
+            raise TooLarge(
+                _l(
+                    "The document has more than %(n)s characters of text; "
+                    "please split it into several documents.",
+                    n=max_chars,
+                ),
+                field="file",
+                limit=max_chars,
+            )
         if len(s.title) > max_title or len(s.accepted_title) > max_title:
             raise ValidationFailed(
                 _l(
@@ -54,7 +106,17 @@ def _validate(doc: ImportedDocument) -> None:
                 ),
                 field="file",
             )
-        if max(len(s.body), len(s.accepted_body)) > max_body:
+        if s.level not in (1, 2, 3):
+            raise ValidationFailed(
+                _l(
+                    "The heading “%(title)s” has level %(level)s; only Heading 1 to 3 "
+                    "become sections.",
+                    title=s.title[:80],
+                    level=s.level,
+                ),
+                field="file",
+            )
+        if max(len(body), len(accepted_body)) > max_body:
             raise TooLarge(
                 _l(
                     "The section “%(title)s” is longer than %(n)s characters.",
@@ -63,6 +125,22 @@ def _validate(doc: ImportedDocument) -> None:
                 ),
                 field="file",
             )
+        title = section_flow.check_title(s.title)
+        accepted_title = s.accepted_title or s.title
+        if accepted_title != s.title:
+            section_flow.check_title(accepted_title)
+        planned.append(
+            _Planned(
+                title=title,
+                level=s.level,
+                body=section_flow.check_body(body),
+                changed=body != accepted_body or s.title != accepted_title,
+                accepted_title=accepted_title,
+                accepted_body=section_flow.check_body(accepted_body),
+                authors=frozenset(a for a in s.authors if a),
+            )
+        )
+    return planned
 
 
 def import_docx(actor: User, data: bytes, *, paper_id: int | None = None) -> ImportResult:
@@ -71,10 +149,32 @@ def import_docx(actor: User, data: bytes, *, paper_id: int | None = None) -> Imp
     Sections whose text carries Word's tracked changes get one suggestion each (the accepted
     text), naming the Word authors, instead of having the changes applied.
 
+    The import is one unit of work (ASVS 4.0.3 V11.1.2/V11.1.4): the whole document is read
+    and checked before the first write; the actions called only flush; on any error the
+    session is rolled back, so no paper and no section of a failed import remain. The
+    caller — view, API endpoint, job — commits once.
+
     :raises UnsafeDocument: for files that are not safe, readable .docx documents.
+    :raises TooLarge: over the caps ``IMPORT_MAX_SECTIONS`` / ``IMPORT_MAX_CHARS`` (413).
+    :raises ValidationFailed: for a document that cannot become sections (422).
     """
     doc = read(data, _limits())
-    _validate(doc)
+    planned = _validate(doc)
+    tracked = any(p.changed for p in planned)
+    try:
+        return _write(actor, doc, planned, tracked, paper_id)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _write(
+    actor: User,
+    doc: ImportedDocument,
+    planned: list[_Planned],
+    tracked: bool,
+    paper_id: int | None,
+) -> ImportResult:
     existing: dict[str, int] = {}
     if paper_id is not None:
         access = paper_flow.get_paper(actor, paper_id)
@@ -84,36 +184,40 @@ def import_docx(actor: User, data: bytes, *, paper_id: int | None = None) -> Imp
             raise PaperLocked(_l("The paper is frozen; nothing can be imported now."))
         existing = {s.title.casefold(): s.id for s in section_flow.list_sections(paper_id)}
     else:
-        title = (doc.title or doc.sections[0].title)[: current_app.config["MAX_TITLE_CHARS"]]
-        paper = paper_flow.create_paper(actor, title, "")
+        title = (doc.title or planned[0].title)[: current_app.config["MAX_TITLE_CHARS"]]
+        paper = paper_flow.create_paper(actor, title, "", commit=False)
         paper_id = paper.id
-    created = suggested = 0
-    for s in doc.sections:
-        match = existing.get(s.title.casefold()) if doc.has_tracked_changes else None
-        if match is None:
-            section = section_flow.add_section(
-                actor,
-                paper_id,
-                title=s.title,
-                level=s.level,
-                body=s.body,
-                note=_("Imported from Word"),
-            )
-            created += 1
-            target = section.id
-        else:
-            target = match
-        if s.changed:
-            base = db.session.get(Section, target)
-            assert base is not None
-            authors = ", ".join(sorted(s.authors)) or _("unknown")
-            suggestion_flow.create_suggestion(
-                actor,
-                target,
-                body=s.accepted_body,
-                base_version=base.version,
-                title=s.accepted_title if s.accepted_title != s.title else None,
-                note=_("Tracked changes from Word by %(authors)s", authors=authors),
-            )
-            suggested += 1
+    targets: list[int | None] = [
+        existing.get(s.title.casefold()) if tracked else None for s in planned
+    ]
+    fresh = [s for s, target in zip(planned, targets, strict=True) if target is None]
+    created_ids = iter(
+        section.id
+        for section in section_flow.add_sections(
+            actor,
+            paper_id,
+            [section_flow.NewSection(s.title, s.level, s.body) for s in fresh],
+            note=_("Imported from Word"),
+            commit=False,
+        )
+    )
+    suggested = 0
+    for s, target in zip(planned, targets, strict=True):
+        section_id = next(created_ids) if target is None else target
+        if not s.changed:
+            continue
+        base = db.session.get(Section, section_id)
+        assert base is not None
+        authors = ", ".join(sorted(s.authors)) or _("unknown")
+        suggestion_flow.create_suggestion(
+            actor,
+            section_id,
+            body=s.accepted_body,
+            base_version=base.version,
+            title=s.accepted_title if s.accepted_title != s.title else None,
+            note=_("Tracked changes from Word by %(authors)s", authors=authors),
+            commit=False,
+        )
+        suggested += 1
+    created = len(fresh)
     return ImportResult(paper_id, created, suggested)

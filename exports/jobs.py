@@ -35,7 +35,7 @@ from drafting.models import (
 )
 from exports.builder import build_document
 from exports.collect import collect
-from workflows import activity
+from workflows import activity, throttle
 from workflows.errors import ValidationFailed, WorkflowError
 from workflows.jobs import EXPORTS_QUEUE, get_queue
 from workflows.papers import get_paper
@@ -80,6 +80,9 @@ def request_export(
 ) -> Export:
     """Create an export of a paper (an edition or the working draft) and queue it.
 
+    The same request while the user's earlier one is queued or running returns that export.
+
+    :raises RateLimited: when the user reached ``EXPORT_RATE_LIMIT``.
     :raises ValidationFailed: for unknown editions or a redline that is not earlier.
     :raises QueueUnavailable: when Redis is configured but cannot be reached.
     """
@@ -96,15 +99,20 @@ def request_export(
             raise ValidationFailed(
                 _l("The comparison must be with an earlier edition."), field="redline_against"
             )
+    options = {
+        "edition": edition,
+        "redline_against": redline_against,
+        "comments": bool(comments),
+    }
+    running = throttle.same_export(actor, paper_id, options)
+    if running is not None:
+        return running
+    throttle.check_export_rate(actor)
     export = Export(
         paper_id=paper_id,
         requested_by_id=actor.id,
         status=ExportStatus.QUEUED,
-        options={
-            "edition": edition,
-            "redline_against": redline_against,
-            "comments": bool(comments),
-        },
+        options=options,
         created_at=utcnow(),
     )
     db.session.add(export)
@@ -340,7 +348,7 @@ def get_export(actor: User, export_id: int) -> Export:
     export = db.session.get(Export, export_id)
     if export is None:
         raise NotFound(_l("Export not found."))
-    get_paper(actor, export.paper_id)
+    get_paper(actor, export.paper_id, missing=_l("Export not found."))
     if (
         export.status == ExportStatus.RUNNING
         and export.heartbeat_at is not None

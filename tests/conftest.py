@@ -70,6 +70,8 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": uri,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Login throttling in this process: fast; tests of the shared stores set their own.
+        "LOGIN_THROTTLE_STORAGE": "memory://",
         "REDIS_URL": None,
         "MAIL_SERVER": None,
         # Cheap password hashing keeps the suite fast; production uses the defaults.
@@ -174,11 +176,11 @@ def api_headers(token: str) -> dict[str, str]:
 
 # --- Required services: in CI nothing that needs a service or a browser may skip ------------
 
-SERVICE_MARKERS = ("browser", "postgres", "redis")
+SERVICE_MARKERS = ("browser", "postgres", "redis", "node")
 
 
 def services_required() -> bool:
-    """Tell whether a skipped browser/PostgreSQL/Redis test must fail (CI, ``.ci/run``)."""
+    """Tell whether a skipped browser/PostgreSQL/Redis/Node test must fail (CI, ``.ci/run``)."""
     return (
         os.environ.get("CI", "").lower() == "true"
         or os.environ.get("KONZEPTWERK_REQUIRE_SERVICES") == "1"

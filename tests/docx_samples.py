@@ -270,6 +270,18 @@ def xxe_docx() -> bytes:
     )
 
 
+def xxe_docx_encoded(codec: str, *, declared: str | None = None) -> bytes:
+    """The XXE sample with document.xml in another encoding (UTF-16 hides "<!DOCTYPE" bytes).
+
+    ``codec`` names Python's codec (``utf-16`` writes a byte order mark, ``utf-16-le`` none);
+    ``declared`` is the encoding named in the XML declaration (default: none named).
+    """
+    prolog = '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    xml = document_xml(heading_xml("&xxe;") + paragraph_xml("&xxe;"), prolog)
+    xml = xml.replace(' encoding="UTF-8"', f' encoding="{declared}"' if declared else "")
+    return raw_docx({"word/document.xml": xml.encode(codec)})
+
+
 def billion_laughs_docx() -> bytes:
     """A .docx with the billion-laughs entity expansion in its styles part."""
     entities = '<!ENTITY lol "lol">' + "".join(
@@ -391,6 +403,9 @@ def hostile_uploads() -> dict[str, bytes]:
         "zip bomb 1000:1": zip_bomb(),
         "zip bomb lying about its size": lying_zip_bomb(),
         "xxe entity": xxe_docx(),
+        "xxe entity in UTF-16": xxe_docx_encoded("utf-16", declared="UTF-16"),
+        "xxe entity in UTF-16 without BOM": xxe_docx_encoded("utf-16-le"),
+        "xxe entity in UTF-32": xxe_docx_encoded("utf-32"),
         "billion laughs": billion_laughs_docx(),
         "zip slip ../": zip_slip_docx(),
         "zip slip absolute": zip_slip_docx("/etc/konzeptwerk-zip-slip"),

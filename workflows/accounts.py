@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from zxcvbn import zxcvbn
 
 from drafting.extensions import db
-from drafting.models import ApiToken, Organisation, OrgKind, User, utcnow
+from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
+from workflows import activity, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
@@ -36,6 +40,8 @@ def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
 
 
 MIN_PASSWORD = 10
+# zxcvbn's score 0–4: 3 is "safely unguessable: moderate protection from offline attacks".
+MIN_PASSWORD_SCORE = 3
 LOCALES = ("de", "en")
 
 
@@ -44,15 +50,71 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short.
+def check_password_strength(password: str, user_inputs: Iterable[str] = ()) -> None:
+    """Refuse passwords that are too short or easy to guess (ASVS V2.1.1, V2.1.7).
 
-    :raises ValidationFailed: when the password has fewer than ten characters.
+    zxcvbn rates the password against common passwords, words, names, keyboard patterns,
+    sequences and repeats, and against ``user_inputs`` (the account's e-mail address, name
+    and organisation), offline. Only its first 72 characters are rated: longer ones cost
+    quadratic time, and 72 characters that pass are strong whatever follows.
+
+    :raises ValidationFailed: when the password has fewer than ten characters or a score
+        below 3.
     """
-    if len(password or "") < MIN_PASSWORD:
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
         raise ValidationFailed(
             _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD), field="password"
         )
+    inputs: list[str] = []
+    for value in user_inputs:
+        value = (value or "").strip().lower()
+        if value:
+            # The whole address and its parts: "anna.berg@stadt.example" → anna, berg, stadt …
+            inputs.append(value)
+            inputs.extend(part for part in _words(value) if len(part) >= 3)
+    # zxcvbn rates "anna-berg-1234" as three tokens from a large space; for anyone who knows
+    # the user it is one guess plus the rest, so the rest must be hard to guess on its own.
+    rest = "".join(_words(password.lower()))
+    for word in sorted(set(inputs), key=len, reverse=True):
+        rest = rest.replace("".join(_words(word)), "")
+    weak_rest = rest != "".join(_words(password.lower())) and (
+        len(rest) < 4 or zxcvbn(rest[:72])["score"] < 2
+    )
+    if weak_rest or zxcvbn(password[:72], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationFailed(
+            _l(
+                "This password is too easy to guess. Avoid common words and passwords, "
+                "sequences, repetitions and your name, e-mail address or organisation; "
+                "several unrelated words make a good password."
+            ),
+            field="password",
+        )
+
+
+def _words(value: str) -> list[str]:
+    word, words = "", []
+    for char in value:
+        if char.isalnum():
+            word += char
+        elif word:
+            words.append(word)
+            word = ""
+    return [*words, word] if word else words
+
+
+def context_words(user: User) -> list[str]:
+    """Return what a password of this user must not be built from."""
+    org = user.organisation
+    return [user.email, user.display_name, org.name, org.short_name]
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Tell whether the password is the user's."""
+    try:
+        return bool(_hasher().verify(user.password_hash, password or ""))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def normalise_email(email: str) -> str:
@@ -85,7 +147,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Organisation:
+def create_organisation(
+    name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
+) -> Organisation:
     """Create a partner organisation with a unique name and short name."""
     name, short_name = (name or "").strip(), (short_name or "").strip()
     if not name or not short_name:
@@ -103,14 +167,23 @@ def create_organisation(name: str, short_name: str, kind: OrgKind | str) -> Orga
     )
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
-    org = Organisation(name=name, short_name=short_name, kind=kind)
+    org = Organisation(
+        name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
+    )
     db.session.add(org)
     db.session.commit()
     return org
 
 
-def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind | str) -> None:
-    """Change an organisation's names and kind."""
+def update_organisation(
+    org_id: int,
+    name: str,
+    short_name: str,
+    kind: OrgKind | str,
+    *,
+    may_create_papers: bool | None = None,
+) -> None:
+    """Change an organisation's names and kind, and whether its users may create papers."""
     org = db.session.get(Organisation, org_id)
     if org is None:
         raise NotFound(_l("Organisation not found."))
@@ -124,6 +197,8 @@ def update_organisation(org_id: int, name: str, short_name: str, kind: OrgKind |
     if clash is not None:
         raise Duplicate(_l("An organisation with this name or short name exists."), field="name")
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
+    if may_create_papers is not None:
+        org.may_create_papers = may_create_papers
     db.session.commit()
 
 
@@ -146,13 +221,21 @@ def create_user(
     *,
     is_admin: bool = False,
     locale: str = "de",
+    check_strength: bool = True,
 ) -> User:
-    """Create an active user account in an organisation."""
+    """Create an active user account in an organisation.
+
+    ``check_strength=False`` is for the demo alliance only, whose users share a password
+    published in the README (the checker refuses it where the address contains it).
+    """
     email = normalise_email(email)
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 120:
         raise ValidationFailed(_l("A display name of 1–120 characters is required."), field="name")
-    check_password_strength(password)
+    if check_strength:
+        check_password_strength(
+            password, [email, display_name, organisation.name, organisation.short_name]
+        )
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Duplicate(_l("A user with this e-mail address exists."), field="email")
     user = User(
@@ -178,34 +261,118 @@ def update_user(
     is_admin: bool,
     actor: User,
 ) -> User:
-    """Change a user account (administrators); deactivating ends the user's sessions."""
+    """Change a user account (administrators); deactivating ends its sessions and tokens."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("User not found."))
     if user.id == actor.id and (not active or not is_admin):
         raise NotAllowed(_l("Administrators cannot deactivate or demote themselves."))
-    if db.session.get(Organisation, organisation_id) is None:
+    target = db.session.get(Organisation, organisation_id)
+    if target is None:
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
     user.display_name = display_name.strip()
-    user.organisation_id = organisation_id
+    if user.organisation_id != organisation_id:
+        _move(user, target, actor)
     user.locale = locale if locale in LOCALES else "de"
     if user.active and not active:
-        user.rotate_sessions()
+        end_access(user)
     user.active = active
     user.is_admin = is_admin
     db.session.commit()
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change a user's own password after checking the current one; other sessions end."""
-    try:
-        _hasher().verify(user.password_hash, current or "")
-    except (VerificationError, InvalidHashError):
-        raise ValidationFailed(_l("The current password is wrong."), field="current") from None
-    check_password_strength(new)
+def end_access(user: User, *, keep_session: str | None = None) -> None:
+    """End the user's logins (but ``keep_session``) and revoke all tokens; flushes only.
+
+    Revoked tokens stay revoked: reactivating the account does not bring them back.
+    """
+    sessions.end_all(user, keep=keep_session)
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def deactivate_user(email: str) -> User:
+    """Deactivate an account: it can no longer log in, its sessions and tokens end.
+
+    :raises NotFound: when no user has this address.
+    """
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(_l("User not found."))
+    user.active = False
+    end_access(user)
+    db.session.commit()
+    return user
+
+
+def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> User:
+    """Move a user to another organisation; their roles on papers end (see :func:`_move`).
+
+    :raises NotFound: for an unknown user.
+    :raises ValidationFailed: for an unknown organisation.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("User not found."))
+    target = db.session.get(Organisation, organisation_id)
+    if target is None:
+        raise ValidationFailed(_l("Unknown organisation."), field="organisation")
+    if user.organisation_id != organisation_id:
+        _move(user, target, actor)
+    db.session.commit()
+    return user
+
+
+def _move(user: User, target: Organisation, actor: User | None) -> None:
+    # Roles were given for the old organisation (a signatory signs for it): none of them may
+    # follow the person into the new one (ASVS V4.1.3). Each removal is logged on its paper,
+    # under the paper's write lock, in ascending order so that two moves cannot deadlock.
+    old = db.session.get(Organisation, user.organisation_id)
+    roles = list(
+        db.session.scalars(
+            select(PaperRole)
+            .where(PaperRole.user_id == user.id)
+            .order_by(PaperRole.paper_id, PaperRole.id)
+        )
+    )
+    for paper_id in sorted({r.paper_id for r in roles}):
+        db.session.scalar(
+            select(Paper)
+            .where(Paper.id == paper_id)
+            .with_for_update(of=Paper)
+            .execution_options(populate_existing=True)
+        )
+        for granted in (r for r in roles if r.paper_id == paper_id):
+            activity.record(
+                paper_id,
+                actor,
+                "role.revoked",
+                user=user.email,
+                role=granted.role.value,
+                reason="organisation_changed",
+                organisation_from=old.short_name if old is not None else "",
+                organisation_to=target.short_name,
+            )
+            db.session.delete(granted)
+    user.organisation_id = target.id
+    user.organisation = target
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+    """Change a user's own password after checking the current one.
+
+    Every other login of the user ends and every API token is revoked (a thief of the old
+    password or of a cookie keeps nothing); the login with key ``keep_session`` goes on.
+    """
+    if not verify_password(user, current):
+        raise ValidationFailed(_l("The current password is wrong."), field="current")
+    check_password_strength(new, context_words(user))
     user.password_hash = hash_password(new)
-    user.rotate_sessions()
+    end_access(user, keep_session=keep_session)
     db.session.commit()
 
 
@@ -218,13 +385,16 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
-    """Create an API token; the plain token is returned once and stored only hashed."""
+    """Create an API token valid for API_TOKEN_DAYS; the plain token is returned once."""
     plain = "kzw_" + secrets.token_urlsafe(32)
+    now = utcnow()
     token = ApiToken(
         user_id=user.id,
         name=(name or "API").strip()[:80] or "API",
         prefix=plain[:10],
         token_hash=ApiToken.hash(plain),
+        created_at=now,
+        expires_at=now + timedelta(days=int(current_app.config.get("API_TOKEN_DAYS", 90))),
     )
     db.session.add(token)
     db.session.commit()
@@ -242,8 +412,10 @@ def revoke_token(user: User, token_id: int) -> None:
 
 
 def user_for_token(plain: str) -> User | None:
-    """Return the active user owning an unrevoked token."""
+    """Return the active user owning an unrevoked, unexpired token."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    if token.is_expired():
         return None
     return token.user

@@ -1,13 +1,23 @@
-"""The append-only activity log of a paper, chained by SHA-256 hashes."""
+"""The append-only activity log of a paper, chained by SHA-256 hashes and keyed by HMAC.
+
+Every entry carries two seals. ``hash`` chains the entries with plain SHA-256: anyone holding
+an export of the log can recompute it, so its head is what goes to third parties
+(``flask --app wsgi audit anchor``). ``mac`` is HMAC-SHA256 of ``hash`` under ``AUDIT_KEY``,
+which lives outside the database: someone who rewrites entries and recomputes the plain
+chain cannot produce it (ASVS 4.0.3 V7.3.3). The paper's ``log_mac`` keys the head too, so
+cutting off the newest entries needs the key as well.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from drafting.extensions import db
@@ -31,6 +41,22 @@ def entry_hash(entry: ActivityEntry) -> str:
     }
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def keyed(message: str) -> str:
+    """Return HMAC-SHA256 of a message under the installation's ``AUDIT_KEY`` (hex)."""
+    key = str(current_app.config["AUDIT_KEY"]).encode()
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def entry_mac(entry_hash_value: str) -> str:
+    """Return the keyed seal of an entry (its hash already covers content and predecessor)."""
+    return keyed(f"activity-entry:{entry_hash_value}")
+
+
+def head_mac(paper_id: int, seq: int, head: str) -> str:
+    """Return the keyed seal of a paper's chain head."""
+    return keyed(f"activity-head:{paper_id}:{seq}:{head}")
 
 
 def record(
@@ -60,8 +86,10 @@ def record(
         prev_hash=prev,
     )
     entry.hash = entry_hash(entry)
+    entry.mac = entry_mac(entry.hash)
     db.session.add(entry)
     paper.log_seq, paper.log_head = seq, entry.hash
+    paper.log_mac = head_mac(paper_id, seq, entry.hash)
     return entry
 
 
@@ -74,7 +102,8 @@ class ChainProblem:
 
 
 def verify(paper_id: int) -> list[ChainProblem]:
-    """Recompute a paper's hash chain and list every altered, missing or reordered entry."""
+    """Recompute a paper's hash chain and its keyed seals; list every altered, missing or
+    reordered entry, and every entry whose chain was recomputed without the key."""
     entries = db.session.scalars(
         select(ActivityEntry).where(ActivityEntry.paper_id == paper_id).order_by(ActivityEntry.seq)
     ).all()
@@ -90,6 +119,10 @@ def verify(paper_id: int) -> list[ChainProblem]:
             problems.append(ChainProblem(entry.seq, "does not follow the previous entry"))
         if entry_hash(entry) != entry.hash:
             problems.append(ChainProblem(entry.seq, "content was altered"))
+        elif not hmac.compare_digest(entry.mac or "", entry_mac(entry.hash)):
+            problems.append(
+                ChainProblem(entry.seq, "keyed seal does not match (rewritten without the key)")
+            )
         prev = entry.hash
         expected_seq = entry.seq + 1
     paper = db.session.get(Paper, paper_id)
@@ -97,4 +130,54 @@ def verify(paper_id: int) -> list[ChainProblem]:
         paper.log_seq != expected_seq - 1 or (paper.log_head or GENESIS) != prev
     ):
         problems.append(ChainProblem(paper.log_seq, "the newest entries are missing"))
+    elif (
+        paper is not None
+        and paper.log_seq
+        and not hmac.compare_digest(
+            paper.log_mac or "", head_mac(paper_id, paper.log_seq, paper.log_head)
+        )
+    ):
+        problems.append(
+            ChainProblem(paper.log_seq, "keyed seal of the head does not match (entries cut off?)")
+        )
     return problems
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A paper's chain head, to be recorded outside the service."""
+
+    paper_id: int
+    seq: int
+    head: str  # plain SHA-256 chain head: verifiable by anyone holding the log
+    keyed: str  # HMAC-SHA256 under AUDIT_KEY: verifiable by the operator only
+    at: str
+
+
+def anchor(paper_id: int) -> Anchor | None:
+    """Return the current head of a paper's chain (None for an unknown paper)."""
+    paper = db.session.get(Paper, paper_id)
+    if paper is None:
+        return None
+    return Anchor(
+        paper_id,
+        paper.log_seq or 0,
+        paper.log_head or GENESIS,
+        paper.log_mac or "",
+        utcnow().astimezone(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def check_anchor(paper_id: int, seq: int, head: str) -> ChainProblem | None:
+    """Compare a recorded head with the stored entry of that number.
+
+    An anchor kept outside the service also catches a log rolled back to an earlier state.
+    """
+    entry = db.session.scalar(
+        select(ActivityEntry).where(ActivityEntry.paper_id == paper_id, ActivityEntry.seq == seq)
+    )
+    if entry is None:
+        return ChainProblem(seq, "the anchored entry is missing")
+    if not hmac.compare_digest(entry.hash, head.strip().lower()):
+        return ChainProblem(seq, "differs from the anchored head")
+    return None

@@ -66,6 +66,13 @@ class Duplicate(WorkflowError):
     status = 409
 
 
+class RateLimited(WorkflowError):
+    """The user asked for too much in too short a time; ``retry_after`` says when to retry."""
+
+    code = "too_many_requests"
+    status = 429
+
+
 class ValidationFailed(WorkflowError):
     """The input is well-formed but not acceptable (empty title, bad level, unknown version)."""
 

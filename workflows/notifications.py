@@ -30,6 +30,7 @@ from drafting.models import (
     Notification,
     NotificationOptOut,
     Paper,
+    Participant,
     Section,
     User,
     utcnow,
@@ -341,13 +342,28 @@ def absolute_url(path: str) -> str:
     return base + path
 
 
+def visible_to(user: User) -> Any:
+    """A condition on notifications: about no paper, or about one the user may still see.
+
+    After a move to another organisation, the inbox and "my work" stop showing titles and
+    excerpts of the old organisation's papers (ASVS V4.2.1).
+    """
+    return Notification.paper_id.is_(None) | Notification.paper_id.in_(
+        select(Participant.paper_id).where(Participant.organisation_id == user.organisation_id)
+    )
+
+
 def unread_count(user: User) -> int:
     """Count the user's unread notifications (one indexed query)."""
     return int(
         db.session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .where(
+                Notification.user_id == user.id,
+                Notification.read_at.is_(None),
+                visible_to(user),
+            )
         )
         or 0
     )
@@ -375,7 +391,9 @@ def inbox(user: User, page: int = 1, per_page: int = PAGE_SIZE) -> InboxPage:
     """Return one page of the user's notifications, newest first (pages out of range clamp)."""
     total = int(
         db.session.scalar(
-            select(func.count()).select_from(Notification).where(Notification.user_id == user.id)
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, visible_to(user))
         )
         or 0
     )
@@ -384,7 +402,7 @@ def inbox(user: User, page: int = 1, per_page: int = PAGE_SIZE) -> InboxPage:
     items = list(
         db.session.scalars(
             select(Notification)
-            .where(Notification.user_id == user.id)
+            .where(Notification.user_id == user.id, visible_to(user))
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -421,7 +439,9 @@ def open_notification(user: User, notification_id: int) -> str:
     """
     notification = db.session.scalar(
         select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == user.id
+            Notification.id == notification_id,
+            Notification.user_id == user.id,
+            visible_to(user),
         )
     )
     if notification is None:

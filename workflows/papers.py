@@ -21,7 +21,7 @@ from drafting.models import (
     utcnow,
 )
 from drafting.permissions import Membership, can_manage, can_view, membership
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -58,8 +58,14 @@ def membership_for(user: User | None, paper: Paper) -> Membership:
     return membership(user, paper, org_ids, roles)
 
 
-def get_paper(user: User | None, paper_id: int, *, lock: bool = False) -> PaperAccess:
+def get_paper(
+    user: User | None, paper_id: int, *, lock: bool = False, missing: object = None
+) -> PaperAccess:
     """Return a paper the user may see.
+
+    ``missing`` is the refusal's message when the paper is reached through one of its objects
+    (a section, comment, export …): a hidden object answers exactly like one that does not
+    exist (ASVS V4.2.1, no existence oracle).
 
     :raises NotFound: when it does not exist or the user's organisation does not take part.
     """
@@ -70,10 +76,10 @@ def get_paper(user: User | None, paper_id: int, *, lock: bool = False) -> PaperA
         query = query.with_for_update(of=Paper).execution_options(populate_existing=True)
     paper = db.session.scalar(query)
     if paper is None:
-        raise NotFound(_l("Paper not found."))
+        raise NotFound(missing or _l("Paper not found."))
     member = membership_for(user, paper)
     if not can_view(member):
-        raise NotFound(_l("Paper not found."))
+        raise NotFound(missing or _l("Paper not found."))
     return PaperAccess(paper, member)
 
 
@@ -100,8 +106,29 @@ def _check_text(value: str, field: str, limit: int, *, required: bool = True) ->
     return value
 
 
-def create_paper(actor: User, title: str, summary: str) -> Paper:
-    """Create a paper led by the actor's organisation, with the actor as its coordinator."""
+def may_create_papers(user: User) -> bool:
+    """Tell whether the user's organisation may create papers (a setting per organisation)."""
+    org = db.session.get(Organisation, user.organisation_id)
+    return bool(org is not None and org.may_create_papers)
+
+
+def require_paper_creation(user: User) -> None:
+    """Refuse users whose organisation may not create papers (ASVS V4.1.3).
+
+    :raises NotAllowed: when the organisation's setting forbids it.
+    """
+    if not may_create_papers(user):
+        raise NotAllowed(_l("Your organisation may not create papers."))
+
+
+def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) -> Paper:
+    """Create a paper led by the actor's organisation, with the actor as its coordinator.
+
+    With ``commit=False`` the paper is only flushed: the caller's transaction owns it.
+
+    :raises NotAllowed: when the actor's organisation may not create papers.
+    """
+    require_paper_creation(actor)
     title = _check_text(title, "title", current_app.config["MAX_TITLE_CHARS"])
     summary = (summary or "").strip()
     if len(summary) > current_app.config["MAX_BODY_CHARS"]:
@@ -116,9 +143,11 @@ def create_paper(actor: User, title: str, summary: str) -> Paper:
     db.session.flush()
     db.session.add(Participant(paper_id=paper.id, organisation_id=actor.organisation_id))
     db.session.add(PaperRole(paper_id=paper.id, user_id=actor.id, role=Role.COORDINATOR))
+    search.index_paper(paper)
     activity.record(paper.id, actor, "paper.created", title=title)
     activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return paper
 
 
@@ -132,6 +161,7 @@ def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
     access.paper.title = title
     access.paper.summary = (summary or "").strip()
     access.paper.updated_at = utcnow()
+    search.index_paper(access.paper)
     activity.record(paper_id, actor, "paper.updated", title=title)
     db.session.commit()
     return access.paper

@@ -128,6 +128,35 @@ def _check_reviewer(
         )
     if version.author_id == actor.id:
         raise NotAllowed(_l("You wrote this version; someone else has to review it."))
+    if actor.id in contributors_since_approval(section.id, number):
+        raise NotAllowed(
+            _l(
+                "You wrote or chose text in this section since its last approval; "
+                "someone else has to review it."
+            )
+        )
+
+
+def contributors_since_approval(section_id: int, number: int) -> set[int]:
+    """Return who wrote or chose text of the section's versions since the last approval.
+
+    Every version after the last approved one up to ``number`` counts — not only the newest —
+    with its author and co-author (ASVS V4.1.3 four-eyes: nobody approves their own text).
+    """
+    since = (
+        db.session.scalar(
+            select(ReviewStatus.approved_version).where(ReviewStatus.section_id == section_id)
+        )
+        or 0
+    )
+    rows = db.session.execute(
+        select(SectionVersion.author_id, SectionVersion.coauthor_id).where(
+            SectionVersion.section_id == section_id,
+            SectionVersion.number > since,
+            SectionVersion.number <= number,
+        )
+    ).all()
+    return {uid for row in rows for uid in row if uid is not None}
 
 
 def approve(actor: User, section_id: int, version: int, comment: str = "") -> ReviewStatus:

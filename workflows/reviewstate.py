@@ -80,19 +80,68 @@ STATE_LABELS = {
     S.APPROVED: _l("approved"),
 }
 
-# What counts in a comparison: letters and digits, numbers with their separators ("1,5" is
-# not "15") and strikethrough marks ("~~nicht~~" deletes the word); the rest is punctuation.
-_SIGNIFICANT = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]|~")
+# Characters that carry meaning although Unicode calls them punctuation: amounts, shares,
+# paragraphs, "und", "pro"; the strikethrough mark ("~~nicht~~" deletes the word).
+_MEANINGFUL_PUNCTUATION = frozenset("%‰‱§&/#@~")
+# Hyphen-minus, minus sign and hyphens always count: "-10" is not "10", "E-Mail" not "EMail".
+_HYPHENS = frozenset("-\u2212\u2010\u2011\ufe63\uff0d")
+# Typographic dashes count only as a sign, i.e. before a number ("–10 %" is "-10 %").
+_DASHES = frozenset("\u2012\u2013\u2014\u2015\ufe58")
+# After these (and at the start of a paragraph) a letter's case may change: "und" → "Und".
+_SENTENCE_END = frozenset(".!?…:")
+_NUMBER = re.compile(r"\d+(?:(?:[.,'’]|\s+)\d+)*")
+
+
+def _meaning_key(text: str) -> list[str]:
+    """Reduce a text to what carries meaning, in order (see :func:`only_editorial`)."""
+    text = unicodedata.normalize("NFC", text)
+    key: list[str] = []
+    at_start = True
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isdigit():
+            match = _NUMBER.match(text, i)
+            assert match is not None
+            # Separators inside a number matter ("1,5" is not "15", "2024 5" not "20245");
+            # only the width of a space between digits does not.
+            key.append(re.sub(r"\s+", " ", match.group()).replace("’", "'"))
+            i = match.end()
+            at_start = False
+            continue
+        category = unicodedata.category(ch)
+        if category[0] in "LM":
+            key.append(ch.lower() if at_start else ch)
+            at_start = False
+        elif ch == "\n":
+            at_start = True
+        elif ch in _HYPHENS:
+            key.append("-")
+        elif ch in _DASHES:
+            # A dash before a number (spaces or other dashes between) is a minus sign.
+            j = i + 1
+            while j < n and (text[j].isspace() or text[j] in _DASHES):
+                j += 1
+            if j < n and (text[j].isdigit() or text[j] in _HYPHENS):
+                key.append("-")
+        elif category[0] in "NS" or ch in _MEANINGFUL_PUNCTUATION:
+            # Other numerals (½, ²), math (<, =, ±), currency (€, $) and other symbols (°).
+            key.append(ch)
+        elif ch in _SENTENCE_END:
+            at_start = True
+        i += 1
+    return key
 
 
 def only_editorial(old: str, new: str) -> bool:
-    """Tell whether two texts differ only in whitespace, punctuation or letter case."""
+    """Tell whether two texts differ only in ways that carry no meaning.
 
-    def key(text: str) -> str:
-        # lower(), not casefold(): casefold makes "Maßen" and "Massen" the same word.
-        return "".join(_SIGNIFICANT.findall(unicodedata.normalize("NFC", text))).lower()
-
-    return key(old) == key(new)
+    Only whitespace, typographic quotes, dashes and apostrophes, the case of a sentence's
+    first letter and punctuation without meaning may differ. Digits with their separators,
+    comparison, sign and unit characters (``<>=+-±%‰§€$``…) and every other letter and its
+    case are significant (ASVS V4.1.3: an approval covers the text's meaning).
+    """
+    return _meaning_key(old) == _meaning_key(new)
 
 
 def status_of(section_id: int) -> ReviewStatus:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from drafting.models import (
     utcnow,
 )
 from drafting.permissions import may_edit_role
-from workflows import activity, reviewstate
+from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
     NotAllowed,
@@ -34,6 +34,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
+from workflows.numbers import to_int
 from workflows.papers import PaperAccess, get_paper
 
 MAX_SAVE_ATTEMPTS = 8
@@ -51,16 +52,25 @@ class SaveResult:
 
 
 def get_section(
-    user: User | None, section_id: int, *, lock: bool = False, include_removed: bool = True
+    user: User | None,
+    section_id: int,
+    *,
+    lock: bool = False,
+    include_removed: bool = True,
+    missing: object = None,
 ) -> tuple[Section, PaperAccess]:
     """Return a section of a paper the user may see.
 
+    A hidden section answers like a missing one (``missing``: the message of an object
+    reached through the section, e.g. a comment).
+
     :raises NotFound: when the section or its paper is not visible to the user.
     """
+    missing = missing or _l("Section not found.")
     section = db.session.get(Section, section_id)
     if section is None:
-        raise NotFound(_l("Section not found."))
-    access = get_paper(user, section.paper_id, lock=lock)
+        raise NotFound(missing)
+    access = get_paper(user, section.paper_id, lock=lock, missing=missing)
     if lock:
         section = db.session.scalar(
             select(Section)
@@ -69,7 +79,7 @@ def get_section(
         )
         assert section is not None
     if section.removed_at is not None and not include_removed:
-        raise NotFound(_l("Section not found."))
+        raise NotFound(missing)
     return section, access
 
 
@@ -110,7 +120,7 @@ def check_body(body: str) -> str:
 def check_level(level: Any) -> int:
     """Return a heading level 1–3 or refuse anything else."""
     try:
-        value = int(level)
+        value = to_int(level)
     except (TypeError, ValueError):
         raise ValidationFailed(_l("The level must be 1, 2 or 3."), field="level") from None
     if value not in (1, 2, 3) or isinstance(level, bool):
@@ -145,6 +155,7 @@ def _new_version(
     db.session.flush()
     section.head_id = version.id
     section.head = version
+    search.index_version(section.paper_id, version, actor.organisation_id)
     return version
 
 
@@ -157,8 +168,12 @@ def add_section(
     body: str = "",
     note: str = "",
     after: int | None = None,
+    commit: bool = True,
 ) -> Section:
-    """Add a section at the end of the paper (or after a given section) with its version 1."""
+    """Add a section at the end of the paper (or after a given section) with its version 1.
+
+    With ``commit=False`` the section is only flushed: the caller's transaction owns it.
+    """
     title, level, body = check_title(title), check_level(level), check_body(body)
     access = get_paper(actor, paper_id, lock=True)
     _require_edit(access)
@@ -181,8 +196,81 @@ def add_section(
     activity.record(
         paper_id, actor, "section.created", section_id=section.id, version=1, title=title
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return section
+
+
+@dataclass(frozen=True)
+class NewSection:
+    """A section to append: its title, level and the Markdown of its version 1."""
+
+    title: str
+    level: int
+    body: str
+
+
+def add_sections(
+    actor: User,
+    paper_id: int,
+    items: Sequence[NewSection],
+    *,
+    note: str = "",
+    commit: bool = True,
+) -> list[Section]:
+    """Append many sections at the end of a paper, each with its version 1.
+
+    Everything is checked before the first write; the paper is locked once and the rows go
+    in with a few batched flushes (an import of hundreds of sections). With ``commit=False``
+    the caller's transaction owns them.
+
+    :raises ValidationFailed: for a bad title or level.
+    :raises TooLarge: for an overlong body.
+    """
+    checked = [(check_title(i.title), check_level(i.level), check_body(i.body)) for i in items]
+    access = get_paper(actor, paper_id, lock=True)
+    _require_edit(access)
+    last = db.session.scalar(select(func.max(Section.position)).where(Section.paper_id == paper_id))
+    now = utcnow()
+    sections = [
+        Section(paper_id=paper_id, position=(last or 0) + n, created_at=now)
+        for n in range(1, len(checked) + 1)
+    ]
+    db.session.add_all(sections)
+    db.session.flush()
+    note = (note or "").strip()[:500]
+    versions = [
+        SectionVersion(
+            section_id=section.id,
+            number=1,
+            title=title,
+            level=level,
+            body=body,
+            body_html=str(render(body)),
+            author_id=actor.id,
+            note=note,
+            created_at=now,
+        )
+        for section, (title, level, body) in zip(sections, checked, strict=True)
+    ]
+    db.session.add_all(versions)
+    db.session.flush()
+    for section, version in zip(sections, versions, strict=True):
+        section.head_id = version.id
+        section.head = version
+        activity.record(
+            paper_id,
+            actor,
+            "section.created",
+            section_id=section.id,
+            version=1,
+            title=version.title,
+        )
+    search.index_new_sections(paper_id, versions, actor.organisation_id)
+    access.paper.updated_at = now
+    if commit:
+        db.session.commit()
+    return sections
 
 
 def version_of(section_id: int, number: int) -> SectionVersion | None:
@@ -212,6 +300,7 @@ def save_section(
     note: str = "",
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     """Save a new text of a section started from ``base_version``, merging if others saved.
@@ -227,7 +316,7 @@ def save_section(
     if level is not None:
         level = check_level(level)
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"
@@ -244,6 +333,7 @@ def save_section(
                 note=note,
                 editorial=editorial,
                 author=author,
+                coauthor=coauthor,
                 on_saved=on_saved,
             )
         except IntegrityError:
@@ -263,6 +353,7 @@ def _save_once(
     note: str,
     editorial: bool = False,
     author: User | None = None,
+    coauthor: User | None = None,
     on_saved: Callable[[int], None] | None = None,
 ) -> SaveResult:
     section, access = get_section(actor, section_id, lock=True)
@@ -327,6 +418,7 @@ def _save_once(
         body=new_body,
         note=note,
         merged_with=head.number if merged else None,
+        coauthor_id=coauthor.id if coauthor is not None else None,
     )
     access.paper.updated_at = utcnow()
     activity.record(
@@ -398,6 +490,7 @@ def remove_section(actor: User, section_id: int) -> Section:
     if section.removed_at is None:
         section.removed_at = utcnow()
         section.removed_by_id = actor.id
+        search.unindex_section(section.id)
         access.paper.updated_at = utcnow()
         activity.record(
             section.paper_id,
@@ -417,6 +510,8 @@ def undo_remove(actor: User, section_id: int) -> Section:
     if section.removed_at is not None:
         section.removed_at = None
         section.removed_by_id = None
+        db.session.flush()
+        search.index_section(section.id)
         access.paper.updated_at = utcnow()
         activity.record(
             section.paper_id,
@@ -481,7 +576,7 @@ def save_draft(actor: User, section_id: int, *, title: str, body: str, base_vers
     body = check_body(body)
     title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from drafting import changes as text_changes
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
 from drafting.permissions import can_comment, may_edit_role
-from workflows import activity
+from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
     NotAllowed,
@@ -20,6 +23,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.notifications import notify
+from workflows.numbers import to_int
 from workflows.papers import get_paper
 from workflows.sections import (
     SaveResult,
@@ -39,8 +43,11 @@ def create_suggestion(
     base_version: int,
     note: str = "",
     title: str | None = None,
+    commit: bool = True,
 ) -> Suggestion:
     """Propose a new text for a section, based on one of its versions.
+
+    With ``commit=False`` the suggestion is only flushed: the caller's transaction owns it.
 
     :raises ValidationFailed: for an unknown base version or a text equal to it.
     """
@@ -56,7 +63,7 @@ def create_suggestion(
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
     try:
-        base_number = int(base_version)
+        base_number = to_int(base_version)
     except (TypeError, ValueError):
         raise ValidationFailed(
             _l("The base version must be a version number."), field="base_version"
@@ -82,6 +89,7 @@ def create_suggestion(
     )
     db.session.add(suggestion)
     db.session.flush()
+    search.index_suggestion(suggestion, actor.organisation_id)
     activity.record(
         section.paper_id,
         actor,
@@ -90,7 +98,8 @@ def create_suggestion(
         version=base.number,
         suggestion=suggestion.id,
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return suggestion
 
 
@@ -102,7 +111,7 @@ def get_suggestion(actor: User, suggestion_id: int) -> Suggestion:
     suggestion = db.session.get(Suggestion, suggestion_id)
     if suggestion is None:
         raise NotFound(_l("Suggestion not found."))
-    get_paper(actor, suggestion.paper_id)
+    get_paper(actor, suggestion.paper_id, missing=_l("Suggestion not found."))
     return suggestion
 
 
@@ -119,25 +128,68 @@ def _decidable(actor: User, suggestion_id: int) -> Suggestion:
     return suggestion
 
 
+def changes_of(suggestion: Suggestion) -> list[text_changes.Change]:
+    """Return a suggestion's changes against the version it was based on, ids from 1."""
+    base = version_of(suggestion.section_id, suggestion.base_version)
+    assert base is not None, "a suggestion's base version always exists"
+    return text_changes.changes(base.body, suggestion.body)
+
+
 def accept(
     actor: User,
     suggestion_id: int,
     *,
     resolved_body: str | None = None,
     resolved_base: int | None = None,
+    changes: Collection[int] | None = None,
 ) -> SaveResult:
     """Accept a suggestion: a new version authored by the suggester, merged if needed.
 
     With ``resolved_body`` an editor saves the text they combined on the conflict page,
-    against ``resolved_base``.
+    against ``resolved_base``. A version's author is whoever chose its text (ASVS V4.1.3,
+    four-eyes): a combined text that differs from the suggestion is the editor's, with the
+    suggester as co-author, so that neither of them can approve it. With ``changes`` (ids of
+    :func:`changes_of`) only those changes are taken and the others rejected: the suggestion
+    is then partly accepted, unless the ids name every change; the version stays the
+    suggester's, and the editor who chose the changes is its co-author.
 
+    :raises ValidationFailed: for no or unknown change ids.
     :raises EditConflict: when the section moved on in the same words.
     """
     suggestion = _decidable(actor, suggestion_id)
-    author = db.session.get(User, suggestion.author_id)
-    assert author is not None
+    suggester = db.session.get(User, suggestion.author_id)
+    assert suggester is not None
+    if resolved_body is not None:
+        resolved_body = check_body(resolved_body)
     body = suggestion.body if resolved_body is None else resolved_body
+    author, coauthor = suggester, None
+    if body != suggestion.body:
+        author = actor
+        coauthor = suggester if suggester.id != actor.id else None
     base = suggestion.base_version if resolved_base is None else resolved_base
+    title = suggestion.title
+    decided: dict[str, list[int]] | None = None
+    if changes is not None:
+        found = changes_of(suggestion)
+        known = {change.id for change in found}
+        chosen = set(changes)
+        if not chosen:
+            raise ValidationFailed(
+                _l("Choose at least one change, or reject the suggestion."), field="changes"
+            )
+        if not chosen <= known:
+            raise ValidationFailed(
+                _l("The suggestion has no change %(ids)s.", ids=sorted(chosen - known)),
+                field="changes",
+            )
+        decided = {"accepted": sorted(chosen), "rejected": sorted(known - chosen)}
+        if decided["rejected"]:
+            base_version = version_of(suggestion.section_id, suggestion.base_version)
+            assert base_version is not None
+            body = text_changes.apply(base_version.body, found, chosen)
+            base, title = suggestion.base_version, None
+            # Only the suggester's words, but chosen by the editor: neither may approve it.
+            author, coauthor = suggester, actor if actor.id != suggester.id else None
     with force_locale(actor.locale or "de"):
         # Stored text, so translated now: in the editor's language, in a request or not
         # (outside one, the locale selector has no request to ask and would fail).
@@ -152,17 +204,21 @@ def accept(
             raise InvalidTransition(
                 _l("This suggestion was already decided."), state=closing.status.value
             )
-        closing.status = SuggestionStatus.ACCEPTED
+        partly = decided is not None and bool(decided["rejected"])
+        closing.status = SuggestionStatus.PARTLY_ACCEPTED if partly else SuggestionStatus.ACCEPTED
         closing.decided_by_id = actor.id
         closing.decided_at = utcnow()
         closing.result_version = version
+        closing.decided_changes = decided
+        details = {"changes": decided} if decided is not None else {}
         activity.record(
             closing.paper_id,
             actor,
-            "suggestion.accepted",
+            "suggestion.partly_accepted" if partly else "suggestion.accepted",
             section_id=closing.section_id,
             version=version,
             suggestion=closing.id,
+            **details,
         )
         _tell_author(closing, actor, accepted=True)
 
@@ -171,9 +227,10 @@ def accept(
         suggestion.section_id,
         body=body,
         base_version=base,
-        title=suggestion.title,
+        title=title,
         note=str(note),
         author=author,
+        coauthor=coauthor,
         on_saved=close,
     )
 

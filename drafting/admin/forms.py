@@ -28,6 +28,7 @@ class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=40)])
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    may_create_papers = BooleanField(_l("Its users may create papers"), default=True)
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:

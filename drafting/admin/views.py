@@ -60,7 +60,10 @@ def organisations() -> str | Response:
     if form.validate_on_submit():
         try:
             accounts.create_organisation(
-                form.name.data or "", form.short_name.data or "", form.kind.data or ""
+                form.name.data or "",
+                form.short_name.data or "",
+                form.kind.data or "",
+                may_create_papers=bool(form.may_create_papers.data),
             )
         except WorkflowError as err:
             _field_error(form, err, "name")
@@ -81,7 +84,11 @@ def organisation(org_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             accounts.update_organisation(
-                org.id, form.name.data or "", form.short_name.data or "", form.kind.data or ""
+                org.id,
+                form.name.data or "",
+                form.short_name.data or "",
+                form.kind.data or "",
+                may_create_papers=bool(form.may_create_papers.data),
             )
         except WorkflowError as err:
             _field_error(form, err, "name")

@@ -126,6 +126,7 @@ def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any
         "title": version.title,
         "level": version.level,
         "author": version.author.display_name,
+        "coauthor": version.coauthor.display_name if version.coauthor else None,
         "created_at": version.created_at.isoformat(),
         "note": version.note,
         "merged_with": version.merged_with,
@@ -274,11 +275,11 @@ def get_version(section_id: int, number: int) -> Response:
 def diff(section_id: int) -> Response:
     """Return the word-level diff of two versions as operations and as HTML."""
     section = _visible_section(section_id)
-    try:
-        first = int(request.args["from"])
-        second = int(request.args["to"])
-    except (KeyError, ValueError):
-        raise ValidationFailed("'from' and 'to' must be version numbers") from None
+    # ``type=int`` is bounded (drafting.inputs): an out-of-range number is not a version.
+    first = request.args.get("from", type=int)
+    second = request.args.get("to", type=int)
+    if first is None or second is None:
+        raise ValidationFailed("'from' and 'to' must be version numbers")
     old = section_flow.version_of(section.id, first)
     new = section_flow.version_of(section.id, second)
     if old is None or new is None:
@@ -303,4 +304,4 @@ def openapi() -> Response:
 
 
 # Route modules of later features register on the same blueprint (the usual Flask layout).
-from drafting.api import comments, exports, notifications, review, signoff  # noqa: E402,F401
+from drafting.api import comments, exports, notifications, review, search, signoff  # noqa: E402,F401

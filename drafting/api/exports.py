@@ -8,6 +8,8 @@ from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
 from drafting.exporting.views import export_json, send_export
+from drafting.extensions import db
+from drafting.inputs import bounded_int
 from exports import importing, jobs
 from workflows.errors import ValidationFailed
 
@@ -63,8 +65,9 @@ def create_import() -> tuple[Response, int]:
     if raw_paper:
         if not raw_paper.isdigit():
             raise ValidationFailed("'paper_id' must be a number", field="paper_id")
-        paper_id = int(raw_paper)
+        paper_id = bounded_int(raw_paper)  # 400 for an id no column could hold
     result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
+    db.session.commit()  # the import's one transaction
     return jsonify(
         {
             "paper_id": result.paper_id,

@@ -198,6 +198,10 @@ SCHEMAS: dict[str, Schema] = {
             "title": _STRING,
             "level": _LEVEL,
             "author": _STRING,
+            "coauthor": {
+                "type": ["string", "null"],
+                "description": "Whose suggestion the author combined into this text.",
+            },
             "created_at": _TIME,
             "note": _STRING,
             "merged_with": _NULLABLE_INT,
@@ -312,6 +316,11 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "Not possible in the paper's current state (code invalid_transition).", _ref("Error")
     ),
     "TooLarge": _answer("A text is over the configured size limit.", _ref("Error")),
+    "TooManyRequests": _answer(
+        "Too many requests of this kind lately (code too_many_requests); the Retry-After "
+        "header and the body's retry_after give the seconds to wait.",
+        _ref("Error"),
+    ),
     "Invalid": _answer(
         "Well-formed but not acceptable: empty or overlong title, level outside 1–3, "
         "unknown organisation, role or version.",
@@ -527,12 +536,76 @@ SCHEMAS.update(
                 "base_version": _INT,
                 "body": _STRING,
                 "note": _STRING,
-                "status": _STRING,
+                "status": {
+                    "type": "string",
+                    "enum": ["open", "accepted", "partly_accepted", "rejected"],
+                },
                 "reason": _NULLABLE_STRING,
                 "result_version": _NULLABLE_INT,
                 "created_at": _TIME,
             },
         ),
+        "SuggestionChange": _obj(
+            ["id", "kind", "before", "after", "context"],
+            {
+                "id": _INT,
+                "kind": {"type": "string", "enum": ["insert", "delete", "replace"]},
+                "before": {**_STRING, "description": "The base text's words it replaces."},
+                "after": {**_STRING, "description": "The suggested words."},
+                "context": {**_STRING, "description": "The sentence(s) of the base around it."},
+            },
+        ),
+        "SuggestionWithChanges": {
+            "allOf": [
+                _ref("Suggestion"),
+                _obj(
+                    ["changes"],
+                    {
+                        "changes": {"type": "array", "items": _ref("SuggestionChange")},
+                        "decided_changes": {
+                            "type": ["object", "null"],
+                            "description": "After a decision by change: accepted and "
+                            "rejected change ids.",
+                        },
+                    },
+                ),
+            ]
+        },
+        "AcceptChoice": _obj(
+            [],
+            {
+                "changes": {
+                    "type": "array",
+                    "items": _INT,
+                    "description": "Ids of the changes to accept; the others are rejected. "
+                    "Without it every change is accepted.",
+                },
+                "body": {
+                    **_STRING,
+                    "description": "The text an editor combined after a conflict (then the "
+                    "editor's version, with the suggester as co-author); needs base_version.",
+                },
+                "base_version": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The version the combined body was made against.",
+                },
+            },
+        ),
+        "AcceptedSuggestion": {
+            "allOf": [
+                _ref("Suggestion"),
+                _obj(
+                    ["version", "accepted", "rejected"],
+                    {
+                        "version": _INT,
+                        "merged": {"type": "boolean"},
+                        "accepted": {"type": "array", "items": _INT},
+                        "rejected": {"type": "array", "items": _INT},
+                    },
+                ),
+            ]
+        },
         "SuggestionList": _obj(
             ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
         ),
@@ -659,6 +732,38 @@ SCHEMAS.update(
             ["paper_id", "sections", "suggestions"],
             {"paper_id": _INT, "sections": _INT, "suggestions": _INT},
         ),
+        "SearchResults": _obj(
+            ["total", "results"],
+            {
+                "total": _INT,
+                "results": {
+                    "type": "array",
+                    "items": _obj(
+                        ["kind", "paper_id", "section_id", "title", "snippet", "url", "score"],
+                        {
+                            "kind": {
+                                "type": "string",
+                                "enum": ["section", "version", "comment", "suggestion", "paper"],
+                            },
+                            "paper_id": _INT,
+                            "section_id": _NULLABLE_INT,
+                            "title": _STRING,
+                            "snippet": {
+                                "type": "string",
+                                "description": "HTML-escaped excerpt; only the matches are "
+                                "wrapped in <mark>.",
+                            },
+                            "url": {
+                                "type": "string",
+                                "description": "Link to the passage; the page marks the words "
+                                "given in ?highlight=.",
+                            },
+                            "score": {"type": "number"},
+                        },
+                    ),
+                },
+            },
+        ),
         "NotificationList": _obj(
             ["notifications", "unread", "page", "pages", "total"],
             {
@@ -782,12 +887,26 @@ PATHS.update(
                 **{"413": _error("TooLarge")},
             ),
         },
+        "/suggestions/{suggestion_id}": {
+            "parameters": [SUGGESTION_ID],
+            "get": _get(
+                "getSuggestion",
+                "A suggestion with its changes (word-diff hunks grouped by sentence).",
+                {"200": _answer("The suggestion.", _ref("SuggestionWithChanges"))},
+            ),
+        },
         "/suggestions/{suggestion_id}/accept": {
             "parameters": [SUGGESTION_ID],
             "post": _post(
                 "acceptSuggestion",
-                "Accept a suggestion: its text is merged into a new version (editors).",
-                {"200": _answer("The suggestion with the version it became.", _ref("Suggestion"))},
+                "Accept a suggestion, only the given changes, or the text an editor combined "
+                "after a conflict (editors): one new version.",
+                {
+                    "200": _answer(
+                        "The suggestion with the version it became.", _ref("AcceptedSuggestion")
+                    )
+                },
+                _optional(_ref("AcceptChoice"), "What to accept; nothing: every change."),
             ),
         },
         "/suggestions/{suggestion_id}/reject": {
@@ -893,9 +1012,11 @@ PATHS.update(
             "parameters": [PAPER_ID],
             "post": _post(
                 "createExport",
-                "Queue a Word export of the paper.",
+                "Queue a Word export of the paper; the same request while the caller's "
+                "earlier one is queued or running returns that export.",
                 {"202": _answer("The queued export.", _ref("Export"))},
                 _optional(_ref("NewExport"), "What to export."),
+                **{"429": _error("TooManyRequests")},
             ),
         },
         "/exports/{export_id}": {
@@ -948,6 +1069,77 @@ PATHS.update(
                     "201": _answer("What was imported.", _ref("Import")),
                     **_ACT,
                     "413": _error("TooLarge"),
+                    "422": _error("Invalid"),
+                },
+            },
+        },
+        "/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Search the papers the caller may see: current section texts and "
+                "titles, paper titles, comments and replies, suggestions and their notes, and "
+                "with versions=1 earlier versions. German word forms are found ('Innenstädten' "
+                "finds 'Innenstadt'), \"phrases\" in quotes, prefixes with a trailing *. "
+                "Best matches first, 20 a page.",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": _STRING},
+                    {"name": "paper", "in": "query", "required": False, "schema": _INT},
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["section", "version", "comment", "suggestion", "paper"],
+                        },
+                    },
+                    {
+                        "name": "organisation",
+                        "in": "query",
+                        "required": False,
+                        "description": "Id of the author's organisation.",
+                        "schema": _INT,
+                    },
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "description": "State of the paper.",
+                        "schema": {
+                            "type": "string",
+                            "enum": ["drafting", "signing", "final", "archived"],
+                        },
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "versions",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "enum": [0, 1], "default": 0},
+                    },
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "default": 1},
+                    },
+                ],
+                "responses": {
+                    "200": _answer(
+                        "One page of results and the number of all.", _ref("SearchResults")
+                    ),
+                    **_AUTH,
                     "422": _error("Invalid"),
                 },
             },

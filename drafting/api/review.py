@@ -98,12 +98,60 @@ def list_suggestions(section_id: int) -> Response:
     )
 
 
+@bp.get("/suggestions/<int:suggestion_id>")
+def get_suggestion(suggestion_id: int) -> Response:
+    """Return a suggestion with its changes against the version it was based on."""
+    item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
+    changes = [change.as_json() for change in suggestion_flow.changes_of(item)]
+    return jsonify(
+        {**suggestion_json(item), "changes": changes, "decided_changes": item.decided_changes}
+    )
+
+
 @bp.post("/suggestions/<int:suggestion_id>/accept")
 def accept_suggestion(suggestion_id: int) -> Response:
-    """Accept a suggestion; 409 edit_conflict when it clashes with later changes."""
-    result = suggestion_flow.accept(api_user(), suggestion_id)
+    """Accept a suggestion; 409 edit_conflict when it clashes with later changes.
+
+    No body (or one without "changes") accepts every change, as before; with ``changes`` only
+    those. With ``body`` and ``base_version`` (the version it was combined against) an editor
+    resolves a conflict, as on the conflict page; a body other than the suggestion's is theirs.
+    """
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    chosen = data.get("changes")
+    if chosen is not None and (
+        not isinstance(chosen, list)
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)
+    ):
+        raise ValidationFailed("'changes' must be a list of change ids", field="changes")
+    body, base = data.get("body"), data.get("base_version")
+    if body is not None and not isinstance(body, str):
+        raise ValidationFailed("'body' must be a string", field="body")
+    if body is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
+    if body is not None and chosen is not None:
+        raise ValidationFailed("Send either 'changes' or 'body', not both", field="changes")
+    result = suggestion_flow.accept(
+        api_user(),
+        suggestion_id,
+        changes=chosen,
+        resolved_body=body,
+        resolved_base=base if body is not None else None,
+    )
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
-    return jsonify({**suggestion_json(item), "version": result.version, "merged": result.merged})
+    decided = item.decided_changes or {}
+    all_ids = decided.get("accepted", []) + decided.get("rejected", [])
+    if not decided:
+        all_ids = [change.id for change in suggestion_flow.changes_of(item)]
+    return jsonify(
+        {
+            **suggestion_json(item),
+            "version": result.version,
+            "merged": result.merged,
+            "accepted": decided.get("accepted", all_ids),
+            "rejected": decided.get("rejected", []),
+        }
+    )
 
 
 @bp.post("/suggestions/<int:suggestion_id>/reject")

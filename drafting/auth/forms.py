@@ -21,7 +21,10 @@ class PasswordForm(FlaskForm):
     new = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=10, max=1000)],
-        description=_l("At least 10 characters."),
+        description=_l(
+            "At least 10 characters, hard to guess: not your name or e-mail address, "
+            "no common word or sequence."
+        ),
     )
     repeat = PasswordField(
         _l("Repeat the new password"),
@@ -44,5 +47,10 @@ class TokenForm(FlaskForm):
         _l("Name of the token"),
         validators=[DataRequired(), Length(max=80)],
         description=_l("For example the program that will use it."),
+    )
+    password = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(), Length(max=1000)],
+        description=_l("To confirm that it is you."),
     )
     submit = SubmitField(_l("Create token"))

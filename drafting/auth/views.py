@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,45 +16,83 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from drafting import throttle
 from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
-from drafting.extensions import db, limiter
-from drafting.models import ApiToken
-from workflows import accounts
+from drafting.auth_setup import SESSION_KEY
+from drafting.extensions import db
+from drafting.models import ApiToken, User, utcnow
+from workflows import accounts, sessions
 from workflows.errors import ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an absolute URL in ?next= would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only local paths: an absolute URL in ?next= would be an open redirect. Browsers read
+    # "/\host" as "//host", and a line break would split the Location header (ASVS V5.1.5).
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and "\\" not in target
+        and " " not in target
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("papers.index")
 
 
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
+def _wait_text(refusal: throttle.Refusal) -> str:
+    minutes = refusal.minutes
+    wait = ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    if refusal.scope == "address":
+        return _(
+            "Too many attempts from your network address. Please wait %(wait)s and try again.",
+            wait=wait,
+        )
+    if refusal.scope == "account":
+        return _(
+            "Too many attempts for this account: it is locked for now. "
+            "Please wait %(wait)s and try again.",
+            wait=wait,
+        )
+    return _("Too many wrong passwords. Please wait %(wait)s and try again.", wait=wait)
+
+
+def _start_session(user: User) -> None:
+    # A fresh session (and CSRF token) for every login: no fixation (ASVS V3.2.1).
+    session.clear()
+    session[SESSION_KEY] = sessions.start(user, lifetime=current_app.config["SESSION_LIFETIME"])
+    db.session.commit()
+    login_user(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int, dict[str, str]]:
     """Log a user in with e-mail address and password."""
     if current_user.is_authenticated:
         return redirect(url_for("papers.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        email = (form.email.data or "").strip().lower()
+        address = request.remote_addr or "unknown"
+        refusal = throttle.check_login(email, address)
+        if refusal is not None:
+            flash(_wait_text(refusal), "error")
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(refusal.wait)}
+        user = accounts.authenticate(email, form.password.data or "")
         if user is not None:
-            session.clear()
-            login_user(user)
+            throttle.login_succeeded(email, address)
+            _start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         # The same words whether the address is unknown, the password wrong or the account off.
         flash(_("E-mail address or password is not correct."), "error")
@@ -63,11 +102,26 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """Log the current user out."""
+    """Log the current user out and end this login on the server (ASVS V3.3.1)."""
+    sessions.end(session.get(SESSION_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _password_confirmed(field: Any, wrong: str) -> tuple[bool, int]:
+    """Check the user's current password typed into ``field``, throttled (ASVS V2.2.1)."""
+    refusal = throttle.check_password_guess(current_user.id)
+    if refusal is not None:
+        field.errors = [_wait_text(refusal)]
+        return False, 429
+    if not accounts.verify_password(current_user, field.data or ""):
+        field.errors = [wrong]
+        return False, 200
+    throttle.password_guess_succeeded(current_user.id)
+    return True, 200
 
 
 @bp.post("/language")
@@ -82,7 +136,7 @@ def language() -> Response:
     return redirect(_safe_next(request.form.get("next")))
 
 
-def _profile_page(**forms: FlaskForm) -> str:
+def _profile_page(**forms: Any) -> str:
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
@@ -92,7 +146,8 @@ def _profile_page(**forms: FlaskForm) -> str:
         "token_form": TokenForm(prefix="tok"),
         "revoke_form": FlaskForm(),
         "tokens": tokens,
-        "new_token": None,
+        # new_token (a token just created, shown once) is only passed by create_token.
+        "now": utcnow(),
     }
     context.update(forms)
     return render_template("auth/profile.html", **context)
@@ -107,21 +162,36 @@ def profile() -> str:
 
 @bp.post("/profile/password")
 @login_required
-def change_password() -> str | Response:
-    """Change the user's own password."""
+def change_password() -> str | Response | tuple[str, int]:
+    """Change the user's own password; other logins end and API tokens are revoked."""
     form = PasswordForm(prefix="pw")
+    status = 200
     if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, form.current.data or "", form.new.data or "")
-        except ValidationFailed as err:
-            form.current.errors = [err.message]
-        else:
-            # Stay logged in here (other sessions end). Pass the user, not the proxy: a proxy
-            # stored as the request's user would resolve to itself for ever.
-            login_user(current_user._get_current_object())
-            flash(_("Your password was changed. Other sessions were logged out."), "success")
-            return redirect(url_for("auth.profile"))
-    return _profile_page(password_form=form)
+        confirmed, status = _password_confirmed(form.current, _("The current password is wrong."))
+        if confirmed:
+            try:
+                accounts.change_password(
+                    current_user,
+                    form.current.data or "",
+                    form.new.data or "",
+                    keep_session=session.get(SESSION_KEY),
+                )
+            except ValidationFailed as err:
+                field = form.new if err.extra.get("field") == "password" else form.current
+                field.errors = [err.message]
+            else:
+                # Stay logged in here (other sessions end). Pass the user, not the proxy: a
+                # proxy stored as the request's user would resolve to itself for ever.
+                login_user(current_user._get_current_object())
+                flash(
+                    _(
+                        "Your password was changed. Other sessions were logged out "
+                        "and your API tokens revoked."
+                    ),
+                    "success",
+                )
+                return redirect(url_for("auth.profile"))
+    return _profile_page(password_form=form), status
 
 
 @bp.post("/profile/language")
@@ -139,13 +209,17 @@ def change_language() -> str | Response:
 
 @bp.post("/profile/tokens")
 @login_required
-def create_token() -> str | Response:
-    """Create an API token and show it once."""
+def create_token() -> str | Response | tuple[str, int]:
+    """Create an API token after asking for the password again, and show it once."""
     form = TokenForm(prefix="tok")
+    status = 200
     if form.validate_on_submit():
-        _token, plain = accounts.create_token(current_user, form.name.data or "API")
-        return _profile_page(new_token=plain)
-    return _profile_page(token_form=form)
+        # A stolen session cookie alone must not mint a lasting credential (ASVS V3.7.1).
+        confirmed, status = _password_confirmed(form.password, _("The password is wrong."))
+        if confirmed:
+            _token, plain = accounts.create_token(current_user, form.name.data or "API")
+            return _profile_page(new_token=plain)
+    return _profile_page(token_form=form), status
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")

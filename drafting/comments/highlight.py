@@ -17,11 +17,14 @@ disturb it go without highlight.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Final
 
+from cachetools import LRUCache, cached
 from markupsafe import Markup
 
 from drafting.markdown import render
@@ -82,13 +85,30 @@ def _escaped(markdown: str, position: int) -> bool:
     return count % 2 == 1
 
 
+def _digest(markdown: str) -> bytes:
+    return hashlib.sha256(markdown.encode()).digest()
+
+
+def _key(markdown: str, anchors: Mapping[int, tuple[int, int]]) -> tuple[object, ...]:
+    return (_digest(markdown), tuple(sorted(anchors.items())))
+
+
+@cached(LRUCache(maxsize=32), key=_digest, lock=threading.Lock())
+def _plain(markdown: str) -> Markup:
+    """The text rendered without marks, kept while comments come and go on one version."""
+    return render(markdown)
+
+
+@cached(LRUCache(maxsize=64), key=_key, lock=threading.Lock())
 def render_highlighted(markdown: str, anchors: Mapping[int, tuple[int, int]]) -> Markup:
     """Render Markdown with each anchored passage in ``<mark id="anchor-<comment id>">``.
 
     A boundary character that would change the rendering (inside a link target, say) costs
     its passage the highlight; the text itself is always rendered exactly as without marks.
+    The result is cached per (text digest, anchors): a discussion page seen again, or by
+    another reader, costs no rendering.
     """
-    plain = render(markdown)
+    plain = _plain(markdown)
     if not anchors or _SENTINEL_RE.search(markdown):
         return plain
     edges: dict[int, tuple[int, int]] = {}
@@ -99,14 +119,26 @@ def render_highlighted(markdown: str, anchors: Mapping[int, tuple[int, int]]) ->
                 edges[comment_id] = snapped
     html = _render_marked(markdown, edges, str(plain))
     if html is None and len(edges) > 1:
-        # Find the passages that disturb the rendering on their own and leave them out.
-        kept = {
-            comment_id: span
-            for comment_id, span in edges.items()
-            if _render_marked(markdown, {comment_id: span}, str(plain)) is not None
-        }
+        # Find the passages that disturb the rendering and leave them out: halving the set
+        # costs a few renderings per culprit, not one per passage.
+        kept = _undisturbing(markdown, edges, str(plain))
         html = _render_marked(markdown, kept, str(plain))
     return plain if html is None else html
+
+
+def _undisturbing(
+    markdown: str, edges: Mapping[int, tuple[int, int]], plain: str
+) -> dict[int, tuple[int, int]]:
+    """Return the largest found subset of passages whose marks leave the rendering intact."""
+    if not edges or _render_marked(markdown, edges, plain) is not None:
+        return dict(edges)
+    if len(edges) == 1:
+        return {}
+    ids = list(edges)
+    half = len(ids) // 2
+    left = _undisturbing(markdown, {i: edges[i] for i in ids[:half]}, plain)
+    right = _undisturbing(markdown, {i: edges[i] for i in ids[half:]}, plain)
+    return {**left, **right}
 
 
 def _render_marked(
@@ -114,7 +146,7 @@ def _render_marked(
 ) -> Markup | None:
     """Render with boundary characters and mark them, or None if the rendering changed."""
     if not edges:
-        return Markup(plain)  # noqa: S704 - the stored, sanitised rendering
+        return Markup(plain)  # noqa: S704  # nosec B704 # the stored, sanitised rendering
     ids = list(edges)
     inserts: list[tuple[int, int, str]] = []  # (position, order, character)
     for index, comment_id in enumerate(ids):
@@ -200,7 +232,8 @@ class _Marker(HTMLParser):
                 out.append(raw)
             else:
                 out.append(self._wrap_run(raw, context, active, named, usable))
-        return Markup("".join(out))  # noqa: S704 - sanitised HTML plus marks written here
+        marked = "".join(out)
+        return Markup(marked)  # noqa: S704  # nosec B704 # sanitised HTML plus our marks
 
     def _wrap_run(
         self, raw: str, context: str, active: list[int], named: set[int], usable: set[int]

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
 from drafting.exporting.forms import ImportForm, TemplateForm
+from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Export, ExportStatus
 from exports import importing, jobs, reference
@@ -149,6 +150,7 @@ def _import_page(form: ImportForm, paper: object | None, status: int = 200) -> t
 @login_required
 def import_new() -> WerkzeugResponse | tuple[str, int]:
     """Create a new paper from a Word document."""
+    paper_flow.require_paper_creation(current_user)
     return _import(None)
 
 
@@ -169,6 +171,7 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
         data = form.file.data.read()
         try:
             result = importing.import_docx(current_user, data, paper_id=paper_id)
+            db.session.commit()  # the import's one transaction
         except WorkflowError as err:
             if err.status == 404:
                 raise

@@ -30,13 +30,18 @@ bp = Blueprint("papers", __name__)
 def index() -> str:
     """List the papers the user's organisation takes part in."""
     papers = paper_flow.visible_papers(current_user)
-    return render_template("papers/index.html", papers=papers)
+    return render_template(
+        "papers/index.html",
+        papers=papers,
+        may_create=paper_flow.may_create_papers(current_user),
+    )
 
 
 @bp.route("/papers/new", methods=["GET", "POST"])
 @login_required
 def create() -> str | Response:
     """Create a paper led by the user's organisation."""
+    paper_flow.require_paper_creation(current_user)
     form = PaperForm()
     if form.validate_on_submit():
         try:
@@ -44,6 +49,8 @@ def create() -> str | Response:
                 current_user, form.title.data or "", form.summary.data or ""
             )
         except WorkflowError as err:
+            if err.status == 403:
+                raise
             form.title.errors = [*form.title.errors, err.message]
         else:
             flash(_("The paper was created. Add its first section."), "success")

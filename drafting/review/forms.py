@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from drafting.inputs import BoundedIntegerField
 
 
 class SubmitForm(FlaskForm):
@@ -22,13 +24,13 @@ class SubmitForm(FlaskForm):
 
 
 class ApproveForm(FlaskForm):
-    version = IntegerField(validators=[InputRequired()])
+    version = BoundedIntegerField(validators=[InputRequired()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=5000)])
     submit = SubmitField(_l("Approve this version"))
 
 
 class RequestChangesForm(FlaskForm):
-    version = IntegerField(validators=[InputRequired()])
+    version = BoundedIntegerField(validators=[InputRequired()])
     comment = TextAreaField(
         _l("What should change?"), validators=[DataRequired(), Length(max=5000)]
     )
@@ -52,6 +54,6 @@ class ActivityFilterForm(FlaskForm):
         csrf = False
 
     action = StringField(_l("Kind of entry"))
-    section = IntegerField(_l("Section"), validators=[Optional()])
+    section = BoundedIntegerField(_l("Section"), validators=[Optional()])
     person = StringField(_l("Person (e-mail)"))
     submit = SubmitField(_l("Filter"))

@@ -21,6 +21,7 @@ from drafting.models import (
     ActivityEntry,
     Notification,
     PaperRole,
+    Participant,
     ReviewState,
     ReviewStatus,
     Role,
@@ -40,9 +41,9 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
+from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
-from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
@@ -89,6 +90,8 @@ def show(section_id: int) -> str:
         may_submit=may_edit_role(access.member),
         may_review=can_review(access.member),
         own_version=head.author_id == current_user.id,
+        contributed=current_user.id
+        in review_flow.contributors_since_approval(section.id, head.number),
         submit_form=SubmitForm(),
         approve_form=ApproveForm(version=head.number),
         changes_form=RequestChangesForm(version=head.number),
@@ -407,8 +410,15 @@ def _csv_safe(value: str) -> str:
 def my_work() -> str:
     """List what awaits the user: reviews, sections sent back, mentions, overdue items."""
     today = date.today()
+    # Only papers the user's organisation takes part in: roles never outlive visibility.
     my_roles = db.session.execute(
-        select(PaperRole.paper_id, PaperRole.role).where(PaperRole.user_id == current_user.id)
+        select(PaperRole.paper_id, PaperRole.role)
+        .join(
+            Participant,
+            (Participant.paper_id == PaperRole.paper_id)
+            & (Participant.organisation_id == current_user.organisation_id),
+        )
+        .where(PaperRole.user_id == current_user.id)
     ).all()
     review_papers = {pid for pid, role in my_roles if role == Role.REVIEWER}
     edit_papers = {pid for pid, role in my_roles if role in (Role.EDITOR, Role.COORDINATOR)}
@@ -423,7 +433,8 @@ def my_work() -> str:
         if (
             status.state == ReviewState.IN_REVIEW
             and section.paper_id in review_papers
-            and head.author_id != current_user.id
+            and current_user.id
+            not in review_flow.contributors_since_approval(section.id, head.number)
             and (not status.reviewer_ids or current_user.id in status.reviewer_ids)
         ):
             to_review.append((status, section, head))
@@ -437,6 +448,7 @@ def my_work() -> str:
             Notification.user_id == current_user.id,
             Notification.kind == "mentioned",
             Notification.read_at.is_(None),
+            notifications.visible_to(current_user),
         )
         .order_by(Notification.id.desc())
         .limit(50)

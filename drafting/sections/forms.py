@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
 from drafting.forms import options
+from drafting.inputs import BoundedIntegerField
 
 LEVEL_CHOICES = [
     (1, _l("Level 1 (chapter)")),
@@ -53,8 +53,8 @@ class ResolveForm(FlaskForm):
     """The conflict page: the user's text, the versions involved and the combined text."""
 
     # Hidden, so that ``hidden_tag()`` carries them through the conflict page's form.
-    base_version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
-    current_version = IntegerField(validators=[InputRequired()], widget=HiddenInput())
+    base_version = BoundedIntegerField(validators=[InputRequired()], widget=HiddenInput())
+    current_version = BoundedIntegerField(validators=[InputRequired()], widget=HiddenInput())
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     level = SelectField(_l("Heading level"), coerce=int)
     yours = TextAreaField(_l("Your text"))

@@ -29,13 +29,23 @@
       body: payload,
       credentials: "same-origin"
     }).then(function (response) {
+      if (response.status === 401) {
+        // The login has expired or ended: say so (the text stays in the form and the draft).
+        return response.json().then(function (data) {
+          var error = new Error("session");
+          error.shown = data && data.error && data.error.message;
+          throw error;
+        });
+      }
       if (!response.ok) { throw new Error(String(response.status)); }
       lastSent = now;
       if (status) {
         var time = new Date().toLocaleTimeString(document.documentElement.lang || undefined);
         status.textContent = savedText.replace("%(time)s", time);
       }
-    }).catch(function () { if (status) { status.textContent = errorText; } });
+    }).catch(function (error) {
+      if (status) { status.textContent = (error && error.shown) || errorText; }
+    });
   }
 
   setInterval(autosave, 3000);
@@ -56,11 +66,15 @@
     restore.addEventListener("click", function () {
       var draft = document.getElementById("draft-text");
       body.value = draft.textContent;
+      // The visual editor (editor.bundle.js) reloads its document from the textarea.
+      body.dispatchEvent(new Event("input", { bubbles: true }));
       title.value = restore.getAttribute("data-title") || title.value;
       base.value = restore.getAttribute("data-base") || base.value;
       var offer = document.getElementById("draft-offer");
       if (offer) { offer.hidden = true; }
-      body.focus();
+      // With the visual editor the textarea is hidden: the writer lands in the editor.
+      var visual = body.hidden && body.parentNode.querySelector("[role=textbox]");
+      (visual || body).focus();
     });
   }
 })();

@@ -6,7 +6,8 @@ system one at ``/usr/bin/chromium``; ``playwright install`` is never needed.
 
 Every page a test visits must pass ``check_a11y`` (axe-core: no serious or critical
 violations); the ``page``/``new_page`` fixtures fail a test that visited a page without
-checking it, that hit a JavaScript error, or during which the server raised an exception.
+checking it, that hit a JavaScript error or a Content-Security-Policy violation, or during
+which the server raised an exception.
 """
 
 from __future__ import annotations
@@ -140,16 +141,41 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     assert not live.errors, f"the server raised while serving: {live.errors!r}"
 
 
+# Reports every Content-Security-Policy violation of a document to the test (ASVS V14.4.3).
+# Playwright's init scripts and bindings are exempt from the page's policy.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__kwCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"}` +
+      ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+  );
+});
+"""
+
+
 class PageWatch:
-    """What happened on one page: URLs visited, URLs checked with axe, JavaScript errors."""
+    """What happened on one page: URLs visited and checked with axe, JavaScript errors and
+    Content-Security-Policy violations (from the ``securitypolicyviolation`` event and from
+    Chromium's console messages)."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.visited: list[str] = []
         self.checked: set[str] = set()
         self.js_errors: list[str] = []
+        self.csp_violations: list[str] = []
         page.on("framenavigated", self._navigated)
         page.on("pageerror", lambda err: self.js_errors.append(str(err)))
+        page.on("console", self._console)
+        page.expose_function("__kwCspViolation", self._csp_violation)
+        page.add_init_script(_CSP_LISTENER)
+
+    def _csp_violation(self, text: str) -> None:
+        self.csp_violations.append(text)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(f"console: {message.text}")
 
     def _navigated(self, frame: Any) -> None:
         if frame == self.page.main_frame:
@@ -232,6 +258,8 @@ def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[...
         _WATCHES.pop(id(watch.page), None)
         if watch.js_errors:
             problems.append(f"JavaScript errors: {watch.js_errors}")
+        if watch.csp_violations:
+            problems.append(f"Content-Security-Policy violations: {watch.csp_violations}")
         if watch.unchecked():
             problems.append(f"pages visited without check_a11y: {watch.unchecked()}")
     for context in contexts:
@@ -257,3 +285,19 @@ def login(page: Page, live: LiveServer, email: str) -> None:
     page.locator("main form [type=submit]").click()
     page.wait_for_url(live("/"))
     check_a11y(page, once_per_session=True)
+
+
+def fill_markdown(page: Page, selector: str, text: str) -> None:
+    """Type Markdown source into a body field, through the editor's "Markdown" toggle.
+
+    The visual editor hides the textarea it enhances; its "Markdown" button shows the
+    source again, which is what a writer who prefers Markdown does.
+    """
+    textarea = page.locator(selector)
+    container = textarea.locator("xpath=ancestor::*[@data-visual-editor][1]")
+    if container.count():
+        expect(container.locator(".visual-editor")).to_have_attribute("data-ready", "true")
+        toggle = container.locator("button[data-action=markdown]")
+        if toggle.get_attribute("aria-pressed") != "true":
+            toggle.click()
+    textarea.fill(text)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from tests.browser.conftest import LiveServer, check_a11y, login
+from tests.browser.conftest import LiveServer, check_a11y, fill_markdown, login
 from workflows import sections as section_flow
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def is_autosave(live: LiveServer) -> Callable[[Response], bool]:
 
 def type_and_wait_for_autosave(page: Page, live: LiveServer, body: str) -> None:
     with page.expect_response(is_autosave(live), timeout=AUTOSAVE_WAIT_MS) as autosaved:
-        page.locator("#section-editor textarea[name=body]").fill(body)
+        fill_markdown(page, "#section-editor textarea[name=body]", body)
     assert autosaved.value.ok, autosaved.value.status
     expect(page.locator("#autosave-status")).not_to_be_empty()
 
@@ -54,15 +54,19 @@ def test_second_save_merges_when_the_edits_touch_different_paragraphs(
     open_editor(cora, live)
     open_editor(emil, live)
 
-    cora.locator("#section-editor textarea[name=body]").fill(
-        "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen."
+    fill_markdown(
+        cora,
+        "#section-editor textarea[name=body]",
+        "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen.",
     )
     cora.locator("#section-editor [type=submit]").click()
     cora.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
     check_a11y(cora)
 
-    emil.locator("#section-editor textarea[name=body]").fill(
-        "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen am Markt."
+    fill_markdown(
+        emil,
+        "#section-editor textarea[name=body]",
+        "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen am Markt.",
     )
     with emil.expect_response(is_save(live)) as saved:
         emil.locator("#section-editor [type=submit]").click()
@@ -92,8 +96,10 @@ def test_same_words_changed_twice_shows_the_conflict_and_keeps_my_text(
     open_editor(cora, live)
     open_editor(emil, live)
 
-    cora.locator("#section-editor textarea[name=body]").fill(
-        "Die Innenstadt lebt vom Einzelhandel.\n\nUnd vom Wohnen."
+    fill_markdown(
+        cora,
+        "#section-editor textarea[name=body]",
+        "Die Innenstadt lebt vom Einzelhandel.\n\nUnd vom Wohnen.",
     )
     cora.locator("#section-editor [type=submit]").click()
     cora.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
@@ -162,5 +168,9 @@ def test_autosaved_draft_is_restored_in_another_browser(
     second.locator("#restore-draft").click()
     expect(offer).to_be_hidden()
     expect(second.locator("#section-editor textarea[name=body]")).to_have_value(typed)
-    expect(second.locator("#section-editor textarea[name=body]")).to_be_focused()
+    # The visual editor shows the restored text and has the focus (the textarea it
+    # enhances is hidden; it still holds the text that is submitted).
+    editor = second.locator("#section-editor [role=textbox]")
+    expect(editor).to_contain_text("auch nachts")
+    expect(editor).to_be_focused()
     assert newest_version(live).number == 1, "a draft is not a version"

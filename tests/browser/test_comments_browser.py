@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, check_a11y, login
+from tests.browser.conftest import LiveServer, check_a11y, fill_markdown, login
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +77,10 @@ def test_comment_on_a_selected_passage_survives_an_edit_elsewhere(
     other.locator("main form [type=submit]").click()
     other.wait_for_url(live("/"))
     other.goto(live(f"/sections/{live.people.section_id}/edit"))
-    other.locator("main textarea[name=body]").fill(
-        "Die lebendige Innenstadt lebt vom Handel.\n\nUnd vom Wohnen."
+    fill_markdown(
+        other,
+        "main textarea[name=body]",
+        "Die lebendige Innenstadt lebt vom Handel.\n\nUnd vom Wohnen.",
     )
     other.locator("#section-editor [type=submit]").click()
     other.wait_for_url(re.compile(r"/papers/\d+"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from drafting.extensions import db
 from drafting.models import PaperRole, Role, SectionVersion, User
-from tests.browser.conftest import LiveServer, check_a11y, login
+from tests.browser.conftest import LiveServer, check_a11y, fill_markdown, login
 from workflows import sections as section_flow
 
 pytestmark = pytest.mark.browser
@@ -100,7 +100,7 @@ def test_approve_reset_by_an_edit_reapprove_and_accept_a_suggestion(
         f"#section-{sid} a[href$='/sections/{sid}/edit']",
         re.compile(rf"/sections/{sid}/edit$"),
     )
-    emil.locator("#section-editor textarea[name=body]").fill(EDITED)
+    fill_markdown(emil, "#section-editor textarea[name=body]", EDITED)
     click_and_check(emil, "#section-editor [type=submit]", re.compile(r"/papers/\d+#section-\d+$"))
     section = section_on_paper(emil, live)
     expect(section).to_contain_text("Und vom Wohnen am Fluss.")
@@ -124,7 +124,7 @@ def test_approve_reset_by_an_edit_reapprove_and_accept_a_suggestion(
         f"#section-{sid} a[href$='/sections/{sid}/suggest']",
         re.compile(rf"/sections/{sid}/suggest$"),
     )
-    max_.locator("main textarea[name=body]").fill(SUGGESTED)
+    fill_markdown(max_, "main textarea[name=body]", SUGGESTED)
     max_.locator("main textarea[name=note]").fill("Das Handwerk fehlt.")
     click_and_check(max_, "main form [type=submit]", re.compile(r"/suggestions/\d+$"))
     expect(max_.locator("main .inline-diff ins")).to_contain_text("und vom Handwerk")

@@ -152,3 +152,5 @@ def test_a_whole_round_with_three_organisations_one_with_a_reservation(
     expect(record).to_contain_text(digest)
     expect(record).to_contain_text(RESERVATION)
     expect(record.locator("table.signoff-matrix tbody tr")).to_have_count(3)
+    # print.js (no inline handler under the CSP) shows the print button.
+    expect(record.locator("button[data-print]")).to_be_visible()

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, check_a11y, login
+from tests.browser.conftest import LiveServer, check_a11y, fill_markdown, login
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +40,10 @@ def test_write_a_paper_from_login_to_comparing_versions(page: Page, live_server:
     check_a11y(page)
     page.locator("main input[name=title]").fill("Ausgangslage")
     page.locator("main select[name=level]").select_option("1")
-    page.locator("main textarea[name=body]").fill(
-        "Der Bahnhof ist abends leer.\n\nDie Läden schließen früh."
+    fill_markdown(
+        page,
+        "main textarea[name=body]",
+        "Der Bahnhof ist abends leer.\n\nDie Läden schließen früh.",
     )
     page.locator("main form [type=submit]").click()
     page.wait_for_url(re.compile(r"/papers/\d+(#section-\d+)?$"))
@@ -53,8 +55,10 @@ def test_write_a_paper_from_login_to_comparing_versions(page: Page, live_server:
     section.locator("a[href$='/edit']").click()
     page.wait_for_url(re.compile(r"/sections/\d+/edit$"))
     check_a11y(page)
-    page.locator("main textarea[name=body]").fill(
-        "Der Bahnhof ist abends belebt.\n\nDie Läden schließen früh."
+    fill_markdown(
+        page,
+        "main textarea[name=body]",
+        "Der Bahnhof ist abends belebt.\n\nDie Läden schließen früh.",
     )
     page.locator("main input[name=note]").fill("Ziel statt Zustand")
     page.locator("#section-editor [type=submit]").click()

@@ -361,6 +361,7 @@ def test_verify_finds_any_altered_column(runner, world, column, value):
 
 
 def test_verify_finds_an_altered_entry_whose_hash_was_recomputed(runner, world):
+    """Recomputing one plain hash breaks the link to the next entry, and the keyed seal."""
     busy_day(world)
     victim = _middle(world.paper.id)
     victim.details = {"comment": "Alles gut."}
@@ -368,7 +369,8 @@ def test_verify_finds_an_altered_entry_whose_hash_was_recomputed(runner, world):
     db.session.commit()
     problems = activity.verify(world.paper.id)
     assert [(p.seq, p.problem) for p in problems] == [
-        (victim.seq + 1, "does not follow the previous entry")
+        (victim.seq, "keyed seal does not match (rewritten without the key)"),
+        (victim.seq + 1, "does not follow the previous entry"),
     ]
     assert runner.invoke(args=["audit", "verify", str(world.paper.id)]).exit_code != 0
 

@@ -289,7 +289,9 @@ def test_logins_are_throttled(tmp_path: Path) -> None:
         assert response.status_code == 429
         page = response.get_data(as_text=True)
         assert "Too many attempts" in page
-        assert "Please wait a moment and try again." in page
+        # Since issue 9 the page tells how long to wait (a fixed window of one minute).
+        assert re.search(r"Please wait 1 minute and try again\.", page)
+        assert response.headers["Retry-After"].isdigit()
         assert browser.get("/login").status_code == 200  # reading the form is not limited
         assert browser.get("/").status_code == 302  # and the right password did not get in
 
@@ -398,7 +400,10 @@ def test_token_is_shown_once_stored_hashed_and_revocable(
 ) -> None:
     english(world)
     login(client, world.editor.email)
-    response = client.post("/profile/tokens", data={"tok-name": "Fachverfahren"})
+    response = client.post(
+        "/profile/tokens",
+        data={"tok-name": "Fachverfahren", "tok-password": factories.PASSWORD},
+    )
     assert response.status_code == 200
     shown = re.findall(r'<code id="new-token">([^<]+)</code>', response.get_data(as_text=True))
     assert len(shown) == 1
@@ -439,6 +444,8 @@ def test_nobody_revokes_someone_elses_token(
 
 def test_a_token_needs_a_name(client: FlaskClient, world: factories.World) -> None:
     login(client, world.editor.email)
-    response = client.post("/profile/tokens", data={"tok-name": ""})
+    response = client.post(
+        "/profile/tokens", data={"tok-name": "", "tok-password": factories.PASSWORD}
+    )
     assert 'id="new-token"' not in response.get_data(as_text=True)
     assert db.session.scalars(select(ApiToken)).all() == []

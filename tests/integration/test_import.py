@@ -454,6 +454,10 @@ HOSTILE_MESSAGES = {
     "zip bomb 1000:1": "The file is compressed suspiciously strongly.",
     "zip bomb lying about its size": "The file is damaged or incomplete.",
     "xxe entity": "The file contains XML declarations that are not allowed.",
+    # Issue 9, item 15 (ASVS V5.5.2): the check reads the decoded text, not the bytes.
+    "xxe entity in UTF-16": "The file contains XML declarations that are not allowed.",
+    "xxe entity in UTF-16 without BOM": "The file contains XML declarations that are not allowed.",
+    "xxe entity in UTF-32": "The file contains XML declarations that are not allowed.",
     "billion laughs": "The file contains XML declarations that are not allowed.",
     "zip slip ../": "The file contains parts with unsafe names.",
     "zip slip absolute": "The file contains parts with unsafe names.",

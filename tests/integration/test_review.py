@@ -266,7 +266,13 @@ def _perform(
         tokens["editor"],
         "PUT",
         f"/sections/{sid}",
-        {"body": head.body.upper(), "base_version": number, "editorial": True},
+        # The case of the first letter only: upper-casing whole words changes their meaning
+        # (issue 9).
+        {
+            "body": head.body[0].swapcase() + head.body[1:],
+            "base_version": number,
+            "editorial": True,
+        },
     )
 
 
@@ -390,7 +396,10 @@ def test_the_author_of_a_version_cannot_approve_it(client, world, tokens):
         review_flow.approve(world.editor, world.section.id, 1)
     db.session.rollback()
 
-    # Someone else's version of the same section the editor may approve.
+    # Someone else's version of the same section the editor may approve — once the editor's
+    # own text was approved by another reviewer (issue 9: every version since the last
+    # approval counts, not only the newest).
+    review_flow.approve(world.reviewer, world.section.id, 1)
     save(world, world.section.id, SUBSTANTIVE, actor=world.coordinator)
     review_flow.submit(world.coordinator, world.section.id)
     response = call(
@@ -759,8 +768,9 @@ def test_a_restored_version_resets_the_approval_too(world):
 TRIVIAL_CHANGES = {
     "whitespace": "Die Innenstadt  lebt vom Handel.\n\n\nUnd vom  Wohnen.  ",
     "punctuation": "Die Innenstadt lebt – vom Handel!\n\nUnd vom Wohnen …",
-    "case": "Die INNENSTADT lebt vom handel.\n\nund vom Wohnen.",
-    "all three": "die Innenstadt lebt vom Handel;\n\n  UND VOM WOHNEN",
+    # Issue 9: only the case of a sentence's first letter is editorial ("handel" is not).
+    "case": "die Innenstadt lebt vom Handel.\n\nund vom Wohnen.",
+    "all three": "die Innenstadt lebt vom Handel;\n\n  und vom Wohnen",
 }
 
 
@@ -941,7 +951,9 @@ def test_changes_of_meaning_hidden_in_punctuation_or_spelling_are_not_editorial(
     "old, new",
     [
         ("Das Land zahlt 1,5 Mio. Euro.", "Das Land zahlt 1,5 Mio. Euro!"),
-        ("Parken in Maßen.", "PARKEN IN Maßen"),
+        ("Parken in Maßen.", "parken in Maßen"),
+        ("„Parken“ geht's.", '"Parken" geht’s.'),
+        ("Von 2020 - 2024.", "Von 2020 – 2024."),
         ("Die *neue* Mitte", "Die **neue** Mitte"),
         ("Straße, Platz, Ufer", "Straße – Platz – Ufer"),
         ("im Jahr 2024.", "im Jahr 2024"),

@@ -10,7 +10,8 @@ expected; what must hold after every step:
 * an approved section's approved version is its current version, or the current version is
   an editorial carry-over (``carried_to``) recorded as such, textually equal but for
   whitespace, punctuation and case;
-* nobody approved a version they wrote;
+* nobody approved a version they wrote, nor one holding text they wrote since the last
+  approval (issue 9);
 * every change of a review state has an activity entry;
 * the paper's hash chain verifies.
 """
@@ -198,12 +199,29 @@ class ReviewMachine(RuleBasedStateMachine):
         sid = self.section_ids[index]
         head = self._head(sid)
         number = max(head.number - 1, 1) if stale else head.number
-        author = head.author_id
+        # Issue 9: whoever wrote or chose text in any version since the last approval.
+        since = (
+            db.session.scalar(
+                select(ReviewStatus.approved_version).where(ReviewStatus.section_id == sid)
+            )
+            or 0
+        )
+        contributors = {
+            uid
+            for row in db.session.execute(
+                select(SectionVersion.author_id, SectionVersion.coauthor_id).where(
+                    SectionVersion.section_id == sid,
+                    SectionVersion.number > since,
+                    SectionVersion.number <= number,
+                )
+            )
+            for uid in row
+        }
         refusal = self._attempt(
             "approve", who, lambda: review_flow.approve(self._user(who), sid, number, "Gut so.")
         )
         if refusal is None:
-            assert who in REVIEWERS and self._user(who).id != author
+            assert who in REVIEWERS and (self._user(who).id not in contributors or since >= number)
             assert number == head.number
             assert self._states()[sid] == ReviewState.APPROVED
         elif isinstance(refusal, NotAllowed):
@@ -212,7 +230,7 @@ class ReviewMachine(RuleBasedStateMachine):
                     SectionVersion.section_id == sid, SectionVersion.number == number
                 )
             )
-            assert who not in REVIEWERS or self._user(who).id == version_author
+            assert who not in REVIEWERS or self._user(who).id in contributors | {version_author}
 
     @rule(
         who=reviewers,

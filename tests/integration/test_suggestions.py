@@ -353,7 +353,13 @@ def test_a_conflict_shows_the_page_and_is_resolved_by_the_editor(client, auth, w
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/suggestions/{item}")
     new = versions(world.section.id)[-1]
-    assert (new.number, new.body, new.author_id) == (3, combined, world.member.id)
+    # The editor chose the combined text: theirs, with the suggester as co-author (issue 9).
+    assert (new.number, new.body, new.author_id, new.coauthor_id) == (
+        3,
+        combined,
+        world.editor.id,
+        world.member.id,
+    )
     decided = suggestion(item)
     assert (decided.status, decided.result_version) == (SuggestionStatus.ACCEPTED, 3)
     assert [n.params["accepted"] for n in decisions_for(world.member.id)] == [True]
@@ -392,7 +398,12 @@ def test_a_second_conflict_while_resolving_moves_on_to_the_newest_version(client
     )
     assert response.status_code == 302
     new = versions(world.section.id)[-1]
-    assert (new.number, new.body, new.author_id) == (4, final, world.member.id)
+    assert (new.number, new.body, new.author_id, new.coauthor_id) == (
+        4,
+        final,
+        world.editor.id,
+        world.member.id,
+    )
     assert suggestion(item).status == SuggestionStatus.ACCEPTED
 
 

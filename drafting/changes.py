@@ -1,0 +1,142 @@
+"""A suggestion's changes, one per sentence, that editors accept or reject one by one.
+
+The word diff of the base text and the suggested text (:func:`drafting.textdiff.diff_ops`,
+exact flavour) gives hunks; hunks in the same sentence of the base are one change, as Word
+shows a rewritten sentence as one revision. Each change is then trimmed to the words that
+really differ, so its ``before``/``after`` are as short as the diff allows and the same
+whichever way the differ aligned the words inside the sentence.
+
+Applying any subset of the changes to the base gives a text whose changes against the base
+are exactly that subset (tests/unit/test_changes.py checks it as a property).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from drafting.textdiff import EQUAL, INSERT, diff_ops, tokenize
+
+__all__ = ["Change", "apply", "changes"]
+
+Kind = Literal["insert", "delete", "replace"]
+
+# A sentence ends after . ! ? or : followed by whitespace, and at every line break; the
+# whitespace after it belongs to the sentence it ends.
+_SENTENCE_END = re.compile(r"[.!?:]+[ \t]+|[ \t]*\n+")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a suggestion: ``before`` at ``start``–``end`` of the base becomes ``after``."""
+
+    id: int
+    kind: Kind
+    start: int
+    end: int
+    before: str
+    after: str
+    context: str
+
+    def as_json(self) -> dict[str, object]:
+        """Return the API's view of the change."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "context": self.context,
+        }
+
+
+def _sentence_starts(text: str) -> list[int]:
+    starts = [0]
+    for match in _SENTENCE_END.finditer(text):
+        if 0 < match.end() < len(text):
+            starts.append(match.end())
+    return starts
+
+
+def _sentence_of(starts: list[int], position: int) -> int:
+    return bisect.bisect_right(starts, position) - 1
+
+
+def changes(base: str, proposed: str) -> list[Change]:
+    """Return the changes that turn ``base`` into ``proposed``, in text order, ids from 1."""
+    if base == proposed:
+        return []
+    starts = _sentence_starts(base)
+    # Hunks as (base start, base end, replacement), from the exact word diff.
+    hunks: list[tuple[int, int, str]] = []
+    position = 0
+    for op, text in diff_ops(base, proposed, semantic=False):
+        if op == EQUAL:
+            position += len(text)
+            continue
+        if not hunks or hunks[-1][1] != position:
+            hunks.append((position, position, ""))
+        start, end, inserted = hunks[-1]
+        if op == INSERT:
+            hunks[-1] = (start, end, inserted + text)
+        else:
+            position += len(text)
+            hunks[-1] = (start, position, inserted)
+    # Group by sentence: a group covers whole sentences of the base.
+    groups: list[list[tuple[int, int, str]]] = []
+    spans: list[tuple[int, int]] = []
+    for hunk in hunks:
+        start, end, _ = hunk
+        first = _sentence_of(starts, start)
+        last = _sentence_of(starts, max(start, end - 1))
+        if spans and first <= spans[-1][1]:
+            groups[-1].append(hunk)
+            spans[-1] = (spans[-1][0], max(spans[-1][1], last))
+        else:
+            groups.append([hunk])
+            spans.append((first, last))
+    result: list[Change] = []
+    for group, (first, last) in zip(groups, spans, strict=True):
+        span_start = starts[first]
+        span_end = starts[last + 1] if last + 1 < len(starts) else len(base)
+        old = base[span_start:span_end]
+        new_parts, cursor = [], span_start
+        for start, end, inserted in group:
+            new_parts += [base[cursor:start], inserted]
+            cursor = end
+        new_parts.append(base[cursor:span_end])
+        new = "".join(new_parts)
+        if old == new:
+            continue
+        before_start, before, after = _trim(old, new)
+        start = span_start + before_start
+        kind: Kind = "insert" if not before else "delete" if not after else "replace"
+        result.append(Change(len(result) + 1, kind, start, start + len(before), before, after, old))
+    return result
+
+
+def _trim(old: str, new: str) -> tuple[int, str, str]:
+    """Cut the tokens two texts share at their start and end; return offset, rest, rest."""
+    a, b = tokenize(old), tokenize(new)
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    offset = sum(len(token) for token in a[:head])
+    return offset, "".join(a[head : len(a) - tail]), "".join(b[head : len(b) - tail])
+
+
+def apply(base: str, all_changes: Sequence[Change], accepted: Collection[int]) -> str:
+    """Return ``base`` with exactly the accepted changes (by id) applied."""
+    parts, cursor = [], 0
+    for change in sorted(all_changes, key=lambda c: c.start):
+        if change.id not in accepted:
+            continue
+        parts += [base[cursor : change.start], change.after]
+        cursor = change.end
+    parts.append(base[cursor:])
+    return "".join(parts)

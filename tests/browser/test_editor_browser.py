@@ -1,0 +1,354 @@
+"""The visual section editor in Chromium: toolbar, shortcuts, paste, Markdown toggle, no-op
+saves, keyboard-only use; every page and the link dialog pass axe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.conftest import LiveServer, check_a11y, login
+from workflows import sections as section_flow
+
+pytestmark = pytest.mark.browser
+
+CLIPBOARD = Path(__file__).parent / "clipboard"
+
+
+def newest_body(live: LiveServer, section_id: int) -> str:
+    with live.app.app_context():
+        return section_flow.history(section_id)[0].body
+
+
+def version_count(live: LiveServer, section_id: int) -> int:
+    with live.app.app_context():
+        return len(section_flow.history(section_id))
+
+
+def editor_of(page: Page) -> Locator:
+    expect(page.locator(".visual-editor")).to_have_attribute("data-ready", "true")
+    return page.locator("main [role=textbox][aria-multiline=true]")
+
+
+def tool(page: Page, name: str) -> Locator:
+    return page.locator("main [role=toolbar]").get_by_role("button", name=name, exact=True)
+
+
+def markdown_source(page: Page) -> str:
+    """Switch to the Markdown source and return it (the textarea that is submitted)."""
+    toggle = tool(page, "Markdown")
+    if toggle.get_attribute("aria-pressed") != "true":
+        toggle.click()
+    textarea = page.locator("main [data-visual-editor] textarea")
+    expect(textarea).to_be_visible()
+    return textarea.input_value()
+
+
+def paste_html(page: Page, html: str) -> None:
+    """Paste HTML into the focused editor as a browser does (a ClipboardEvent)."""
+    page.locator("main [role=textbox]").evaluate(
+        """(element, html) => {
+            const data = new DataTransfer();
+            data.setData("text/html", html);
+            data.setData("text/plain", element.ownerDocument.createElement("div").textContent);
+            element.dispatchEvent(new ClipboardEvent("paste", {
+                clipboardData: data, bubbles: true, cancelable: true }));
+        }""",
+        html,
+    )
+
+
+def test_write_a_section_with_toolbar_and_shortcuts_only(page: Page, live_server: LiveServer):
+    live = live_server
+    login(page, live, live.people.editor)
+    page.goto(live(f"/papers/{live.people.paper_id}/sections/new"))
+    check_a11y(page)
+    page.locator("main input[name=title]").fill("Befunde")
+    editor = editor_of(page)
+    expect(editor).to_have_attribute("aria-labelledby", re.compile(r".+"))
+    editor.click()
+    keyboard = page.keyboard
+
+    tool(page, "Zwischenüberschrift").click()
+    keyboard.type("Lage im Zentrum")
+    keyboard.press("Enter")
+    keyboard.type("Der ")
+    keyboard.press("Control+b")
+    keyboard.type("Handel")
+    keyboard.press("Control+b")
+    keyboard.type(" wächst ")
+    keyboard.press("Control+i")
+    keyboard.type("langsam")
+    keyboard.press("Control+i")
+    keyboard.type(".")
+    keyboard.press("Enter")
+
+    tool(page, "Aufzählung").click()
+    keyboard.type("eins")
+    keyboard.press("Enter")
+    keyboard.press("Tab")
+    keyboard.type("zwei")
+    keyboard.press("Enter")
+    keyboard.press("Tab")
+    keyboard.type("drei")
+    keyboard.press("Enter")
+    keyboard.press("Shift+Tab")
+    keyboard.press("Shift+Tab")
+    keyboard.type("vier")
+    keyboard.press("Enter")
+    keyboard.press("Enter")  # an empty item ends the list
+
+    keyboard.type("Siehe Quelle")
+    for _ in range(len("Quelle")):
+        keyboard.press("Shift+ArrowLeft")
+    keyboard.press("Control+k")
+    dialog = page.locator("dialog.ve-dialog[open]")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("input")).to_be_focused()
+    check_a11y(page)
+    dialog.locator("input").fill("https://example.org/bericht")
+    keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(editor.locator("a[href='https://example.org/bericht']")).to_have_text("Quelle")
+    keyboard.press("End")
+    keyboard.type(".")
+    keyboard.press("Enter")
+
+    tool(page, "Tabelle einfügen").click()
+    for cell in ("Maßnahme", "Kosten", "Träger", "Radweg", "1.200", "Stadt", "Brücke", "300"):
+        keyboard.type(cell)
+        keyboard.press("Tab")
+    keyboard.type("Land")
+    editor.locator("td", has_text="1.200").click()
+    tool(page, "Spalte rechtsbündig").click()
+    expect(editor.locator("th", has_text="Kosten")).to_have_attribute(
+        "style", re.compile("text-align: right")
+    )
+
+    page.locator("main form [type=submit]").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    section_id = int(page.url.rsplit("-", 1)[1])
+    assert newest_body(live, section_id) == (
+        "# Lage im Zentrum\n\n"
+        "Der **Handel** wächst *langsam*.\n\n"
+        "- eins\n  - zwei\n    - drei\n- vier\n\n"
+        "Siehe [Quelle](https://example.org/bericht).\n\n"
+        "| Maßnahme | Kosten | Träger |\n|---|---:|---|\n"
+        "| Radweg | 1.200 | Stadt |\n| Brücke | 300 | Land |"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        (
+            "word.html",
+            "# Ausgangslage\n\n"
+            "Die Innenstadt lebt vom **Handel** und vom *Wohnen*. Mehr dazu beim "
+            "[Landesamt](https://example.org/bericht).\n\n"
+            "## Ziele\n\n"
+            "- Leerstand senken\n  - Zwischennutzung fördern\n- Plätze beleben\n\n"
+            "1. Bestand erheben\n2. Maßnahmen wählen\n\n"
+            "| **Maßnahme** | **Kosten** |\n|---|---:|\n| Radweg | 1.200 € |",
+        ),
+        (
+            "libreoffice.html",
+            "# Befunde\n\n"
+            "Die Zählung zeigt **weniger** Passanten, vor allem *abends*. Quelle: "
+            "[Zählbericht](https://example.org/zaehlung).\n\n"
+            "- Samstag\n  - vormittags\n- Sonntag\n\n"
+            "3. dritter Schritt\n4. vierter Schritt\n\n"
+            "| Stadt | 2024 |\n|---|---:|\n| Lindenau | 15 900 |",
+        ),
+    ],
+)
+def test_paste_from_word_and_libreoffice_keeps_structure_and_drops_styles(
+    page: Page, live_server: LiveServer, sample: str, expected: str
+):
+    live = live_server
+    login(page, live, live.people.editor)
+    page.goto(live(f"/papers/{live.people.paper_id}/sections/new"))
+    check_a11y(page)
+    editor = editor_of(page)
+    editor.click()
+    paste_html(page, (CLIPBOARD / sample).read_text(encoding="utf-8"))
+    html = editor.inner_html()
+    for leftover in ("<span", "<font", 'style="font', "mso-", 'class="Mso', "<o:p"):
+        assert leftover not in html, leftover
+    check_a11y(page)
+    source = markdown_source(page)
+    # The paste leaves an empty paragraph where the cursor stood; nothing else.
+    assert source.strip() == expected
+
+
+def test_markdown_toggle_shows_the_source_and_takes_edits_back(page: Page, live_server: LiveServer):
+    live = live_server
+    sid = live.people.section_id
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{sid}/edit"))
+    check_a11y(page)
+    editor = editor_of(page)
+    textarea = page.locator("#section-editor textarea[name=body]")
+    expect(textarea).to_be_hidden()
+    # Nothing inline for a strict Content-Security-Policy: no injected <style>, and the
+    # labels arrive as JSON data, not as script.
+    assert page.locator("style").count() == 0
+    assert page.locator("script:not([src]):not([type='application/json'])").count() == 0
+    expect(editor).to_contain_text("Die Innenstadt lebt vom Handel.")
+    toggle = tool(page, "Markdown")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(textarea).to_be_visible()
+    expect(editor).to_be_hidden()
+    expect(textarea).to_have_value(live.people.section_body)
+    # Formatting buttons rest while the source is shown; the toggle stays usable.
+    expect(tool(page, "Fett")).to_have_attribute("aria-disabled", "true")
+    check_a11y(page)
+    textarea.fill("Die Innenstadt lebt vom **Handel**.\n\n- Wohnen\n- Arbeiten")
+    toggle.click()
+    expect(editor).to_be_visible()
+    expect(editor.locator("strong")).to_have_text("Handel")
+    expect(editor.locator("li")).to_have_count(2)
+    page.locator("#section-editor [type=submit]").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    assert newest_body(live, sid) == "Die Innenstadt lebt vom **Handel**.\n\n- Wohnen\n- Arbeiten"
+
+
+def test_save_without_a_change_makes_no_version_even_in_another_spelling(
+    page: Page, live_server: LiveServer
+):
+    live = live_server
+    sid = live.people.section_id
+    # A body written by hand in a spelling the editor would write differently.
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from drafting.extensions import db
+        from drafting.models import User
+
+        editor_user = db.session.scalars(select(User).where(User.email == live.people.editor)).one()
+        head = section_flow.history(sid)[0]
+        section_flow.save_section(
+            editor_user,
+            sid,
+            title=head.title,
+            level=head.level,
+            body="Titel\n=====\n\n* eins\n* zwei\n\n| a | b |\n|:-|-:|\n|x|y|",
+            base_version=head.number,
+            note="",
+        )
+        db.session.commit()
+    before = version_count(live, sid)
+    original = newest_body(live, sid)
+
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{sid}/edit"))
+    check_a11y(page)
+    editor = editor_of(page)
+    editor.locator("li", has_text="zwei").click()
+    page.keyboard.type("x")
+    page.keyboard.press("Backspace")  # typed and taken back: the document is as loaded
+    page.locator("#section-editor [type=submit]").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    expect(page.locator(".flash, [role=status], .notice").first).to_be_visible()
+    assert version_count(live, sid) == before
+    assert newest_body(live, sid) == original
+
+
+def test_text_with_raw_html_opens_as_markdown_source(page: Page, live_server: LiveServer):
+    live = live_server
+    login(page, live, live.people.editor)
+    page.goto(live(f"/papers/{live.people.paper_id}/sections/new"))
+    check_a11y(page)
+    editor_of(page)
+    # A new section starts empty; the suggest page of a section with HTML shows the case.
+    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    check_a11y(page)
+    source = markdown_source(page)
+    page.locator("#section-editor textarea[name=body]").fill(source + "\n\n<sup>1</sup> Fußnote")
+    page.locator("#section-editor [type=submit]").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    check_a11y(page)
+    expect(page.locator(".visual-editor")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#section-editor textarea[name=body]")).to_be_visible()
+    expect(page.locator(".ve-notice")).to_contain_text("HTML")
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "true")
+
+
+def test_keyboard_only_toolbar_editor_and_out_again(page: Page, live_server: LiveServer):
+    live = live_server
+    sid = live.people.section_id
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{sid}/edit"))
+    check_a11y(page)
+    editor = editor_of(page)
+    level = page.locator("#section-editor select[name=level]")
+    level.focus()
+    keyboard = page.keyboard
+    # Tab reaches the toolbar once (roving tab stop), arrows walk it, Tab enters the text.
+    keyboard.press("Tab")
+    toolbar = page.locator("main [role=toolbar]")
+    expect(toolbar.get_by_role("button", name="Rückgängig")).to_be_focused()
+    keyboard.press("ArrowRight")
+    keyboard.press("ArrowRight")
+    expect(toolbar.get_by_role("button", name="Fett")).to_be_focused()
+    keyboard.press("End")
+    expect(toolbar.get_by_role("button", name="Markdown")).to_be_focused()
+    keyboard.press("Home")
+    keyboard.press("Tab")
+    expect(editor).to_be_focused()
+    keyboard.press("Control+End")
+    keyboard.press("Enter")
+    keyboard.type("Neu ")
+    keyboard.press("Shift+Tab")  # back to the toolbar, to the button last used
+    expect(toolbar.get_by_role("button", name="Rückgängig")).to_be_focused()
+    keyboard.press("ArrowRight")
+    keyboard.press("ArrowRight")
+    keyboard.press("Enter")  # "Fett" by keyboard; the focus goes back to the text
+    expect(editor).to_be_focused()
+    keyboard.type("und fett")
+    keyboard.press("Control+z")
+    expect(editor).not_to_contain_text("und fett")
+    keyboard.press("Control+y")
+    expect(editor.locator("strong")).to_have_text("und fett")
+    # Esc leaves the text for the next field; focus is never trapped.
+    keyboard.press("Escape")
+    expect(page.locator("#section-editor [name=note]")).to_be_focused()
+    keyboard.press("Shift+Tab")
+    expect(editor).to_be_focused()
+    keyboard.press("Tab")  # outside a list Tab leaves the text too
+    expect(page.locator("#section-editor [name=note]")).to_be_focused()
+    page.locator("#section-editor [type=submit]").focus()
+    keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    assert newest_body(live, sid) == (
+        "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen.\n\nNeu **und fett**"
+    )
+
+
+def test_toolbar_speaks_english_when_the_user_does(page: Page, live_server: LiveServer):
+    live = live_server
+    login(page, live, live.people.editor)
+    page.locator("#language-select").select_option("en")
+    page.locator("form.language-switch [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.wait_for_url(live("/"))
+    check_a11y(page)
+    page.goto(live(f"/sections/{live.people.section_id}/suggest"))
+    check_a11y(page)
+    editor_of(page)
+    toolbar = page.locator("main [role=toolbar]")
+    expect(toolbar).to_have_attribute("aria-label", "Formatting")
+    for name in ("Bold", "Italic", "Numbered list", "Insert table", "Align column right"):
+        expect(tool(page, name)).to_have_count(1)
+    expect(tool(page, "Bold")).to_have_attribute("title", "Bold (Ctrl+B)")
+    expect(page.locator("main [role=textbox]")).to_have_attribute("lang", "en")

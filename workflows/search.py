@@ -1,0 +1,474 @@
+"""Full-text search: the index kept on write, and the query a user may run.
+
+Every searchable text has one :class:`SearchEntry` row, written in the same transaction as
+the text itself (by the section, comment, suggestion and paper workflows). The stems come
+from :mod:`drafting.searchtext`; SQLite matches them with FTS5, PostgreSQL with a tsvector
+and a GIN index. Permissions are part of the query (a join on the user's organisation's
+participations), so a page of results never loses rows to a later filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+    update,
+)
+
+from drafting.extensions import db
+from drafting.models import (
+    Comment,
+    Paper,
+    PaperStatus,
+    Participant,
+    SearchEntry,
+    Section,
+    SectionVersion,
+    Suggestion,
+    User,
+)
+from drafting.searchtext import (
+    Term,
+    fts5_expression,
+    parse_query,
+    plain_text,
+    snippet,
+    terms,
+    tsquery_expression,
+)
+
+KINDS = ("section", "version", "comment", "suggestion", "paper")
+PER_PAGE = 20
+# Title matches weigh ten times a body match on both backends.
+TITLE_WEIGHT = 10.0
+_ENTRIES = SearchEntry.__table__
+_DEMOTE = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.section_id == bindparam("demoted_section"), _ENTRIES.c.kind == "section")
+    .values(kind="version")
+)
+_INSERT = insert(_ENTRIES)
+
+
+# --- upkeep ---------------------------------------------------------------------------------
+
+
+def _row(
+    source: str,
+    source_id: int,
+    kind: str,
+    *,
+    paper_id: int,
+    section_id: int | None,
+    organisation_id: int | None,
+    created_at: datetime,
+    title: str,
+    body: str,
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "source_id": source_id,
+        "kind": kind,
+        "paper_id": paper_id,
+        "section_id": section_id,
+        "organisation_id": organisation_id,
+        "created_at": created_at,
+        "title": title[:300],
+        "text": body,
+        "title_terms": terms(title),
+        "body_terms": terms(body),
+    }
+
+
+def _put(row: dict[str, Any]) -> None:
+    existing = db.session.scalar(
+        select(SearchEntry.id).where(
+            SearchEntry.source == row["source"], SearchEntry.source_id == row["source_id"]
+        )
+    )
+    if existing is None:
+        db.session.execute(insert(_ENTRIES).values(**row))
+    else:
+        db.session.execute(update(_ENTRIES).where(_ENTRIES.c.id == existing).values(**row))
+
+
+def _paper_row(paper: Paper) -> dict[str, Any]:
+    return _row(
+        "paper",
+        paper.id,
+        "paper",
+        paper_id=paper.id,
+        section_id=None,
+        organisation_id=paper.lead_organisation_id,
+        created_at=paper.created_at,
+        title=paper.title,
+        body=paper.summary or "",
+    )
+
+
+def _version_row(
+    paper_id: int, version: SectionVersion, organisation_id: int | None, *, current: bool
+) -> dict[str, Any]:
+    return _row(
+        "version",
+        version.id,
+        "section" if current else "version",
+        paper_id=paper_id,
+        section_id=version.section_id,
+        organisation_id=organisation_id,
+        created_at=version.created_at,
+        title=version.title,
+        body=plain_text(version.body_html),
+    )
+
+
+def _comment_row(comment: Comment, organisation_id: int | None) -> dict[str, Any]:
+    return _row(
+        "comment",
+        comment.id,
+        "comment",
+        paper_id=comment.paper_id,
+        section_id=comment.section_id,
+        organisation_id=organisation_id,
+        created_at=comment.created_at,
+        title="",
+        body=comment.body,
+    )
+
+
+def _suggestion_row(suggestion: Suggestion, organisation_id: int | None) -> dict[str, Any]:
+    body = suggestion.body if not suggestion.note else f"{suggestion.body}\n\n{suggestion.note}"
+    return _row(
+        "suggestion",
+        suggestion.id,
+        "suggestion",
+        paper_id=suggestion.paper_id,
+        section_id=suggestion.section_id,
+        organisation_id=organisation_id,
+        created_at=suggestion.created_at,
+        title=suggestion.title or "",
+        body=body,
+    )
+
+
+def index_paper(paper: Paper) -> None:
+    """Index a paper's title and summary (after creating or changing it)."""
+    db.session.flush()
+    _put(_paper_row(paper))
+
+
+def index_version(paper_id: int, version: SectionVersion, organisation_id: int | None) -> None:
+    """Index a section's new current version; its earlier versions become older versions."""
+    # Prepared Core statements on the session's connection: no ORM bookkeeping and no
+    # statement building on the save path.
+    conn = db.session.connection()
+    conn.execute(_DEMOTE, {"demoted_section": version.section_id})
+    conn.execute(_INSERT, [_version_row(paper_id, version, organisation_id, current=True)])
+
+
+def index_new_sections(
+    paper_id: int, versions: Sequence[SectionVersion], organisation_id: int | None
+) -> None:
+    """Index the first versions of sections just added (a Word import) in one statement."""
+    if versions:
+        db.session.connection().execute(
+            _INSERT, [_version_row(paper_id, v, organisation_id, current=True) for v in versions]
+        )
+
+
+def index_comment(comment: Comment, organisation_id: int | None) -> None:
+    """Index a new or changed comment or reply."""
+    _put(_comment_row(comment, organisation_id))
+
+
+def index_suggestion(suggestion: Suggestion, organisation_id: int | None) -> None:
+    """Index a suggestion's text and note."""
+    _put(_suggestion_row(suggestion, organisation_id))
+
+
+def unindex(source: str, source_id: int) -> None:
+    """Drop one text from the index (a deleted comment)."""
+    db.session.execute(
+        delete(_ENTRIES).where(_ENTRIES.c.source == source, _ENTRIES.c.source_id == source_id)
+    )
+
+
+def unindex_section(section_id: int) -> None:
+    """Drop a removed section's texts (versions, comments, suggestions) from the index."""
+    db.session.execute(delete(_ENTRIES).where(_ENTRIES.c.section_id == section_id))
+
+
+def index_section(section_id: int) -> None:
+    """Index all texts of one section again (after bringing a removed section back)."""
+    unindex_section(section_id)
+    rows = _section_rows(db.session.connection(), [section_id])
+    if rows:
+        db.session.execute(insert(_ENTRIES), rows)
+
+
+def _org_of_users(conn: Connection) -> dict[int, int]:
+    return {uid: oid for uid, oid in conn.execute(select(User.id, User.organisation_id))}
+
+
+def _section_rows(
+    conn: Connection, section_ids: Sequence[int] | None, orgs: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
+    """Build the index rows of live sections (all of them when ``section_ids`` is None)."""
+    orgs = orgs if orgs is not None else _org_of_users(conn)
+    live = select(Section.id, Section.paper_id, Section.head_id).where(Section.removed_at.is_(None))
+    if section_ids is not None:
+        live = live.where(Section.id.in_(section_ids))
+    sections = {sid: (pid, head) for sid, pid, head in conn.execute(live)}
+    if not sections:
+        return []
+    ids = list(sections)
+    rows: list[dict[str, Any]] = []
+    for v in conn.execute(select(SectionVersion).where(SectionVersion.section_id.in_(ids))):
+        paper_id, head_id = sections[v.section_id]
+        rows.append(
+            _version_row(paper_id, v, orgs.get(v.author_id), current=v.id == head_id)  # type: ignore[arg-type]
+        )
+    for c in conn.execute(
+        select(Comment).where(Comment.section_id.in_(ids), Comment.deleted_at.is_(None))
+    ):
+        rows.append(_comment_row(c, orgs.get(c.author_id)))  # type: ignore[arg-type]
+    for s in conn.execute(select(Suggestion).where(Suggestion.section_id.in_(ids))):
+        rows.append(_suggestion_row(s, orgs.get(s.author_id)))  # type: ignore[arg-type]
+    return rows
+
+
+def rebuild(conn: Connection, batch: int = 500) -> int:
+    """Rebuild the whole index from the papers, sections, comments and suggestions.
+
+    Runs on a plain connection (the CLI and the benchmark); returns the number of rows.
+    """
+    conn.execute(delete(_ENTRIES))
+    orgs = _org_of_users(conn)
+    total = 0
+    papers = [
+        _paper_row(p)  # type: ignore[arg-type]
+        for p in conn.execute(select(Paper))
+    ]
+    if papers:
+        conn.execute(insert(_ENTRIES), papers)
+        total += len(papers)
+    section_ids = list(conn.scalars(select(Section.id).where(Section.removed_at.is_(None))))
+    for start in range(0, len(section_ids), batch):
+        rows = _section_rows(conn, section_ids[start : start + batch], orgs)
+        if rows:
+            conn.execute(insert(_ENTRIES), rows)
+            total += len(rows)
+    return total
+
+
+# --- query ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search is narrowed to; all optional."""
+
+    paper_id: int | None = None
+    kind: str | None = None
+    organisation_id: int | None = None
+    state: PaperStatus | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    versions: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: what matched, where, and an escaped snippet with the matches marked."""
+
+    kind: str
+    paper_id: int
+    paper_title: str
+    section_id: int | None
+    source_id: int
+    version_number: int | None
+    title: str
+    title_html: str
+    snippet_html: str
+    matched: tuple[str, ...]
+    score: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of results and the number of all matches."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _conditions(user: User, filters: Filters) -> list[ColumnElement[bool]]:
+    e = _ENTRIES.c
+    found: list[ColumnElement[bool]] = [
+        # Permissions inside the query: only papers the user's organisation takes part in.
+        Participant.organisation_id == user.organisation_id,
+    ]
+    if filters.kind:
+        found.append(e.kind == filters.kind)
+    elif not filters.versions:
+        found.append(e.kind != "version")
+    if filters.paper_id is not None:
+        found.append(e.paper_id == filters.paper_id)
+    if filters.organisation_id is not None:
+        found.append(e.organisation_id == filters.organisation_id)
+    if filters.state is not None:
+        found.append(Paper.status == filters.state)
+    if filters.date_from is not None:
+        found.append(e.created_at >= datetime.combine(filters.date_from, time.min))
+    if filters.date_to is not None:
+        found.append(e.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min))
+    return found
+
+
+def _matching(parsed: list[Term], dialect: str) -> tuple[Any, ColumnElement[Any], Any]:
+    """Return the FROM clause, the score and the match condition of a query."""
+    e = _ENTRIES
+    if dialect == "sqlite":
+        fts = table("search_fts", column("rowid"))
+        source = fts.join(e, e.c.id == fts.c.rowid)
+        bm25: ColumnElement[Any] = literal_column(f"-bm25(search_fts, {TITLE_WEIGHT}, 1.0)")
+        match = text("search_fts MATCH :fts_query").bindparams(fts_query=fts5_expression(parsed))
+        return source, bm25, match
+    tsq = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery_expression(parsed))
+    tsv: ColumnElement[Any] = literal_column("search_entry.tsv")
+    # Normalisation 1 divides by the log of the length, like BM25 favours short texts.
+    # Weights {D, C, B, A}: a title (A) counts ten times a body word (D).
+    weights: ColumnElement[Any] = literal_column(
+        f"'{{0.1, 0.2, 0.4, {0.1 * TITLE_WEIGHT}}}'::float4[]"
+    )
+    rank: ColumnElement[Any] = func.ts_rank(weights, tsv, tsq, 1)
+    return e, rank, tsv.op("@@")(tsq)
+
+
+def _base(source: Any, where: Iterable[Any]) -> Select[Any]:
+    e = _ENTRIES
+    return (
+        select()
+        .select_from(source)
+        .join(Paper, Paper.id == e.c.paper_id)
+        .join(Participant, Participant.paper_id == e.c.paper_id)
+        .where(*where)
+    )
+
+
+def search(
+    user: User, query: str, filters: Filters | None = None, page: int = 1, per_page: int = PER_PAGE
+) -> Results:
+    """Search the texts of the papers the user may see; best matches first."""
+    filters = filters or Filters()
+    parsed = parse_query(query)
+    page = max(1, page)
+    if not parsed:
+        return Results(query, 0, page, per_page, [])
+    dialect = db.session.get_bind().dialect.name
+    source, score, match = _matching(parsed, dialect)
+    where = [match, *_conditions(user, filters)]
+    e = _ENTRIES.c
+    # PostgreSQL: one pass, the window count gives the number of all matches beside the
+    # page's rows. SQLite cannot run FTS5's bm25() inside a window query: it counts apart.
+    windowed = dialect == "postgresql"
+    counted = [func.count().over().label("total")] if windowed else []
+    rows = db.session.execute(
+        _base(source, where)
+        .add_columns(
+            e.id,
+            e.kind,
+            e.paper_id,
+            e.section_id,
+            e.source,
+            e.source_id,
+            e.title,
+            e.text,
+            e.created_at,
+            Paper.title.label("paper_title"),
+            score.label("score"),
+            *counted,
+        )
+        .order_by(literal_column("score").desc(), e.created_at.desc(), e.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if windowed and rows:
+        total = int(rows[0].total)
+    elif windowed and page == 1:
+        total = 0
+    else:
+        total = int(db.session.scalar(_base(source, where).add_columns(func.count())) or 0)
+    return Results(query, total, page, per_page, _hits(rows, parsed))
+
+
+def _hits(rows: Sequence[Any], parsed: list[Term]) -> list[Hit]:
+    version_ids = [r.source_id for r in rows if r.source == "version"]
+    numbers: dict[int, int] = {}
+    if version_ids:
+        numbers = dict(
+            iter(
+                db.session.execute(
+                    select(SectionVersion.id, SectionVersion.number).where(
+                        SectionVersion.id.in_(version_ids)
+                    )
+                )
+            )
+        )
+    section_ids = {r.section_id for r in rows if r.section_id is not None}
+    section_titles: dict[int, str] = {}
+    if section_ids:
+        section_titles = dict(
+            iter(
+                db.session.execute(
+                    select(Section.id, SectionVersion.title)
+                    .join(SectionVersion, SectionVersion.id == Section.head_id)
+                    .where(Section.id.in_(section_ids))
+                )
+            )
+        )
+    hits = []
+    for r in rows:
+        title = r.title or section_titles.get(r.section_id, "") or r.paper_title
+        body = snippet(r.text, parsed)
+        head = snippet(title, parsed, width=60)
+        hits.append(
+            Hit(
+                kind=r.kind,
+                paper_id=r.paper_id,
+                paper_title=r.paper_title,
+                section_id=r.section_id,
+                source_id=r.source_id,
+                version_number=numbers.get(r.source_id) if r.source == "version" else None,
+                title=title,
+                title_html=head.html,
+                snippet_html=body.html,
+                matched=tuple(dict.fromkeys(head.matched + body.matched)),
+                score=round(float(r.score), 6),
+                created_at=r.created_at,
+            )
+        )
+    return hits
