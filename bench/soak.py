@@ -839,6 +839,7 @@ class Stack:
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_WORKERS": "4",
             "LOGIN_RATE_LIMIT": "100000 per minute",
+            "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
             "MAIL_SERVER": "",
             "PYTHONPATH": str(ROOT),
         }
