@@ -29,7 +29,7 @@ def test_soak_loses_no_save_draft_comment_or_export_through_faults() -> None:
         peer=False,
         redis_down=4,
         stale_seconds=5,
-        drain_seconds=40,
+        drain_seconds=90,  # a busy CI machine may need a while to restart the worker
         think=(0.5, 2.0),  # brisker than the bench's users: enough work in 30 seconds
         relogin_every=12,
         # The worker is killed last: a retry scheduled before the kill would wait for the
