@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -50,6 +51,7 @@ HTTP_CODES = {
     422: "validation_failed",
     429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
@@ -65,6 +67,7 @@ def _titles() -> dict[int, str]:
         422: _("The input is not valid"),
         429: _("Too many attempts"),
         500: _("Something went wrong"),
+        503: _("Briefly unavailable"),
     }
 
 
@@ -110,6 +113,27 @@ def init_app(app: Flask) -> None:
             429: _("Too many attempts. Please wait a moment and try again."),
         }.get(status, "")
         return _page(status, message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(err: Exception) -> Any:
+        # The database restarts, fails over or is locked: a clear, retryable answer rather
+        # than a 500. Whether the request's last commit went through cannot be known here.
+        app.logger.warning("database unavailable in %s %s: %s", request.method, request.path, err)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110  # nosec B110: the connection is gone; answer anyway
+            pass
+        message = _(
+            "The database is briefly unavailable. Please try again in a moment; what you "
+            "typed is still in the form."
+        )
+        if wants_json():
+            response = json_error("service_unavailable", message, 503)
+        else:
+            response = make_response(_page(503, message))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:

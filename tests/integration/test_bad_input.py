@@ -12,11 +12,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Paper, Section, SectionVersion
 from tests import factories
+from tests.conftest import api_headers
 from tests.integration.support import configured_app, english, isolated_client, login
+from workflows import papers as paper_flow
 
 LIMIT = 1000  # MAX_BODY_CHARS of this module's app
 TOO_LONG = "Wort " * (LIMIT // 5) + "zuviel"  # 1006 characters
@@ -661,3 +664,27 @@ def test_v5_1_3_database_refusals_answer_400(tmp_path: Path) -> None:
             "message": "the database cannot store a value sent",
         }
         assert client.get("/refused").status_code == 400
+
+
+# ---------------------------------------------------------------- the database goes away
+
+
+def _database_gone(*_args: object, **_kwargs: object) -> None:
+    raise OperationalError(
+        "SELECT paper.id FROM paper", {}, Exception("server closed the connection unexpectedly")
+    )
+
+
+def test_database_outage_is_a_retryable_503_not_a_500(
+    app: Flask, world: factories.World, editor: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarting database answers 503 with Retry-After and a clear message (ASVS V7.4.1)."""
+    monkeypatch.setattr(paper_flow, "visible_papers", _database_gone)
+    page = editor.get("/")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
+    assert "The database is briefly unavailable." in page.get_data(as_text=True)
+    token = factories.token(world.editor)
+    answer = app.test_client().get("/api/v1/papers", headers=api_headers(token))
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "service_unavailable"
