@@ -40,7 +40,7 @@ PASSWORD = "bench-password-1"
 
 def previous_locate(markdown: str, quote: str) -> Any:
     """The anchoring before this change (regex over Markdown, then over the plain text)."""
-    from drafting.markdown import plain_text
+    from drafting.text.markdown import plain_text
     from workflows.comments import _PLAIN_GAP, _plain_span_to_markdown
 
     quote = quote.strip()
@@ -70,11 +70,11 @@ def main() -> None:
 
 
 def run(app: Any, rng: random.Random, count: int) -> None:
-    from drafting.comments import highlight
-    from drafting.comments.highlight import render_highlighted
     from drafting.extensions import db
-    from drafting.markdown import plain_text
     from drafting.models import OrgKind, Role
+    from drafting.text import highlight
+    from drafting.text.highlight import render_highlighted
+    from drafting.text.markdown import plain_text
     from workflows import accounts
     from workflows import comments as comment_flow
     from workflows import papers as paper_flow

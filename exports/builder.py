@@ -17,7 +17,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.text.run import Run
 from lxml import etree
 
-from drafting.markdown import plain_text
+from drafting.text.markdown import plain_text
 from exports import redline
 from exports.data import Change, CommentData, ExportData, SectionData
 from exports.ooxml import (

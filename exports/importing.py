@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _l
 
 from drafting.extensions import db
 from drafting.models import Section, User
-from drafting.permissions import may_edit_role
 from exports.docx_import import ImportedDocument, read
 from exports.docx_safety import Limits
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import NotAllowed, PaperLocked, TooLarge, ValidationFailed
+from workflows.permissions import may_edit_role
 
 
 @dataclass(frozen=True)

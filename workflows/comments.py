@@ -28,11 +28,10 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from drafting.extensions import db
-from drafting.markdown import plain_text
-from drafting.merge import changed_ranges
 from drafting.models import Comment, Participant, Section, SectionVersion, User, utcnow
-from drafting.permissions import Membership, can_comment, may_edit_role
-from drafting.textdiff import DELETE, EQUAL, INSERT, diff_ops
+from drafting.text.markdown import plain_text
+from drafting.text.merge import changed_ranges
+from drafting.text.textdiff import DELETE, EQUAL, INSERT, diff_ops
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -45,6 +44,7 @@ from workflows.errors import (
 from workflows.notifications import notify
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess
+from workflows.permissions import Membership, can_comment, may_edit_role
 from workflows.sections import get_section
 
 MAX_BODY_CHARS = 20_000

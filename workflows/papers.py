@@ -20,7 +20,6 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import Membership, can_manage, can_view, membership
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -29,6 +28,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
+from workflows.permissions import Membership, can_manage, can_view, membership
 
 
 @dataclass(frozen=True)

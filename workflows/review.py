@@ -21,9 +21,9 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import Membership, can_review, may_edit_role
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
 from workflows.notifications import notify
+from workflows.permissions import Membership, can_review, may_edit_role
 from workflows.reviewstate import Action, S, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of

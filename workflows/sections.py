@@ -12,8 +12,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from drafting.extensions import db
-from drafting.markdown import render
-from drafting.merge import MergeResult, merge3
 from drafting.models import (
     Draft,
     Paper,
@@ -23,7 +21,8 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import may_edit_role
+from drafting.text.markdown import render
+from drafting.text.merge import MergeResult, merge3
 from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
@@ -36,6 +35,7 @@ from workflows.errors import (
 )
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess, get_paper
+from workflows.permissions import may_edit_role
 
 MAX_SAVE_ATTEMPTS = 8
 

@@ -35,11 +35,11 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import can_manage, can_sign
 from workflows import activity
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from workflows.notifications import notify
 from workflows.papers import PaperAccess, get_paper
+from workflows.permissions import can_manage, can_sign
 from workflows.reviewstate import statuses_for
 from workflows.sections import list_sections
 

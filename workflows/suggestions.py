@@ -9,10 +9,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from drafting import changes as text_changes
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
-from drafting.permissions import can_comment, may_edit_role
+from drafting.text import changes as text_changes
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -25,6 +24,7 @@ from workflows.errors import (
 from workflows.notifications import notify
 from workflows.numbers import to_int
 from workflows.papers import get_paper
+from workflows.permissions import can_comment, may_edit_role
 from workflows.sections import (
     SaveResult,
     check_body,

@@ -12,15 +12,15 @@ from werkzeug.wrappers import Response
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Organisation
-from drafting.outline import heading_numbers
 from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
-from drafting.permissions import can_edit, can_manage
+from drafting.text.outline import heading_numbers
 from workflows import comments as comment_flow
 from workflows import papers as paper_flow
 from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
+from workflows.permissions import can_edit, can_manage
 
 bp = Blueprint("papers", __name__)
 

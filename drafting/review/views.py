@@ -14,9 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from drafting import textdiff
 from drafting.extensions import db
-from drafting.merge import merge3, resolve
 from drafting.models import (
     ActivityEntry,
     Notification,
@@ -31,7 +29,6 @@ from drafting.models import (
     SuggestionStatus,
     User,
 )
-from drafting.permissions import can_comment, can_review, may_edit_role
 from drafting.review.forms import (
     ActivityFilterForm,
     ApproveForm,
@@ -41,12 +38,15 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
+from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
 from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
+from workflows.permissions import can_comment, can_review, may_edit_role
 
 bp = Blueprint("review", __name__)
 

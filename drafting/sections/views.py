@@ -10,11 +10,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from drafting import textdiff
-from drafting.merge import merge3, resolve
 from drafting.models import Section, SectionVersion
-from drafting.permissions import can_edit, may_edit_role
 from drafting.sections.forms import ResolveForm, SectionForm
+from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
 from workflows import papers as paper_flow
 from workflows import sections as flow
 from workflows.errors import (
@@ -25,6 +24,7 @@ from workflows.errors import (
     ValidationFailed,
     WorkflowError,
 )
+from workflows.permissions import can_edit, may_edit_role
 
 bp = Blueprint("sections", __name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drafting.comments import highlight
 from drafting.extensions import db
-from drafting.markdown import plain_text
+from drafting.text import highlight
+from drafting.text.markdown import plain_text
 from tests import factories
 from tests.conftest import api_headers
 from tests.integration.support import configured_app, isolated_client

@@ -1,4 +1,4 @@
-"""The permission predicates of drafting.permissions, over the role × organisation matrix.
+"""The permission predicates of workflows.permissions, over the role × organisation matrix.
 
 The predicates are pure: they take a :class:`Membership` (and for editing the paper), so these
 tests build plain model objects without a database.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from drafting.models import Paper, PaperStatus, Role, User
-from drafting.permissions import (
+from workflows.permissions import (
     Membership,
     can_comment,
     can_edit,
