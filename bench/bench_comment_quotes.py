@@ -40,8 +40,8 @@ PASSWORD = "bench-password-1"
 
 def previous_locate(markdown: str, quote: str) -> Any:
     """The anchoring before this change (regex over Markdown, then over the plain text)."""
+    from drafting.text.anchors import _PLAIN_GAP, _plain_span_to_markdown
     from drafting.text.markdown import plain_text
-    from workflows.comments import _PLAIN_GAP, _plain_span_to_markdown
 
     quote = quote.strip()
     found = markdown.find(quote)
@@ -72,7 +72,7 @@ def main() -> None:
 def run(app: Any, rng: random.Random, count: int) -> None:
     from drafting.extensions import db
     from drafting.models import OrgKind, Role
-    from drafting.text import highlight
+    from drafting.text import anchors, highlight
     from drafting.text.highlight import render_highlighted
     from drafting.text.markdown import plain_text
     from workflows import accounts
@@ -138,7 +138,7 @@ def run(app: Any, rng: random.Random, count: int) -> None:
 
     def ours_all() -> None:
         comment_flow.locate_quote.cache_clear()
-        comment_flow._word_index.cache_clear()
+        anchors._word_index.cache_clear()
         for quote in quotes:
             comment_flow.locate_quote(body, quote)
 
@@ -152,7 +152,7 @@ def run(app: Any, rng: random.Random, count: int) -> None:
     big_peer: list[float] = []
     big_quotes = [selection(BIG_QUOTE_WORDS) for _ in range(6)]
     for n, quote in enumerate(big_quotes):
-        comment_flow._word_index.cache_clear()
+        anchors._word_index.cache_clear()
         started, started_cpu = time.perf_counter(), time.process_time()
         comment_flow.add_comment(member, sid, f"Langes Zitat {n}.", quote=quote)
         big_cpu.append(time.process_time() - started_cpu)
