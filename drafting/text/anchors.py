@@ -237,20 +237,10 @@ _DMP = _matcher()
 
 # Diffs between two texts, keyed by their digests: versions never change, so a diff once
 # computed serves every later page of the section (and texts are not held twice as keys).
-_hunk_cache: dict[tuple[bytes, bytes], tuple[Hunk, ...]] = {}
-_HUNK_CACHE_SIZE = 1024
-
-
+@cached(LRUCache(maxsize=1024), key=lambda old, new: _digest(old, new), lock=threading.Lock())
 def changed_hunks(old: str, new: str) -> tuple[Hunk, ...]:
-    """Return ``changed_ranges(old, new)``, cached per pair of texts."""
-    key = (hashlib.sha256(old.encode()).digest(), hashlib.sha256(new.encode()).digest())
-    found = _hunk_cache.get(key)
-    if found is None:
-        found = tuple(changed_ranges(old, new))
-        if len(_hunk_cache) >= _HUNK_CACHE_SIZE:
-            _hunk_cache.pop(next(iter(_hunk_cache)))  # oldest first: dicts keep order
-        _hunk_cache[key] = found
-    return found
+    """Return ``changed_ranges(old, new)``, cached per pair of texts (least recently used out)."""
+    return tuple(changed_ranges(old, new))
 
 
 def move_anchor(
