@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from drafting.extensions import db
 from drafting.models import (
@@ -638,6 +639,7 @@ def history(section_id: int) -> list[SectionVersion]:
     return list(
         db.session.scalars(
             select(SectionVersion)
+            .options(defer(SectionVersion.body_html))
             .where(SectionVersion.section_id == section_id)
             .order_by(SectionVersion.number.desc())
         )
