@@ -40,7 +40,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
-from workflows.notifications import notify
+from workflows.notifications import notify, paper_people
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess
 from workflows.permissions import Membership, can_comment, may_edit_role
@@ -158,19 +158,6 @@ def mentioned_members(text: str, paper_id: int) -> list[User]:
             .where(Participant.paper_id == paper_id, User.active.is_(True), or_(*conditions))
             .order_by(User.id)
         ).unique()
-    )
-
-
-def _member_ids(paper_id: int, user_ids: Iterable[int]) -> set[int]:
-    ids = set(user_ids)
-    if not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(User.id)
-            .join(Participant, Participant.organisation_id == User.organisation_id)
-            .where(Participant.paper_id == paper_id, User.id.in_(ids), User.active.is_(True))
-        )
     )
 
 
@@ -351,7 +338,7 @@ def add_comment(
         )
     told: set[int] = set()
     if parent is not None and parent.author_id != actor.id:
-        told = _member_ids(section.paper_id, [parent.author_id])
+        told = set(paper_people(section.paper_id, among=[parent.author_id]))
         _notify(told, "reply", comment, section, actor)
     mentioned = {u.id for u in mentioned_members(body, section.paper_id)} - {actor.id} - told
     _notify(mentioned, "mentioned", comment, section, actor)

@@ -22,9 +22,9 @@ from drafting.models import (
     utcnow,
 )
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
-from workflows.notifications import notify
+from workflows.notifications import notify, paper_people
 from workflows.permissions import Membership, can_review, may_edit_role
-from workflows.reviewstate import Action, S, next_state, status_of
+from workflows.reviewstate import Action, S, is_approved_at, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
 
@@ -44,16 +44,6 @@ def _notify(
         actor=actor,
         params={"section": section.title, "actor": actor.display_name, **params},
         url=url,
-    )
-
-
-def _paper_reviewers(paper_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(PaperRole.user_id).where(
-                PaperRole.paper_id == paper_id, PaperRole.role == Role.REVIEWER
-            )
-        )
     )
 
 
@@ -82,7 +72,7 @@ def submit(
     status.reviewer_ids = named
     _event(section, section.version, actor, "submitted")
     _notify(
-        named or _paper_reviewers(access.paper.id),
+        named or paper_people(access.paper.id, role=Role.REVIEWER),
         "review_requested",
         section,
         actor,
@@ -171,11 +161,7 @@ def approve(actor: User, section_id: int, version: int, comment: str = "") -> Re
     shown = version_of(section.id, version)
     _check_reviewer(actor, access.member, section, version, shown)
     status = status_of(section.id)
-    if (
-        status.state == S.APPROVED
-        and version in (status.approved_version, status.carried_to)
-        and version == section.version
-    ):
+    if is_approved_at(status, version) and version == section.version:
         return status  # approving twice changes nothing
     if version != section.version:
         raise InvalidTransition(

@@ -35,7 +35,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.numbers import to_int
-from workflows.papers import PaperAccess, get_paper
+from workflows.papers import PaperAccess, check_title, get_paper
 from workflows.permissions import may_edit_role
 
 MAX_SAVE_ATTEMPTS = 8
@@ -94,17 +94,14 @@ def _require_edit(access: PaperAccess) -> None:
         )
 
 
-def check_title(title: str) -> str:
-    """Return a stripped title or refuse an empty or overlong one."""
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed(_l("The title must not be empty."), field="title")
-    limit = current_app.config["MAX_TITLE_CHARS"]
-    if len(title) > limit:
+def check_base_version(base_version: Any) -> int:
+    """Return the number of the version an edit was based on, or refuse anything else."""
+    try:
+        return to_int(base_version)
+    except (TypeError, ValueError):
         raise ValidationFailed(
-            _l("The title is longer than %(n)s characters.", n=limit), field="title"
-        )
-    return title
+            _l("The base version must be a version number."), field="base_version"
+        ) from None
 
 
 def check_body(body: str) -> str:
@@ -316,12 +313,7 @@ def save_section(
         title = check_title(title)
     if level is not None:
         level = check_level(level)
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     for _attempt in range(MAX_SAVE_ATTEMPTS):
         try:
             return _save_once(
@@ -576,12 +568,7 @@ def save_draft(actor: User, section_id: int, *, title: str, body: str, base_vers
         raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
     body = check_body(body)
     title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     draft = db.session.scalar(
         select(Draft).where(Draft.user_id == actor.id, Draft.section_id == section.id)
     )

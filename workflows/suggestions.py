@@ -22,11 +22,11 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.notifications import notify
-from workflows.numbers import to_int
 from workflows.papers import get_paper
 from workflows.permissions import can_comment, may_edit_role
 from workflows.sections import (
     SaveResult,
+    check_base_version,
     check_body,
     check_title,
     get_section,
@@ -62,12 +62,7 @@ def create_suggestion(
         raise NotAllowed(_l("Only members of participating organisations may suggest changes."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     base = version_of(section.id, base_number)
     if base is None:
         raise ValidationFailed(

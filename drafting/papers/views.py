@@ -72,6 +72,7 @@ def show(paper_id: int) -> str:
         statuses=statuses,
         progress=reviewstate.progress(sections, statuses),
         is_overdue=reviewstate.is_overdue,
+        approved_version=reviewstate.approved_version,
         suggestion_counts=suggestion_flow.open_counts(paper_id),
         comment_counts=comment_flow.open_counts(paper_id),
         paper=access.paper,
