@@ -43,7 +43,7 @@ from workflows.errors import (
 from workflows.notifications import notify, paper_people
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess
-from workflows.permissions import Membership, can_comment, may_edit_role
+from workflows.permissions import Membership, can_comment, is_writer
 from workflows.sections import get_section
 
 MAX_BODY_CHARS = 20_000
@@ -54,7 +54,7 @@ MAX_QUOTE_CHARS = 5_000
 
 def can_resolve(member: Membership, comment: Comment) -> bool:
     """Editors, coordinators and the comment's author resolve and reopen a thread."""
-    return can_comment(member) and (may_edit_role(member) or comment.author_id == member.user_id)
+    return can_comment(member) and (is_writer(member) or comment.author_id == member.user_id)
 
 
 def is_own(member: Membership, comment: Comment) -> bool:

@@ -23,7 +23,7 @@ from drafting.models import (
 )
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
 from workflows.notifications import notify, paper_people
-from workflows.permissions import Membership, can_review, may_edit_role
+from workflows.permissions import Membership, can_review, is_writer
 from workflows.reviewstate import Action, S, is_approved_at, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
@@ -56,7 +56,7 @@ def submit(
     :raises InvalidTransition: when the section is approved or sent back and not yet changed.
     """
     section, access = get_section(actor, section_id, lock=True, include_removed=False)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators may submit sections for review."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; reviews cannot start now."))

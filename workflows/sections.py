@@ -36,7 +36,7 @@ from workflows.errors import (
 )
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess, check_title, get_paper
-from workflows.permissions import may_edit_role
+from workflows.permissions import is_writer
 
 MAX_SAVE_ATTEMPTS = 8
 
@@ -85,7 +85,7 @@ def get_section(
 
 
 def _require_edit(access: PaperAccess) -> None:
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(
@@ -564,7 +564,7 @@ def _clear_draft(actor: User, section_id: int) -> None:
 def save_draft(actor: User, section_id: int, *, title: str, body: str, base_version: Any) -> Draft:
     """Keep the user's unsaved text of a section on the server (autosave)."""
     section, access = get_section(actor, section_id)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
     body = check_body(body)
     title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]

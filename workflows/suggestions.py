@@ -23,7 +23,7 @@ from workflows.errors import (
 )
 from workflows.notifications import notify
 from workflows.papers import get_paper
-from workflows.permissions import can_comment, may_edit_role
+from workflows.permissions import can_comment, is_writer
 from workflows.sections import (
     SaveResult,
     check_base_version,
@@ -114,7 +114,7 @@ def _decidable(actor: User, suggestion_id: int) -> Suggestion:
     suggestion = get_suggestion(actor, suggestion_id)
     access = get_paper(actor, suggestion.paper_id, lock=True)
     db.session.refresh(suggestion)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators may decide on suggestions."))
     if suggestion.status != SuggestionStatus.OPEN:
         raise InvalidTransition(

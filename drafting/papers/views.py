@@ -20,7 +20,7 @@ from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
-from workflows.permissions import can_edit, can_manage
+from workflows.permissions import can_edit_now, can_manage
 
 bp = Blueprint("papers", __name__)
 
@@ -79,7 +79,7 @@ def show(paper_id: int) -> str:
         member=access.member,
         sections=list(zip(numbers, sections, strict=True)),
         removed=removed,
-        may_edit=can_edit(access.member, access.paper),
+        may_edit=can_edit_now(access.member, access.paper),
         may_manage=can_manage(access.member),
         action_form=FlaskForm(),
     )

@@ -46,7 +46,7 @@ from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
-from workflows.permissions import can_comment, can_review, may_edit_role
+from workflows.permissions import can_comment, can_review, is_writer
 
 bp = Blueprint("review", __name__)
 
@@ -87,7 +87,7 @@ def show(section_id: int) -> str:
         compare_with=compare_with,
         diff=diff,
         events=review_flow.history_events(section.id),
-        may_submit=may_edit_role(access.member),
+        may_submit=is_writer(access.member),
         may_review=can_review(access.member),
         own_version=head.author_id == current_user.id,
         contributed=current_user.id
@@ -198,7 +198,7 @@ def suggestion(suggestion_id: int) -> str:
         base=base,
         diff=diff,
         moved_on=moved_on,
-        may_decide=may_edit_role(access.member) and item.status == SuggestionStatus.OPEN,
+        may_decide=is_writer(access.member) and item.status == SuggestionStatus.OPEN,
         reject_form=RejectForm(),
         accept_form=FlaskForm(),
     )
