@@ -129,9 +129,9 @@ def test_v11_1_2_the_quote_is_searched_before_the_write_lock(
         events.append("search")
         return real_locate(markdown, quote)
 
-    def get_paper(user: Any, paper_id: int, *, lock: bool = False) -> Any:
+    def get_paper(user: Any, paper_id: int, *, lock: bool = False, **options: Any) -> Any:
         events.append("lock" if lock else "read")
-        return real_get_paper(user, paper_id, lock=lock)
+        return real_get_paper(user, paper_id, lock=lock, **options)
 
     monkeypatch.setattr(flow, "locate_quote", locate)
     monkeypatch.setattr(section_flow, "get_paper", get_paper)
