@@ -35,7 +35,7 @@ COMMENTS, QUICK_COMMENTS = 200, 60
 SECTION_CHARS = 199_000
 BIG_QUOTE_WORDS = 5_000
 PAGE_P95_MS, BIG_QUOTE_MS = 300, 300
-PASSWORD = "bench-password-1"
+PASSWORD = "Kastanienallee Leuchtturm Hafenkran 47"  # noqa: S105 - bench users only
 
 
 def previous_locate(markdown: str, quote: str) -> Any:
