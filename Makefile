@@ -73,10 +73,11 @@ demo-logins: $(INSTALLED)  ## Print the demo logins again.
 
 # --- checking ----------------------------------------------------------------------------
 
-lint: $(INSTALLED)  ## ruff (lint and format check), mypy and bandit.
+lint: $(INSTALLED)  ## ruff (lint and format check), mypy, import contracts (lint-imports) and bandit.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/bandit -c pyproject.toml -q -r drafting workflows exports
 
 scan: $(INSTALLED)  ## bandit over drafting, workflows and exports (configured in pyproject.toml).

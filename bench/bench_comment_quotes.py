@@ -35,13 +35,13 @@ COMMENTS, QUICK_COMMENTS = 200, 60
 SECTION_CHARS = 199_000
 BIG_QUOTE_WORDS = 5_000
 PAGE_P95_MS, BIG_QUOTE_MS = 300, 300
-PASSWORD = "bench-password-1"
+PASSWORD = "Kastanienallee Leuchtturm Hafenkran 47"  # noqa: S105 - bench users only
 
 
 def previous_locate(markdown: str, quote: str) -> Any:
     """The anchoring before this change (regex over Markdown, then over the plain text)."""
-    from drafting.markdown import plain_text
-    from workflows.comments import _PLAIN_GAP, _plain_span_to_markdown
+    from drafting.text.anchors import _PLAIN_GAP, _plain_span_to_markdown
+    from drafting.text.markdown import plain_text
 
     quote = quote.strip()
     found = markdown.find(quote)
@@ -70,11 +70,11 @@ def main() -> None:
 
 
 def run(app: Any, rng: random.Random, count: int) -> None:
-    from drafting.comments import highlight
-    from drafting.comments.highlight import render_highlighted
     from drafting.extensions import db
-    from drafting.markdown import plain_text
     from drafting.models import OrgKind, Role
+    from drafting.text import anchors, highlight
+    from drafting.text.highlight import render_highlighted
+    from drafting.text.markdown import plain_text
     from workflows import accounts
     from workflows import comments as comment_flow
     from workflows import papers as paper_flow
@@ -138,7 +138,7 @@ def run(app: Any, rng: random.Random, count: int) -> None:
 
     def ours_all() -> None:
         comment_flow.locate_quote.cache_clear()
-        comment_flow._word_index.cache_clear()
+        anchors._word_index.cache_clear()
         for quote in quotes:
             comment_flow.locate_quote(body, quote)
 
@@ -152,7 +152,7 @@ def run(app: Any, rng: random.Random, count: int) -> None:
     big_peer: list[float] = []
     big_quotes = [selection(BIG_QUOTE_WORDS) for _ in range(6)]
     for n, quote in enumerate(big_quotes):
-        comment_flow._word_index.cache_clear()
+        anchors._word_index.cache_clear()
         started, started_cpu = time.perf_counter(), time.process_time()
         comment_flow.add_comment(member, sid, f"Langes Zitat {n}.", quote=quote)
         big_cpu.append(time.process_time() - started_cpu)

@@ -1,6 +1,6 @@
 """Three-way merge of two concurrent edits of a 50 KB section.
 
-Figures: p50/p95 of ``drafting.merge.merge3`` for edits in different paragraphs (they merge)
+Figures: p50/p95 of ``drafting.text.merge.merge3`` for edits in different paragraphs (they merge)
 and for edits of the same words (a conflict is found), against the named peer, pure-Python
 ``diff_match_patch``: ``patch_make(base, mine)`` + ``patch_apply(patches, theirs)`` — the
 fuzzy patching that merges overlapping edits silently. Target: merge p95 ≤ 100 ms.
@@ -33,7 +33,7 @@ def texts() -> tuple[str, str, str, str]:
 def main() -> None:
     args = common.arguments(__doc__.splitlines()[0], database=False)
     common.header("merge3 of two concurrent edits of a 50 KB section", args.quick)
-    from drafting.merge import merge3
+    from drafting.text.merge import merge3
 
     base, theirs, mine, clash = texts()
     repeat = 10 if args.quick else 40

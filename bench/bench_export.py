@@ -32,7 +32,7 @@ from pathlib import Path
 
 import common
 
-from drafting.outline import heading_numbers
+from drafting.text.outline import heading_numbers
 from exports.builder import build_document
 from exports.data import ExportData, SectionData
 

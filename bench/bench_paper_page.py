@@ -2,7 +2,7 @@
 
 Figures: SQL statements per paper page (also for a 3-section paper: they must not grow),
 p50/p95 server time of the paper page against a bare ``/health`` in the same run, and of a
-diff of two 50 KB versions — ``drafting.textdiff.diff_ops``, the API diff and the compare
+diff of two 50 KB versions — ``drafting.text.textdiff.diff_ops``, the API diff and the compare
 page — against pure-Python ``diff_match_patch`` (``diff_main`` + ``diff_cleanupSemantic``)
 as the named peer. Server time is measured through the WSGI test client (no network).
 
@@ -35,8 +35,8 @@ def seed_paper(sections: int, versions: int) -> tuple[int, int, int, str]:
     so seeding 6 000 versions takes seconds, not minutes.
     """
     from drafting.extensions import db
-    from drafting.markdown import render
     from drafting.models import OrgKind, Section, SectionVersion, utcnow
+    from drafting.text.markdown import render
     from workflows import accounts
     from workflows import papers as paper_flow
     from workflows import sections as section_flow
@@ -128,7 +128,7 @@ def main() -> None:
     sections, versions = (QUICK_SECTIONS, QUICK_VERSIONS) if args.quick else (SECTIONS, VERSIONS)
     repeat = 15 if args.quick else 60
     common.header(f"paper page: {sections} sections × {versions} versions; 50 KB diffs", args.quick)
-    from drafting import textdiff
+    from drafting.text import textdiff
 
     with TemporaryDirectory(prefix="kw-bench-") as tmp, common.database(args.database_url) as url:
         app = common.make_app(url, Path(tmp) / "instance")

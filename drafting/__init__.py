@@ -108,7 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.api import bp as api_bp
     from drafting.auth.views import bp as auth_bp
     from drafting.comments.views import bp as comments_bp
-    from drafting.exporting.views import bp as exporting_bp
+    from drafting.export_pages.views import bp as exporting_bp
     from drafting.inbox.views import bp as inbox_bp
     from drafting.papers.views import bp as papers_bp
     from drafting.printing.views import bp as printing_bp

@@ -89,7 +89,7 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
 
 def stored_html(value: str | None) -> Markup:
     """Mark HTML as safe that was sanitised when it was stored (rendered section versions)."""
-    # Sanitised by drafting.markdown at save time.
+    # Sanitised by drafting.text.markdown at save time.
     return Markup(value or "")  # noqa: S704  # nosec B704 # sanitised when stored
 
 

@@ -478,7 +478,7 @@ class Suggestion(db.Model):  # type: ignore[name-defined]
     result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     # After a partial acceptance: {"accepted": [change ids], "rejected": [change ids]}, the
-    # ids of drafting.changes.changes(base text, body).
+    # ids of drafting.text.changes.changes(base text, body).
     decided_changes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")

@@ -18,7 +18,7 @@ from docx.text.run import Run
 from flask_babel import force_locale, pgettext
 from lxml import etree
 
-from drafting.markdown import plain_text
+from drafting.text.markdown import plain_text
 from exports import redline
 from exports.data import Change, CommentData, ExportData, SectionData
 from exports.ooxml import (

@@ -18,7 +18,7 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.outline import heading_numbers
+from drafting.text.outline import heading_numbers
 from exports.data import Change, CommentData, DecisionData, ExportData, SectionData
 from workflows.errors import NotFound, ValidationFailed
 from workflows.sections import list_sections

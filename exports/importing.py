@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _l
 
 from drafting.extensions import db
 from drafting.models import Section, User
-from drafting.permissions import may_edit_role
 from exports.docx_import import ImportedDocument, read
 from exports.docx_safety import Limits
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import NotAllowed, PaperLocked, TooLarge, ValidationFailed
+from workflows.permissions import is_writer
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def _write(
     existing: dict[str, int] = {}
     if paper_id is not None:
         access = paper_flow.get_paper(actor, paper_id)
-        if not may_edit_role(access.member):
+        if not is_writer(access.member):
             raise NotAllowed(_l("Only editors and coordinators may import into this paper."))
         if access.paper.status.value != "drafting":
             raise PaperLocked(_l("The paper is frozen; nothing can be imported now."))

@@ -171,84 +171,155 @@ class _State:
     cell: Any = None
     header_row: bool = False
     current: Any = None
+    body_style: str | None = None
 
 
 def markdown_blocks(text: str, ctx: Context) -> list[Any]:
     """Render Markdown to a list of w:p / w:tbl elements."""
-    tokens = MD.parse(text or "")
-    st = _State()
-    body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
-    for tok in tokens:
-        kind = tok.type
-        if kind in ("bullet_list_open", "ordered_list_open"):
-            ordered = kind == "ordered_list_open"
-            st.lists.append(_ListLevel(ctx.new_list(ordered), ordered))
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            st.lists.pop()
-        elif kind == "list_item_open":
-            st.item_first_paragraph.append(True)
-        elif kind == "list_item_close":
-            st.item_first_paragraph.pop()
-        elif kind == "blockquote_open":
-            st.quote += 1
-        elif kind == "blockquote_close":
-            st.quote -= 1
-        elif kind == "paragraph_open":
-            if st.cell is not None:
-                st.current = st.cell.find(w("p"))
-                continue
-            st.current = _block_paragraph(st, ctx, body_style)
-        elif kind == "heading_open":
-            # Headings inside a section body sit below the section headings (levels 1–3).
-            st.current = _block_paragraph(st, ctx, ctx.styles.get("Heading 4") or body_style)
-        elif kind == "inline":
-            if st.current is None:
-                st.current = _block_paragraph(st, ctx, body_style)
-            inline(st.current, tok.children or [], ctx, bold=st.header_row)
-        elif kind in ("paragraph_close", "heading_close"):
-            if st.current is not None and st.cell is None:
-                st.out.append(st.current)
-                if ctx.on_paragraph is not None:
-                    ctx.on_paragraph(st.current)
-            st.current = None
-        elif kind in ("fence", "code_block"):
-            lines = tok.content.rstrip("\n").split("\n")
-            for line in lines:
-                p = _block_paragraph(st, ctx, body_style)
-                sub(ppr(p), "spacing", before="0", after="0")
-                run(p, line, RunStyle(code=True))
-                st.out.append(p)
-        elif kind == "hr":
-            p = paragraph(body_style)
-            bdr = sub(ppr(p), "pBdr")
-            sub(bdr, "bottom", val="single", sz="6", space="1", color="808080")
-            st.out.append(p)
-        elif kind == "table_open":
-            st.table = _table(ctx)
-        elif kind == "table_close":
-            finish_table(st.table)
-            st.out.append(st.table)
-            st.table = None
-        elif kind == "thead_open":
-            st.header_row = True
-        elif kind == "thead_close":
-            st.header_row = False
-        elif kind == "tr_open":
-            st.row = sub(st.table, "tr")
-            if st.header_row:
-                sub(sub(st.row, "trPr"), "tblHeader")
-        elif kind in ("th_open", "td_open"):
-            st.cell = sub(st.row, "tc")
-            sub(sub(st.cell, "tcPr"), "tcW", w="0", type="auto")
-            cell_p = sub(st.cell, "p")
-            align = str(tok.attrGet("style") or "").replace("text-align:", "").strip()
-            if align in ("center", "right"):
-                sub(ppr(cell_p), "jc", val="center" if align == "center" else "right")
-            st.current = cell_p
-        elif kind in ("th_close", "td_close"):
-            st.cell = None
-            st.current = None
+    st = _State(body_style=ctx.styles.get("Body Text") or ctx.styles.get("Normal"))
+    for tok in MD.parse(text or ""):
+        handler = _BLOCK_HANDLERS.get(tok.type)
+        if handler is not None:
+            handler(st, ctx, tok)
     return st.out
+
+
+# One handler per markdown-it block token type; tokens not listed are ignored.
+_BlockHandler = Callable[[_State, Context, Token], None]
+
+
+def _list_open(st: _State, ctx: Context, tok: Token) -> None:
+    ordered = tok.type == "ordered_list_open"
+    st.lists.append(_ListLevel(ctx.new_list(ordered), ordered))
+
+
+def _list_close(st: _State, ctx: Context, tok: Token) -> None:
+    st.lists.pop()
+
+
+def _item_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.item_first_paragraph.append(True)
+
+
+def _item_close(st: _State, ctx: Context, tok: Token) -> None:
+    st.item_first_paragraph.pop()
+
+
+def _quote_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.quote += 1
+
+
+def _quote_close(st: _State, ctx: Context, tok: Token) -> None:
+    st.quote -= 1
+
+
+def _paragraph_open(st: _State, ctx: Context, tok: Token) -> None:
+    if st.cell is not None:
+        st.current = st.cell.find(w("p"))
+        return
+    st.current = _block_paragraph(st, ctx, st.body_style)
+
+
+def _heading_open(st: _State, ctx: Context, tok: Token) -> None:
+    # Headings inside a section body sit below the section headings (levels 1–3).
+    st.current = _block_paragraph(st, ctx, ctx.styles.get("Heading 4") or st.body_style)
+
+
+def _inline(st: _State, ctx: Context, tok: Token) -> None:
+    if st.current is None:
+        st.current = _block_paragraph(st, ctx, st.body_style)
+    inline(st.current, tok.children or [], ctx, bold=st.header_row)
+
+
+def _block_close(st: _State, ctx: Context, tok: Token) -> None:
+    if st.current is not None and st.cell is None:
+        st.out.append(st.current)
+        if ctx.on_paragraph is not None:
+            ctx.on_paragraph(st.current)
+    st.current = None
+
+
+def _code(st: _State, ctx: Context, tok: Token) -> None:
+    for line in tok.content.rstrip("\n").split("\n"):
+        p = _block_paragraph(st, ctx, st.body_style)
+        sub(ppr(p), "spacing", before="0", after="0")
+        run(p, line, RunStyle(code=True))
+        st.out.append(p)
+
+
+def _rule(st: _State, ctx: Context, tok: Token) -> None:
+    p = paragraph(st.body_style)
+    bdr = sub(ppr(p), "pBdr")
+    sub(bdr, "bottom", val="single", sz="6", space="1", color="808080")
+    st.out.append(p)
+
+
+def _table_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.table = _table(ctx)
+
+
+def _table_close(st: _State, ctx: Context, tok: Token) -> None:
+    finish_table(st.table)
+    st.out.append(st.table)
+    st.table = None
+
+
+def _thead_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.header_row = True
+
+
+def _thead_close(st: _State, ctx: Context, tok: Token) -> None:
+    st.header_row = False
+
+
+def _row_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.row = sub(st.table, "tr")
+    if st.header_row:
+        sub(sub(st.row, "trPr"), "tblHeader")
+
+
+def _cell_open(st: _State, ctx: Context, tok: Token) -> None:
+    st.cell = sub(st.row, "tc")
+    sub(sub(st.cell, "tcPr"), "tcW", w="0", type="auto")
+    cell_p = sub(st.cell, "p")
+    align = str(tok.attrGet("style") or "").replace("text-align:", "").strip()
+    if align in ("center", "right"):
+        sub(ppr(cell_p), "jc", val="center" if align == "center" else "right")
+    st.current = cell_p
+
+
+def _cell_close(st: _State, ctx: Context, tok: Token) -> None:
+    st.cell = None
+    st.current = None
+
+
+_BLOCK_HANDLERS: dict[str, _BlockHandler] = {
+    "bullet_list_open": _list_open,
+    "ordered_list_open": _list_open,
+    "bullet_list_close": _list_close,
+    "ordered_list_close": _list_close,
+    "list_item_open": _item_open,
+    "list_item_close": _item_close,
+    "blockquote_open": _quote_open,
+    "blockquote_close": _quote_close,
+    "paragraph_open": _paragraph_open,
+    "heading_open": _heading_open,
+    "inline": _inline,
+    "paragraph_close": _block_close,
+    "heading_close": _block_close,
+    "fence": _code,
+    "code_block": _code,
+    "hr": _rule,
+    "table_open": _table_open,
+    "table_close": _table_close,
+    "thead_open": _thead_open,
+    "thead_close": _thead_close,
+    "tr_open": _row_open,
+    "th_open": _cell_open,
+    "td_open": _cell_open,
+    "th_close": _cell_close,
+    "td_close": _cell_close,
+}
 
 
 def _block_paragraph(st: _State, ctx: Context, body_style: str | None) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
 
-from drafting.textdiff import tokenize
+from drafting.text.textdiff import tokenize
 from exports.data import Change
 
 EQUAL, INSERT, DELETE = 0, 1, -1

@@ -29,7 +29,9 @@ from drafting.models import (
     Notification,
     NotificationOptOut,
     Paper,
+    PaperRole,
     Participant,
+    Role,
     Section,
     User,
     utcnow,
@@ -523,3 +525,42 @@ def compose_email(notification: Notification, user: User) -> EmailMessage:
         raise RuntimeError("no notification e-mail writer is registered with this app")
     email: EmailMessage = writer(notification, user)
     return email
+
+
+# --- recipients --------------------------------------------------------------------------------
+
+
+def paper_people(
+    paper_id: int,
+    *,
+    role: Role | None = None,
+    organisation_ids: Iterable[int] | None = None,
+    among: Iterable[int] | None = None,
+) -> list[int]:
+    """Return the ids of the active users of a paper's participating organisations.
+
+    ``role`` keeps those holding that role on the paper, ``organisation_ids`` those of the
+    given organisations, ``among`` those of the given user ids. The one query behind every
+    "who is told" of reviews, comments and sign-off.
+    """
+    query = (
+        select(User.id)
+        .join(
+            Participant,
+            (Participant.organisation_id == User.organisation_id)
+            & (Participant.paper_id == paper_id),
+        )
+        .where(User.active.is_(True))
+    )
+    if role is not None:
+        query = query.join(
+            PaperRole,
+            (PaperRole.user_id == User.id)
+            & (PaperRole.paper_id == paper_id)
+            & (PaperRole.role == role),
+        )
+    if organisation_ids is not None:
+        query = query.where(User.organisation_id.in_(list(organisation_ids)))
+    if among is not None:
+        query = query.where(User.id.in_(list(among)))
+    return list(db.session.scalars(query.order_by(User.id)).unique())

@@ -20,7 +20,6 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import Membership, can_manage, can_view, membership
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -29,6 +28,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
+from workflows.permissions import Membership, can_manage, can_view, membership
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,17 @@ def visible_papers(user: User) -> list[Paper]:
     )
 
 
-def _check_text(value: str, field: str, limit: int, *, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(_l("The title must not be empty."), field=field)
-    if len(value) > limit:
+def check_title(title: str) -> str:
+    """Return a stripped title (of a paper or a section) or refuse an empty or overlong one."""
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed(_l("The title must not be empty."), field="title")
+    limit = current_app.config["MAX_TITLE_CHARS"]
+    if len(title) > limit:
         raise ValidationFailed(
-            _l("The title is longer than %(n)s characters.", n=limit), field=field
+            _l("The title is longer than %(n)s characters.", n=limit), field="title"
         )
-    return value
+    return title
 
 
 def may_create_papers(user: User) -> bool:
@@ -129,7 +131,7 @@ def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) 
     :raises NotAllowed: when the actor's organisation may not create papers.
     """
     require_paper_creation(actor)
-    title = _check_text(title, "title", current_app.config["MAX_TITLE_CHARS"])
+    title = check_title(title)
     summary = (summary or "").strip()
     if len(summary) > current_app.config["MAX_BODY_CHARS"]:
         raise TooLarge(_l("Summary is too long."), field="summary")
@@ -157,7 +159,7 @@ def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
     _require_manage(access)
     if access.paper.status != PaperStatus.DRAFTING:
         raise InvalidTransition(_l("The paper can only be changed while it is being drafted."))
-    title = _check_text(title, "title", current_app.config["MAX_TITLE_CHARS"])
+    title = check_title(title)
     access.paper.title = title
     access.paper.summary = (summary or "").strip()
     access.paper.updated_at = utcnow()

@@ -20,10 +20,10 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import Membership, can_review, may_edit_role
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
-from workflows.notifications import Target, notify
-from workflows.reviewstate import Action, S, next_state, status_of
+from workflows.notifications import Target, notify, paper_people
+from workflows.permissions import Membership, can_review, is_writer
+from workflows.reviewstate import Action, S, is_approved_at, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
 
@@ -42,16 +42,6 @@ def _notify(
     )
 
 
-def _paper_reviewers(paper_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(PaperRole.user_id).where(
-                PaperRole.paper_id == paper_id, PaperRole.role == Role.REVIEWER
-            )
-        )
-    )
-
-
 def submit(
     actor: User, section_id: int, *, reviewers: Iterable[str] = (), due: date | None = None
 ) -> ReviewStatus:
@@ -61,7 +51,7 @@ def submit(
     :raises InvalidTransition: when the section is approved or sent back and not yet changed.
     """
     section, access = get_section(actor, section_id, lock=True, include_removed=False)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators may submit sections for review."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; reviews cannot start now."))
@@ -77,7 +67,7 @@ def submit(
     status.reviewer_ids = named
     _event(section, section.version, actor, "submitted")
     _notify(
-        named or _paper_reviewers(access.paper.id),
+        named or paper_people(access.paper.id, role=Role.REVIEWER),
         "review_requested",
         section,
         actor,
@@ -166,11 +156,7 @@ def approve(actor: User, section_id: int, version: int, comment: str = "") -> Re
     shown = version_of(section.id, version)
     _check_reviewer(actor, access.member, section, version, shown)
     status = status_of(section.id)
-    if (
-        status.state == S.APPROVED
-        and version in (status.approved_version, status.carried_to)
-        and version == section.version
-    ):
+    if is_approved_at(status, version) and version == section.version:
         return status  # approving twice changes nothing
     if version != section.version:
         raise InvalidTransition(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -55,22 +56,33 @@ TRANSITIONS: dict[tuple[Action, ReviewState], ReviewState] = {
 }
 
 
+_Act = TypeVar("_Act", bound=StrEnum)
+_State = TypeVar("_State", bound=StrEnum)
+
+
+def transition(
+    table: Mapping[tuple[_Act, _State], _State], action: _Act, state: _State, refusal: Any
+) -> _State:
+    """Look an action up in a transition table (of sections or of papers).
+
+    :raises InvalidTransition: with the message ``refusal`` when the table lacks the pair.
+    """
+    try:
+        return table[(action, state)]
+    except KeyError:
+        raise InvalidTransition(refusal, state=state.value, action=action.value) from None
+
+
 def next_state(action: Action, state: ReviewState) -> ReviewState:
     """Return the state an action leads to.
 
     :raises InvalidTransition: when the action is not allowed in this state.
     """
-    try:
-        return TRANSITIONS[(action, state)]
-    except KeyError:
-        raise InvalidTransition(
-            _l(
-                "This step is not possible while the section is “%(state)s”.",
-                state=STATE_LABELS[state],
-            ),
-            state=state.value,
-            action=action.value,
-        ) from None
+    refusal = _l(
+        "This step is not possible while the section is “%(state)s”.",
+        state=STATE_LABELS[state],
+    )
+    return transition(TRANSITIONS, action, state, refusal)
 
 
 STATE_LABELS = {
@@ -240,6 +252,21 @@ class Progress:
     @property
     def percent(self) -> int:
         return round(100 * self.approved / self.total) if self.total else 0
+
+
+def approved_version(status: ReviewStatus | None) -> int | None:
+    """Return the version a section's approval stands for, or None when it is not approved.
+
+    That is the approved version, or the later one an editorial save carried the approval to.
+    """
+    if status is None or status.state != S.APPROVED:
+        return None
+    return status.carried_to or status.approved_version
+
+
+def is_approved_at(status: ReviewStatus | None, version: int) -> bool:
+    """Tell whether a section is approved at ``version`` (its current version, normally)."""
+    return approved_version(status) == version
 
 
 def is_overdue(status: ReviewStatus | None, today: date | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 Every searchable text has one :class:`SearchEntry` row, written in the same transaction as
 the text itself (by the section, comment, suggestion and paper workflows). The stems come
-from :mod:`drafting.searchtext`; SQLite matches them with FTS5, PostgreSQL with a tsvector
+from :mod:`drafting.text.searchtext`; SQLite matches them with FTS5, PostgreSQL with a tsvector
 and a GIN index. Permissions are part of the query (a join on the user's organisation's
 participations), so a page of results never loses rows to a later filter.
 """
@@ -42,7 +42,7 @@ from drafting.models import (
     Suggestion,
     User,
 )
-from drafting.searchtext import (
+from drafting.text.searchtext import (
     Term,
     fts5_expression,
     parse_query,

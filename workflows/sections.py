@@ -10,10 +10,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from drafting.extensions import db
-from drafting.markdown import render
-from drafting.merge import MergeResult, merge3
 from drafting.models import (
     Draft,
     Paper,
@@ -23,7 +22,8 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import may_edit_role
+from drafting.text.markdown import render
+from drafting.text.merge import MergeResult, merge3
 from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
@@ -35,7 +35,8 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.numbers import to_int
-from workflows.papers import PaperAccess, get_paper
+from workflows.papers import PaperAccess, check_title, get_paper
+from workflows.permissions import is_writer
 
 MAX_SAVE_ATTEMPTS = 8
 
@@ -84,7 +85,7 @@ def get_section(
 
 
 def _require_edit(access: PaperAccess) -> None:
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(
@@ -93,17 +94,14 @@ def _require_edit(access: PaperAccess) -> None:
         )
 
 
-def check_title(title: str) -> str:
-    """Return a stripped title or refuse an empty or overlong one."""
-    title = (title or "").strip()
-    if not title:
-        raise ValidationFailed(_l("The title must not be empty."), field="title")
-    limit = current_app.config["MAX_TITLE_CHARS"]
-    if len(title) > limit:
+def check_base_version(base_version: Any) -> int:
+    """Return the number of the version an edit was based on, or refuse anything else."""
+    try:
+        return to_int(base_version)
+    except (TypeError, ValueError):
         raise ValidationFailed(
-            _l("The title is longer than %(n)s characters.", n=limit), field="title"
-        )
-    return title
+            _l("The base version must be a version number."), field="base_version"
+        ) from None
 
 
 def check_body(body: str) -> str:
@@ -315,12 +313,7 @@ def save_section(
         title = check_title(title)
     if level is not None:
         level = check_level(level)
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     for _attempt in range(MAX_SAVE_ATTEMPTS):
         try:
             return _save_once(
@@ -571,16 +564,11 @@ def _clear_draft(actor: User, section_id: int) -> None:
 def save_draft(actor: User, section_id: int, *, title: str, body: str, base_version: Any) -> Draft:
     """Keep the user's unsaved text of a section on the server (autosave)."""
     section, access = get_section(actor, section_id)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators of this paper may change sections."))
     body = check_body(body)
     title = (title or "")[: current_app.config["MAX_TITLE_CHARS"]]
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     draft = db.session.scalar(
         select(Draft).where(Draft.user_id == actor.id, Draft.section_id == section.id)
     )
@@ -638,6 +626,7 @@ def history(section_id: int) -> list[SectionVersion]:
     return list(
         db.session.scalars(
             select(SectionVersion)
+            .options(defer(SectionVersion.body_html))
             .where(SectionVersion.section_id == section_id)
             .order_by(SectionVersion.number.desc())
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -24,10 +24,8 @@ from drafting.models import (
     EditionSection,
     EditionStatus,
     Paper,
-    PaperRole,
     PaperStatus,
     Participant,
-    ReviewState,
     Role,
     SectionVersion,
     SignoffDecision,
@@ -35,12 +33,12 @@ from drafting.models import (
     User,
     utcnow,
 )
-from drafting.permissions import can_manage, can_sign
 from workflows import activity
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from workflows.notifications import Target, notify
+from workflows.notifications import Target, notify, paper_people
 from workflows.papers import PaperAccess, get_paper
-from workflows.reviewstate import statuses_for
+from workflows.permissions import can_manage, can_sign
+from workflows.reviewstate import is_approved_at, statuses_for, transition
 from workflows.sections import list_sections
 
 REMIND_DAYS_BEFORE = 2
@@ -76,17 +74,11 @@ def paper_next(action: PaperAction, status: PaperStatus) -> PaperStatus:
 
     :raises InvalidTransition: when the action is not possible in this state.
     """
-    try:
-        return PAPER_TRANSITIONS[(action, status)]
-    except KeyError:
-        raise InvalidTransition(
-            _l(
-                "This is not possible while the paper is “%(state)s”.",
-                state=PAPER_STATUS_LABELS[status],
-            ),
-            state=status.value,
-            action=action.value,
-        ) from None
+    refusal = _l(
+        "This is not possible while the paper is “%(state)s”.",
+        state=PAPER_STATUS_LABELS[status],
+    )
+    return transition(PAPER_TRANSITIONS, action, status, refusal)
 
 
 def content_hash(versions: Sequence[SectionVersion]) -> str:
@@ -141,12 +133,7 @@ def start(
     unapproved = []
     for s in sections:
         st = statuses.get(s.id)
-        approved_now = (
-            st is not None
-            and st.state == ReviewState.APPROVED
-            and s.version in (st.approved_version, st.carried_to)
-        )
-        if not approved_now:
+        if not is_approved_at(st, s.version):
             unapproved.append(
                 {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
             )
@@ -195,7 +182,7 @@ def start(
         deadline=deadline.isoformat() if deadline else None,
     )
     notify(
-        _signatories(paper_id),
+        paper_people(paper_id, role=Role.SIGNATORY),
         "signoff_started",
         paper_id=paper_id,
         actor=actor,
@@ -208,42 +195,6 @@ def start(
     )
     db.session.commit()
     return edition
-
-
-def _signatories(paper_id: int, organisation_ids: Iterable[int] | None = None) -> list[int]:
-    query = (
-        select(PaperRole.user_id)
-        .join(User, User.id == PaperRole.user_id)
-        .join(
-            Participant,
-            (Participant.organisation_id == User.organisation_id)
-            & (Participant.paper_id == PaperRole.paper_id),
-        )
-        .where(PaperRole.paper_id == paper_id, PaperRole.role == Role.SIGNATORY)
-    )
-    if organisation_ids is not None:
-        query = query.where(User.organisation_id.in_(list(organisation_ids)))
-    return list(db.session.scalars(query))
-
-
-def _members(paper_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(User.id)
-            .join(Participant, Participant.organisation_id == User.organisation_id)
-            .where(Participant.paper_id == paper_id, User.active.is_(True))
-        )
-    )
-
-
-def _coordinators(paper_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(PaperRole.user_id).where(
-                PaperRole.paper_id == paper_id, PaperRole.role == Role.COORDINATOR
-            )
-        )
-    )
 
 
 def decide(
@@ -318,7 +269,7 @@ def decide(
     )
     if kind == SignoffDecisionKind.REJECT:
         notify(
-            _coordinators(paper_id),
+            paper_people(paper_id, role=Role.COORDINATOR),
             "signoff_decided",
             paper_id=paper_id,
             actor=actor,
@@ -365,7 +316,7 @@ def _finalise(actor: User, paper: Paper, edition: Edition) -> None:
         paper.id, actor, "signoff.final", edition=edition.number, hash=edition.content_hash
     )
     notify(
-        _members(paper.id),
+        paper_people(paper.id),
         "paper_final",
         paper_id=paper.id,
         actor=None,
@@ -538,7 +489,7 @@ def send_reminders(today: date | None = None) -> int:
             - decided
         )
         reminded = notify(
-            _signatories(paper.id, waiting),
+            paper_people(paper.id, role=Role.SIGNATORY, organisation_ids=waiting),
             "signoff_reminder",
             paper_id=paper.id,
             actor=None,

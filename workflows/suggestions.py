@@ -9,10 +9,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from drafting import changes as text_changes
 from drafting.extensions import db
 from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
-from drafting.permissions import can_comment, may_edit_role
+from drafting.text import changes as text_changes
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -25,8 +24,10 @@ from workflows.errors import (
 from workflows.notifications import Target, notify
 from workflows.numbers import to_int
 from workflows.papers import get_paper
+from workflows.permissions import can_comment, is_writer
 from workflows.sections import (
     SaveResult,
+    check_base_version,
     check_body,
     check_title,
     get_section,
@@ -62,12 +63,7 @@ def create_suggestion(
         raise NotAllowed(_l("Only members of participating organisations may suggest changes."))
     if access.paper.status != PaperStatus.DRAFTING:
         raise PaperLocked(_l("The paper is frozen; suggestions are not possible now."))
-    try:
-        base_number = to_int(base_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            _l("The base version must be a version number."), field="base_version"
-        ) from None
+    base_number = check_base_version(base_version)
     base = version_of(section.id, base_number)
     if base is None:
         raise ValidationFailed(
@@ -119,7 +115,7 @@ def _decidable(actor: User, suggestion_id: int) -> Suggestion:
     suggestion = get_suggestion(actor, suggestion_id)
     access = get_paper(actor, suggestion.paper_id, lock=True)
     db.session.refresh(suggestion)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         raise NotAllowed(_l("Only editors and coordinators may decide on suggestions."))
     if suggestion.status != SuggestionStatus.OPEN:
         raise InvalidTransition(

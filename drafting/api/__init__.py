@@ -8,10 +8,10 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from drafting import textdiff
 from drafting.errors import json_error
 from drafting.extensions import db
 from drafting.models import Paper, ReviewStatus, Section, SectionVersion, User
+from drafting.text import textdiff
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows.errors import NotFound, ValidationFailed

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
-from drafting.exporting.views import export_json, send_export
+from drafting.export_pages.views import export_json, send_export
 from drafting.extensions import db
 from drafting.inputs import bounded_int
 from exports import importing, jobs

@@ -10,12 +10,12 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from drafting.comments.forms import CommentForm, EditCommentForm, ReplyForm
-from drafting.comments.highlight import render_highlighted
-from drafting.markdown import render_inline
-from drafting.permissions import can_comment
+from drafting.text.highlight import render_highlighted
+from drafting.text.markdown import render_inline
 from workflows import comments as flow
 from workflows import sections as section_flow
 from workflows.errors import TooLarge, ValidationFailed
+from workflows.permissions import can_comment
 
 bp = Blueprint("comments", __name__)
 

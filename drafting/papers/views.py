@@ -12,15 +12,15 @@ from werkzeug.wrappers import Response
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Organisation
-from drafting.outline import heading_numbers
 from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
-from drafting.permissions import can_edit, can_manage
+from drafting.text.outline import heading_numbers
 from workflows import comments as comment_flow
 from workflows import papers as paper_flow
 from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
+from workflows.permissions import can_edit_now, can_manage
 
 bp = Blueprint("papers", __name__)
 
@@ -72,13 +72,14 @@ def show(paper_id: int) -> str:
         statuses=statuses,
         progress=reviewstate.progress(sections, statuses),
         is_overdue=reviewstate.is_overdue,
+        approved_version=reviewstate.approved_version,
         suggestion_counts=suggestion_flow.open_counts(paper_id),
         comment_counts=comment_flow.open_counts(paper_id),
         paper=access.paper,
         member=access.member,
         sections=list(zip(numbers, sections, strict=True)),
         removed=removed,
-        may_edit=can_edit(access.member, access.paper),
+        may_edit=can_edit_now(access.member, access.paper),
         may_manage=can_manage(access.member),
         action_form=FlaskForm(),
     )

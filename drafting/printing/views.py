@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from drafting.models import utcnow
-from drafting.outline import heading_numbers
+from drafting.text.outline import heading_numbers
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import signoff as signoff_flow

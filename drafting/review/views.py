@@ -14,9 +14,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from drafting import activitylog, textdiff
+from drafting import activitylog
 from drafting.extensions import db
-from drafting.merge import merge3, resolve
 from drafting.models import (
     ActivityEntry,
     Notification,
@@ -31,7 +30,6 @@ from drafting.models import (
     SuggestionStatus,
     User,
 )
-from drafting.permissions import can_comment, can_review, may_edit_role
 from drafting.review.forms import (
     ActivityFilterForm,
     ApproveForm,
@@ -42,12 +40,15 @@ from drafting.review.forms import (
 )
 from drafting.sections.forms import ResolveForm
 from workflows import actions as action_registry
+from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
 from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
+from workflows.permissions import can_comment, can_review, is_writer
 
 bp = Blueprint("review", __name__)
 
@@ -88,7 +89,7 @@ def show(section_id: int) -> str:
         compare_with=compare_with,
         diff=diff,
         events=review_flow.history_events(section.id),
-        may_submit=may_edit_role(access.member),
+        may_submit=is_writer(access.member),
         may_review=can_review(access.member),
         own_version=head.author_id == current_user.id,
         contributed=current_user.id
@@ -199,7 +200,7 @@ def suggestion(suggestion_id: int) -> str:
         base=base,
         diff=diff,
         moved_on=moved_on,
-        may_decide=may_edit_role(access.member) and item.status == SuggestionStatus.OPEN,
+        may_decide=is_writer(access.member) and item.status == SuggestionStatus.OPEN,
         reject_form=RejectForm(),
         accept_form=FlaskForm(),
     )

@@ -10,11 +10,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from drafting import textdiff
-from drafting.merge import merge3, resolve
 from drafting.models import Section, SectionVersion
-from drafting.permissions import can_edit, may_edit_role
 from drafting.sections.forms import ResolveForm, SectionForm
+from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
 from workflows import papers as paper_flow
 from workflows import sections as flow
 from workflows.errors import (
@@ -25,6 +24,7 @@ from workflows.errors import (
     ValidationFailed,
     WorkflowError,
 )
+from workflows.permissions import can_edit_now, is_writer
 
 bp = Blueprint("sections", __name__)
 
@@ -38,7 +38,7 @@ def _paper_anchor(section: Section) -> str:
 def create(paper_id: int) -> str | Response | tuple[str, int]:
     """Add a section to a paper."""
     access = paper_flow.get_paper(current_user, paper_id)
-    if not may_edit_role(access.member):
+    if not is_writer(access.member):
         abort(403)  # readers see the paper, but not a form they could never send
     form = SectionForm()
     if request.method == "GET":
@@ -77,8 +77,8 @@ def _attach(form: FlaskForm, err: WorkflowError) -> None:
 def edit(section_id: int) -> str:
     """Show the editor of a section, offering an autosaved draft if there is one."""
     section, access = flow.get_section(current_user, section_id, include_removed=False)
-    if not can_edit(access.member, access.paper):
-        if not may_edit_role(access.member):
+    if not can_edit_now(access.member, access.paper):
+        if not is_writer(access.member):
             abort(403)
         flash(_("The paper is frozen; its sections cannot be changed now."), "error")
     head = section.head
@@ -322,7 +322,7 @@ def history(section_id: int) -> str:
         section=section,
         paper=access.paper,
         versions=versions,
-        may_edit=can_edit(access.member, access.paper),
+        may_edit=can_edit_now(access.member, access.paper),
         action_form=FlaskForm(),
     )
 
@@ -345,7 +345,7 @@ def version(section_id: int, number: int) -> str:
         section=section,
         paper=access.paper,
         version=shown,
-        may_edit=can_edit(access.member, access.paper),
+        may_edit=can_edit_now(access.member, access.paper),
         action_form=FlaskForm(),
     )
 

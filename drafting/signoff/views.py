@@ -8,13 +8,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from drafting import textdiff
-from drafting.outline import heading_numbers
-from drafting.permissions import can_manage, can_sign
 from drafting.signoff.forms import DecisionForm, StartForm
+from drafting.text import textdiff
+from drafting.text.outline import heading_numbers
 from workflows import papers as paper_flow
 from workflows import signoff as flow
 from workflows.errors import InvalidTransition, ValidationFailed
+from workflows.permissions import can_manage, can_sign
 
 bp = Blueprint("signoff", __name__)
 

@@ -8,7 +8,7 @@ import { TableKit } from "@tiptap/extension-table";
 import { Markdown } from "@tiptap/markdown";
 
 // The paper page shows section headings as h2–h4 and body headings as h5/h6
-// (drafting/markdown.py); the editor shows them the same way so the outline stays valid.
+// (drafting/text/markdown.py); the editor shows them the same way so the outline stays valid.
 const BodyHeading = Heading.extend({
   renderHTML({ node, HTMLAttributes }) {
     const tag = `h${Math.min(node.attrs.level + 4, 6)}`;

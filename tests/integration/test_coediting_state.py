@@ -34,8 +34,8 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from drafting.extensions import db
-from drafting.merge import THEIRS, YOURS, Chunk, MergeResult, merge3, resolve
 from drafting.models import Draft, Role, SectionVersion, User
+from drafting.text.merge import THEIRS, YOURS, Chunk, MergeResult, merge3, resolve
 from tests import factories
 from workflows import papers as paper_flow
 from workflows import sections as section_flow

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drafting.comments import highlight
 from drafting.extensions import db
-from drafting.markdown import plain_text
+from drafting.text import anchors, highlight
+from drafting.text.markdown import plain_text
 from tests import factories
 from tests.conftest import api_headers
 from tests.integration.support import configured_app, isolated_client
@@ -145,13 +145,13 @@ def test_anchors_are_cached_per_version_and_quote(
 ):
     body = "Die Stadt lebt vom **Handel** und vom *Wohnen*."
     calls: list[int] = []
-    real = flow._word_index
+    real = anchors._word_index
 
     def counted(markdown: str) -> Any:
         calls.append(1)
         return real(markdown)
 
-    monkeypatch.setattr(flow, "_word_index", counted)
+    monkeypatch.setattr(anchors, "_word_index", counted)
     first = flow.locate_quote(body, "Handel und vom Wohnen")
     second = flow.locate_quote(body, "Handel und vom Wohnen")
     assert first == second == (body.index("Handel"), body.index("Wohnen") + len("Wohnen"))

@@ -14,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from drafting.comments.highlight import render_highlighted
 from drafting.extensions import db
 from drafting.links import notification_path
-from drafting.markdown import render
 from drafting.models import ActivityEntry, Comment, Notification, Section, User
+from drafting.text.highlight import render_highlighted
+from drafting.text.markdown import render
 from tests import factories
 from tests.conftest import api_headers
 from tests.xss_corpus import PAYLOADS, assert_inert

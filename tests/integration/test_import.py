@@ -27,7 +27,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from drafting.extensions import db
-from drafting.markdown import render
 from drafting.models import (
     ActivityEntry,
     Paper,
@@ -37,6 +36,7 @@ from drafting.models import (
     SectionVersion,
     Suggestion,
 )
+from drafting.text.markdown import render
 from exports import docx_safety
 from exports.docx_import import read
 from tests import docx_samples, factories

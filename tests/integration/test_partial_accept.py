@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from drafting.changes import changes
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Suggestion, SuggestionStatus
+from drafting.text.changes import changes
 from tests import factories
 from tests.conftest import api_headers
 from workflows import sections as section_flow

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 
 from drafting.extensions import db
 from drafting.models import Paper, Role, User
@@ -91,3 +91,16 @@ def test_paper_page_queries_do_not_grow_with_the_paper(app: Flask, world: factor
     page = client.get(f"/papers/{long.id}").get_data(as_text=True)
     assert page.count('class="paper-section') == 30
     assert "Fassung 3" in page
+
+
+def test_history_leaves_the_rendered_html_unloaded(app: Flask, world: factories.World) -> None:
+    paper = long_paper([world.coordinator, world.editor], sections=1, versions=3)
+    section_id = paper.sections[0].id
+    db.session.expunge_all()
+    with statements() as seen:
+        versions = section_flow.history(section_id)
+    assert [v.number for v in versions] == [3, 2, 1]
+    assert len(seen) == 1
+    assert "body_html" not in seen[0]
+    assert all("body_html" in inspect(v).unloaded for v in versions)
+    assert versions[0].body == "Text 0, *Fassung 3*."

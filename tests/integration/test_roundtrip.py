@@ -25,8 +25,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from drafting.extensions import db
-from drafting.markdown import render
-from drafting.outline import heading_numbers
+from drafting.text.markdown import render
+from drafting.text.outline import heading_numbers
 from exports.builder import build_document
 from exports.data import ExportData, SectionData
 from exports.docx_import import read

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from drafting.changes import apply, changes
+from drafting.text.changes import apply, changes
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from drafting.text import anchors
 from workflows.comments import locate_quote
 
 PAD = "Vorwort. " * 3_000  # > 20 000 characters: no fallback
@@ -52,3 +53,24 @@ def test_a_rendered_selection_is_found_in_a_long_markdown(
 def test_a_quote_that_is_not_there_is_not_found() -> None:
     assert locate_quote(PAD + "\n\nDie Stadt lebt vom Handel.", "vom Tourismus") is None
     assert locate_quote(PAD, "") is None
+
+
+def test_the_diff_between_two_versions_is_computed_once_and_kept_by_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, str]] = []
+    real = anchors.changed_ranges
+
+    def counted(old: str, new: str) -> object:
+        calls.append((old, new))
+        return real(old, new)
+
+    monkeypatch.setattr(anchors, "changed_ranges", counted)
+    old, new = "Die Stadt lebt vom Handel.", "Die Stadt lebt vom Wohnen und vom Handel."
+    first = anchors.changed_hunks(old, new + " ")
+    assert anchors.changed_hunks(old, new + " ") == first
+    assert len(calls) == 1
+    at = new.index("Handel")
+    assert anchors.move_anchor(19, 25, new + " ", old, hunks=first) == (at, at + 6)
+    anchors.changed_hunks(new, old)  # another pair: computed anew
+    assert len(calls) == 2

@@ -2,7 +2,7 @@
 
 ``frontend/roundtrip.mjs`` parses each text into the editor's document model and writes it
 back as Markdown, with the very extensions the browser bundle uses. Three promises are
-checked over every construct drafting/markdown.py renders, the demo paper and the
+checked over every construct drafting/text/markdown.py renders, the demo paper and the
 benchmark paper:
 
 * canonical text (what the editor writes) comes back byte for byte;
@@ -27,7 +27,7 @@ import pytest
 
 from bench.common import markdown_section
 from drafting.demo import SECTIONS
-from drafting.markdown import render
+from drafting.text.markdown import render
 
 pytestmark = [pytest.mark.node, pytest.mark.filterwarnings("error")]
 

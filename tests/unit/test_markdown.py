@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
-from drafting.markdown import plain_text, render, render_inline
+from drafting.text.markdown import plain_text, render, render_inline
 from tests.xss_corpus import MARKER, PAYLOADS, TEMPLATE_MARKERS, assert_inert
 
 pytestmark = pytest.mark.filterwarnings("error")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drafting import textdiff
-from drafting.merge import Chunk, Conflict, MergeResult, changed_ranges, merge3, resolve
+from drafting.text import textdiff
+from drafting.text.merge import Chunk, Conflict, MergeResult, changed_ranges, merge3, resolve
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from drafting.merge import MergeResult, changed_ranges, merge3, resolve
-from drafting.textdiff import tokenize
+from drafting.text.merge import MergeResult, changed_ranges, merge3, resolve
+from drafting.text.textdiff import tokenize
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -1,4 +1,4 @@
-"""The permission predicates of drafting.permissions, over the role × organisation matrix.
+"""The permission predicates of workflows.permissions, over the role × organisation matrix.
 
 The predicates are pure: they take a :class:`Membership` (and for editing the paper), so these
 tests build plain model objects without a database.
@@ -9,15 +9,15 @@ from __future__ import annotations
 import pytest
 
 from drafting.models import Paper, PaperStatus, Role, User
-from drafting.permissions import (
+from workflows.permissions import (
     Membership,
     can_comment,
-    can_edit,
+    can_edit_now,
     can_manage,
     can_review,
     can_sign,
     can_view,
-    may_edit_role,
+    is_writer,
     membership,
 )
 
@@ -75,13 +75,13 @@ def test_predicates_over_the_matrix(persona: str) -> None:
     got = (
         can_view(m),
         can_comment(m),
-        can_edit(m, paper),
+        can_edit_now(m, paper),
         can_manage(m),
         can_review(m),
         can_sign(m),
     )
     assert got == EXPECTED[persona]
-    assert may_edit_role(m) == EXPECTED[persona][2]
+    assert is_writer(m) == EXPECTED[persona][2]
 
 
 @pytest.mark.parametrize("status", [PaperStatus.SIGNING, PaperStatus.FINAL, PaperStatus.ARCHIVED])
@@ -91,8 +91,8 @@ def test_nobody_edits_a_frozen_paper_but_the_role_remains(
 ) -> None:
     paper = a_paper(status)
     m = member_of(persona, paper)
-    assert not can_edit(m, paper)
-    assert may_edit_role(m)
+    assert not can_edit_now(m, paper)
+    assert is_writer(m)
     assert can_view(m)
 
 

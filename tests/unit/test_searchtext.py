@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drafting.searchtext import (
+from drafting.text.searchtext import (
     Term,
     fts5_expression,
     parse_query,

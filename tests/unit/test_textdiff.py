@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from drafting import textdiff
-from drafting.textdiff import (
+from drafting.text import textdiff
+from drafting.text.textdiff import (
     DELETE,
     EQUAL,
     INSERT,

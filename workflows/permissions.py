@@ -49,14 +49,14 @@ def can_manage(m: Membership) -> bool:
     return m.has(Role.COORDINATOR)
 
 
-def can_edit(m: Membership, paper: Paper) -> bool:
-    """Editors and coordinators change sections while the paper is being drafted."""
-    return (m.has(Role.EDITOR) or m.has(Role.COORDINATOR)) and paper.status == PaperStatus.DRAFTING
-
-
-def may_edit_role(m: Membership) -> bool:
-    """Editors and coordinators write sections (regardless of the paper's state)."""
+def is_writer(m: Membership) -> bool:
+    """Editors and coordinators write sections (whatever the paper's state: see can_edit_now)."""
     return m.has(Role.EDITOR) or m.has(Role.COORDINATOR)
+
+
+def can_edit_now(m: Membership, paper: Paper) -> bool:
+    """Writers change sections now: the paper is being drafted (not frozen for sign-off)."""
+    return is_writer(m) and paper.status == PaperStatus.DRAFTING
 
 
 def can_review(m: Membership) -> bool:

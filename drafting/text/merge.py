@@ -2,7 +2,7 @@
 
 A save carries the version it started from. When others saved in the meantime, ``base`` is
 that starting text, ``theirs`` the current text and ``mine`` the submitted one. Both sides
-are diffed against the base word by word (:func:`drafting.textdiff.diff_ops` with
+are diffed against the base word by word (:func:`drafting.text.textdiff.diff_ops` with
 ``semantic=False``: the exact diff, which reports an edit both sides made the same way in
 both); each diff yields hunks, ranges of the base it replaces. Hunks of the two sides that
 overlap or touch form a conflict region, and nothing in it is merged; all other hunks are
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from drafting.textdiff import EQUAL, INSERT, diff_ops
+from drafting.text.textdiff import EQUAL, INSERT, diff_ops
 
 Hunk = tuple[int, int, str]
 

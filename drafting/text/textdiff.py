@@ -4,7 +4,7 @@ The diff runs on tokens, not characters: both texts are cut into words, single w
 characters and single punctuation characters (:func:`tokenize`), every distinct token is
 replaced by one stand-in character, and the short strings are diffed by the C++ port of
 diff-match-patch (``fast_diff_match_patch``). Every operation covers whole tokens, so a
-changed word is always shown, and merged (see :mod:`drafting.merge`), whole.
+changed word is always shown, and merged (see :mod:`drafting.text.merge`), whole.
 
 Two flavours: the default one, for people, runs the semantic cleanup; the exact one
 (``semantic=False``), for the merge and for mapping positions, keeps every unchanged token.

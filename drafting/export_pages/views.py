@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
-from drafting.exporting.forms import ImportForm, TemplateForm
+from drafting.export_pages.forms import ImportForm, TemplateForm
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Export, ExportStatus

@@ -1,6 +1,6 @@
 """A suggestion's changes, one per sentence, that editors accept or reject one by one.
 
-The word diff of the base text and the suggested text (:func:`drafting.textdiff.diff_ops`,
+The word diff of the base text and the suggested text (:func:`drafting.text.textdiff.diff_ops`,
 exact flavour) gives hunks; hunks in the same sentence of the base are one change, as Word
 shows a rewritten sentence as one revision. Each change is then trimmed to the words that
 really differ, so its ``before``/``after`` are as short as the diff allows and the same
@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from drafting.textdiff import EQUAL, INSERT, diff_ops, tokenize
+from drafting.text.textdiff import EQUAL, INSERT, diff_ops, tokenize
 
 __all__ = ["Change", "apply", "changes"]
 

@@ -2,7 +2,7 @@
 
 Anchors are offsets in the Markdown, so the marks cannot be placed into the stored HTML
 directly. Instead, one private-use character per anchor boundary is put into the Markdown,
-the text is rendered through the one sanitiser (:func:`drafting.markdown.render`), and the
+the text is rendered through the one sanitiser (:func:`drafting.text.markdown.render`), and the
 boundary characters found in the sanitised *text* are replaced by marks. The marks are
 written by this module only (fixed element, numeric ids), and only between tags, never
 inside one: a boundary character that lands in an attribute is dropped, and a passage
@@ -27,7 +27,7 @@ from typing import Final
 from cachetools import LRUCache, cached
 from markupsafe import Markup
 
-from drafting.markdown import render
+from drafting.text.markdown import render
 
 # Plane 16 private use: the renderer and sanitiser pass these characters through untouched.
 _BASE: Final = 0x100000
