@@ -122,7 +122,7 @@ def init_app(app: Flask) -> None:
         app.logger.warning("database unavailable in %s %s: %s", request.method, request.path, err)
         try:
             db.session.rollback()
-        except Exception:  # noqa: S110  # nosec B110: the connection is gone; answer anyway
+        except Exception:  # noqa: S110  # nosec B110 # the connection is gone; answer anyway
             pass
         message = _(
             "The database is briefly unavailable. Please try again in a moment; what you "

@@ -65,7 +65,7 @@ def _current_user_id() -> int | None:
     try:
         if user is not None and user.is_authenticated:
             return int(user.id)
-    except Exception:  # noqa: S110  # nosec B110: a log line must never fail the request
+    except Exception:  # noqa: S110  # nosec B110 # a log line must never fail the request
         pass
     return None
 

@@ -161,8 +161,6 @@ def mentioned_members(text: str, paper_id: int) -> list[User]:
     )
 
 
-
-
 def _notify(
     recipients: Iterable[int], kind: str, comment: Comment, section: Section, actor: User
 ) -> None:

@@ -22,7 +22,6 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.notifications import Target, notify
-from workflows.numbers import to_int
 from workflows.papers import get_paper
 from workflows.permissions import can_comment, is_writer
 from workflows.sections import (

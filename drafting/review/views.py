@@ -39,9 +39,9 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
-from workflows import actions as action_registry
 from drafting.text import textdiff
 from drafting.text.merge import merge3, resolve
+from workflows import actions as action_registry
 from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
