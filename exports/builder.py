@@ -135,14 +135,14 @@ class _Numbering:
             self.root.append(el)
         return ident
 
-    def new_list(self, ordered: bool) -> int:
+    def new_list(self, ordered: bool, start: int = 1) -> int:
         ident = self.next_num
         self.next_num += 1
         num = sub(self.root, "num", numId=str(ident))
         sub(num, "abstractNumId", val=str(self.decimal if ordered else self.bullet))
         for level in range(3):
             override = sub(num, "lvlOverride", ilvl=str(level))
-            sub(override, "startOverride", val="1")
+            sub(override, "startOverride", val=str(start if level == 0 else 1))
         return ident
 
 
@@ -284,26 +284,34 @@ class Builder:
         else:
             run(heading, f"{s.number} {s.title}")
         self.blocks.append(heading)
-        if self.data.redline_against is not None and s.old_body != s.body:
-            self._redline_body(s)
-            return
         start = len(self.blocks)
-        self.blocks.extend(markdown_blocks(s.body, self.ctx))
+        if self.data.redline_against is not None and s.old_body is None:
+            # A new section: every block is inserted.
+            diff = redline.BlockDiff(
+                redline.Attribution((), s.history[-1] if s.history else None), self._rev
+            )
+            self.blocks.extend(diff.inserted(b) for b in markdown_blocks(s.body, self.ctx))
+        elif self.data.redline_against is not None and s.old_body != s.body:
+            self.blocks.extend(self._redline_body(s))
+        else:
+            self.blocks.extend(markdown_blocks(s.body, self.ctx))
         if self.comments and s.comments:
             self._comments(s.comments, heading, self.blocks[start:])
 
     def removed_section(self, s: SectionData) -> None:
-        """Show a section of the earlier edition that is gone, as deleted text."""
-        change = Change(0, "", self.data.date, s.title, "")
+        """Show a section of the earlier edition that is gone, as deleted text at its place.
+
+        The deletion is attributed to whoever removed the section, when they did.
+        """
+        change = Change(
+            0, s.removed_by, s.removed_at or self.data.date, s.title, ""
+        )
         heading = paragraph(self.styles.get(f"Heading {s.level}"))
         self._del_run(heading, s.title, change)
         self._mark_deleted_paragraph(heading, change)
         self.blocks.append(heading)
-        for line in _lines(plain_text(s.body)):
-            p = paragraph(self.styles.get("Normal"))
-            self._del_run(p, line, change)
-            self._mark_deleted_paragraph(p, change)
-            self.blocks.append(p)
+        diff = redline.BlockDiff(redline.Attribution((), change), self._rev)
+        self.blocks.extend(diff.deleted(b) for b in markdown_blocks(s.body, self.ctx))
 
     def annex(self) -> None:
         """Add the annex with each organisation's sign-off decision."""
@@ -410,32 +418,23 @@ class Builder:
             else:
                 self._del_run(p, piece.text, piece.change)
 
-    def _redline_body(self, s: SectionData) -> None:
-        """Write a changed section as paragraphs with Word tracked changes."""
+    def _redline_body(self, s: SectionData) -> list[Any]:
+        """Write a changed section with Word tracked changes inside its real structure.
+
+        Both texts are rendered (tables, lists, quotes, emphasis, links); unchanged blocks
+        stay as they are, changed ones carry insertions, deletions and format changes, each
+        attributed through the versions in between (see :mod:`exports.redline`).
+        """
         history = tuple(
             Change(c.number, c.author, c.created_at, c.title, plain_text(c.body)) for c in s.history
         )
         pieces = redline.blame(plain_text(s.old_body or ""), plain_text(s.body), history)
-        current = paragraph(self.styles.get("Normal"))
-        has_content = False
-        for piece in pieces:
-            parts = piece.text.split("\n")
-            for index, part in enumerate(parts):
-                if index:
-                    # A line break ends the paragraph; an inserted or deleted one is marked.
-                    if piece.op == redline.INSERT:
-                        self._mark_inserted_paragraph(current, piece.change)
-                    elif piece.op == redline.DELETE:
-                        self._mark_deleted_paragraph(current, piece.change)
-                    if has_content or piece.op != redline.EQUAL:
-                        self.blocks.append(current)
-                    current = paragraph(self.styles.get("Normal"))
-                    has_content = False
-                if part:
-                    self._tracked(current, [redline.Piece(piece.op, part, piece.change)])
-                    has_content = True
-        if has_content:
-            self.blocks.append(current)
+        diff = redline.BlockDiff(
+            redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
+        )
+        old = markdown_blocks(s.old_body or "", self.ctx)
+        new = markdown_blocks(s.body, self.ctx)
+        return diff.blocks(old, new)
 
     # -- header, footer, properties ---------------------------------------------------------
 
@@ -481,12 +480,20 @@ class Builder:
         self.title_page()
         self.contents()
         total = max(len(self.data.sections), 1)
+        removed: dict[int | None, list[SectionData]] = {}
+        present = {s.section_id for s in self.data.sections}
+        for gone in self.data.removed_sections:
+            # A removed section stays after the section it followed in the earlier edition.
+            follows = gone.follows if gone.follows in present else None
+            removed.setdefault(follows, []).append(gone)
+        for gone in removed.get(None, ()):
+            self.removed_section(gone)
         for index, s in enumerate(self.data.sections, start=1):
             self.section(s)
+            for gone in removed.get(s.section_id, ()):
+                self.removed_section(gone)
             if index % 10 == 0 or index == total:
                 self._report(5 + int(80 * index / total))
-        for s in self.data.removed_sections:
-            self.removed_section(s)
         self.annex()
         body = self.doc.element.body
         sect = body.find(w("sectPr"))
@@ -506,10 +513,6 @@ class Builder:
     def _report(self, percent: int) -> None:
         if self.progress is not None:
             self.progress(percent)
-
-
-def _lines(text: str) -> list[str]:
-    return [line for line in text.split("\n") if line.strip()]
 
 
 def _find_runs(blocks: Sequence[Any], quote: str) -> list[Any] | None:

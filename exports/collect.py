@@ -12,6 +12,7 @@ from drafting.models import (
     Edition,
     EditionSection,
     Paper,
+    Section,
     Participant,
     SectionVersion,
     SignoffDecision,
@@ -151,6 +152,25 @@ def collect(
             )
         )
     present = {v.section_id for v in versions}
+    gone = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Section)
+            .where(Section.id.in_([sid for sid in old_order if sid not in present]))
+        )
+    }
+    removers = {
+        u.id: u.display_name
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({s.removed_by_id for s in gone.values()} - {None}))
+        )
+    }
+    follows: dict[int, int | None] = {}
+    previous: int | None = None
+    for sid in old_order:
+        follows[sid] = previous
+        if sid in present:
+            previous = sid
     removed = tuple(
         SectionData(
             section_id=sid,
@@ -163,6 +183,9 @@ def collect(
             saved_at=old_by_section[sid].created_at,
             old_title=old_by_section[sid].title,
             old_body=old_by_section[sid].body,
+            removed_by=removers.get(gone[sid].removed_by_id or 0, "") if sid in gone else "",
+            removed_at=gone[sid].removed_at if sid in gone else None,
+            follows=follows[sid],
         )
         for sid in old_order
         if sid not in present

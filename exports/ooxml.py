@@ -147,7 +147,7 @@ class Context:
 
     styles: Styles
     link: Callable[[str], str]  # url -> relationship id
-    new_list: Callable[[bool], int]  # ordered? -> fresh numId
+    new_list: Callable[[bool, int], int]  # (ordered?, start number) -> fresh numId
     on_paragraph: Callable[[Any], None] | None = None  # e.g. progress or comment anchoring
 
 
@@ -182,7 +182,11 @@ def markdown_blocks(text: str, ctx: Context) -> list[Any]:
         kind = tok.type
         if kind in ("bullet_list_open", "ordered_list_open"):
             ordered = kind == "ordered_list_open"
-            st.lists.append(_ListLevel(ctx.new_list(ordered), ordered))
+            # "3. …" starts the list at 3, as on the web and in the signed-off text.
+            start = str(tok.attrGet("start") or "1") if ordered else "1"
+            st.lists.append(
+                _ListLevel(ctx.new_list(ordered, int(start) if start.isdigit() else 1), ordered)
+            )
         elif kind in ("bullet_list_close", "ordered_list_close"):
             st.lists.pop()
         elif kind == "list_item_open":

@@ -8,10 +8,14 @@ date, ready to become Word tracked changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
+from typing import Any
+
+from lxml import etree
 
 from drafting.textdiff import tokenize
 from exports.data import Change
@@ -101,3 +105,303 @@ def _add(pieces: list[Piece], op: int, text: str, change: Change | None) -> None
         pieces[-1] = Piece(op, last.text + text, change)
     else:
         pieces.append(Piece(op, text, change))
+
+
+# -- structural redline ----------------------------------------------------------------------
+#
+# Both texts are rendered to WordprocessingML blocks first (paragraphs and tables, with their
+# styles, list numbering and run formatting); the blocks are aligned, and only inside paired
+# paragraphs, table rows and cells do the words differ. So a changed section keeps its tables,
+# lists, headings, quotes, emphasis and links, and the tracked changes sit inside them.
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One token of a paragraph's text with its run formatting and hyperlink."""
+
+    text: str  # a word, whitespace or punctuation token; "\n" for a line break
+    rpr: bytes  # the serialised w:rPr of its run (b"" for none)
+    link: str | None  # the hyperlink's relationship id
+
+
+class Attribution:
+    """Tell who made an inserted or deleted token, from the blame of the plain texts."""
+
+    _WINDOW = 400
+
+    def __init__(self, pieces: Sequence[Piece], fallback: Change | None) -> None:
+        self.fallback = fallback
+        self._tokens: dict[int, list[tuple[str, Change | None]]] = {INSERT: [], DELETE: []}
+        for piece in pieces:
+            if piece.op != EQUAL:
+                self._tokens[piece.op].extend((tok, piece.change) for tok in tokenize(piece.text))
+        self._at = {INSERT: 0, DELETE: 0}
+
+    def who(self, op: int, token: str) -> Change | None:
+        """Return the change that inserted (``op`` INSERT) or deleted ``token``."""
+        tokens, start = self._tokens[op], self._at[op]
+        for index in range(start, min(len(tokens), start + self._WINDOW)):
+            if tokens[index][0] == token:
+                self._at[op] = index + 1
+                return tokens[index][1]
+        return self.fallback
+
+
+def atoms(p: Any) -> list[Atom]:
+    """Cut a rendered paragraph into tokens with their formatting."""
+    out: list[Atom] = []
+    for child in p:
+        if child.tag == _w("r"):
+            _run_atoms(child, None, out)
+        elif child.tag == _w("hyperlink"):
+            link = child.get(f"{{{_R}}}id")
+            for r in child.iter(_w("r")):
+                _run_atoms(r, link, out)
+    return out
+
+
+def _run_atoms(r: Any, link: str | None, out: list[Atom]) -> None:
+    rpr = r.find(_w("rPr"))
+    key = etree.tostring(rpr) if rpr is not None else b""
+    for child in r:
+        if child.tag == _w("t"):
+            out.extend(Atom(tok, key, link) for tok in tokenize(child.text or ""))
+        elif child.tag == _w("br"):
+            out.append(Atom("\n", key, link))
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NUM_ID = re.compile(rb'<w:numId w:val="\d+"/>')
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W}}}{tag}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One token as written: operation, who, and the formatting it had before (if changed)."""
+
+    op: int
+    atom: Atom
+    change: Change | None = None
+    old_rpr: bytes | None = None  # set for a format-only change
+
+
+Revise = Callable[[Any, Change | None], None]  # stamps w:id, w:author, w:date
+
+
+class BlockDiff:
+    """Turn old and new rendered blocks of one section into blocks with tracked changes."""
+
+    def __init__(self, attribution: Attribution, revise: Revise) -> None:
+        self.who = attribution
+        self.revise = revise
+
+    # -- alignment ------------------------------------------------------------------------
+
+    def blocks(self, old: Sequence[Any], new: Sequence[Any]) -> list[Any]:
+        """Return the merged block list (new blocks kept, old ones deleted, changes marked)."""
+        out: list[Any] = []
+        matcher = SequenceMatcher(None, [_sig(b) for b in old], [_sig(b) for b in new], False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                out.extend(new[j1:j2])
+                continue
+            olds, news = old[i1:i2], new[j1:j2]
+            kinds = SequenceMatcher(
+                None, [_kind(b) for b in olds], [_kind(b) for b in news], False
+            )
+            for ktag, k1, k2, l1, l2 in kinds.get_opcodes():
+                if ktag == "equal":
+                    for o, n in zip(olds[k1:k2], news[l1:l2], strict=True):
+                        out.append(self.pair(o, n))
+                    continue
+                out.extend(self.deleted(b) for b in olds[k1:k2])
+                out.extend(self.inserted(b) for b in news[l1:l2])
+        return out
+
+    def pair(self, old: Any, new: Any) -> Any:
+        """Return ``new`` with the differences from ``old`` tracked."""
+        if new.tag == _w("tbl"):
+            return self._table(old, new)
+        return self._paragraph(new, self._marks(atoms(old), atoms(new)))
+
+    def inserted(self, block: Any) -> Any:
+        """Return a block inserted whole."""
+        if block.tag == _w("tbl"):
+            for row in block.findall(_w("tr")):
+                self._row(row, INSERT)
+            return block
+        marks = [Mark(INSERT, a, self.who.who(INSERT, a.text)) for a in atoms(block)]
+        p = self._paragraph(block, marks)
+        self._mark_paragraph(p, INSERT, marks)
+        return p
+
+    def deleted(self, block: Any) -> Any:
+        """Return a block deleted whole (kept at its place as deleted text)."""
+        if block.tag == _w("tbl"):
+            for row in block.findall(_w("tr")):
+                self._row(row, DELETE)
+            return block
+        marks = [Mark(DELETE, a, self.who.who(DELETE, a.text)) for a in atoms(block)]
+        p = self._paragraph(block, marks)
+        self._mark_paragraph(p, DELETE, marks)
+        return p
+
+    # -- tables ---------------------------------------------------------------------------
+
+    def _table(self, old: Any, new: Any) -> Any:
+        old_rows, new_rows = old.findall(_w("tr")), new.findall(_w("tr"))
+        for row in new_rows:
+            new.remove(row)
+        matcher = SequenceMatcher(
+            None, [_sig(r) for r in old_rows], [_sig(r) for r in new_rows], False
+        )
+        rows: list[Any] = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                rows.extend(new_rows[j1:j2])
+                continue
+            olds, news = old_rows[i1:i2], new_rows[j1:j2]
+            paired = min(len(olds), len(news))
+            for o, n in zip(olds[:paired], news[:paired], strict=True):
+                rows.append(self._paired_row(o, n))
+            for o in olds[paired:]:
+                rows.append(self._row(o, DELETE))
+            for n in news[paired:]:
+                rows.append(self._row(n, INSERT))
+        new.extend(rows)
+        return new
+
+    def _paired_row(self, old: Any, new: Any) -> Any:
+        old_cells, new_cells = old.findall(_w("tc")), new.findall(_w("tc"))
+        if len(old_cells) != len(new_cells):
+            return new
+        for oc, nc in zip(old_cells, new_cells, strict=True):
+            op, np_ = oc.find(_w("p")), nc.find(_w("p"))
+            if op is None or np_ is None:
+                continue
+            self._paragraph(np_, self._marks(atoms(op), atoms(np_)))
+        return new
+
+    def _row(self, row: Any, op: int) -> Any:
+        """Mark a table row as inserted or deleted, with all its text."""
+        first: Change | None = None
+        for cell in row.findall(_w("tc")):
+            for p in cell.findall(_w("p")):
+                marks = [Mark(op, a, self.who.who(op, a.text)) for a in atoms(p)]
+                if marks and first is None:
+                    first = marks[0].change
+                self._paragraph(p, marks)
+        trpr = row.find(_w("trPr"))
+        if trpr is None:
+            trpr = etree.Element(_w("trPr"))
+            row.insert(0, trpr)
+        self.revise(etree.SubElement(trpr, _w("ins" if op == INSERT else "del")), first)
+        return row
+
+    # -- paragraphs -----------------------------------------------------------------------
+
+    def _marks(self, old: Sequence[Atom], new: Sequence[Atom]) -> list[Mark]:
+        out: list[Mark] = []
+        matcher = SequenceMatcher(None, [a.text for a in old], [a.text for a in new], False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                for a, b in zip(old[i1:i2], new[j1:j2], strict=True):
+                    if a.rpr != b.rpr:
+                        out.append(Mark(EQUAL, b, self.who.fallback, a.rpr))
+                    else:
+                        out.append(Mark(EQUAL, b))
+                continue
+            out.extend(Mark(DELETE, a, self.who.who(DELETE, a.text)) for a in old[i1:i2])
+            out.extend(Mark(INSERT, b, self.who.who(INSERT, b.text)) for b in new[j1:j2])
+        return out
+
+    def _mark_paragraph(self, p: Any, op: int, marks: Sequence[Mark]) -> None:
+        ppr = p.find(_w("pPr"))
+        if ppr is None:
+            ppr = etree.Element(_w("pPr"))
+            p.insert(0, ppr)
+        rpr = ppr.find(_w("rPr"))
+        if rpr is None:
+            rpr = etree.SubElement(ppr, _w("rPr"))
+        change = marks[0].change if marks else self.who.fallback
+        self.revise(etree.SubElement(rpr, _w("ins" if op == INSERT else "del")), change)
+
+    def _paragraph(self, p: Any, marks: Sequence[Mark]) -> Any:
+        """Replace the content of ``p`` (keeping its w:pPr) by the marked tokens."""
+        for child in list(p):
+            if child.tag != _w("pPr"):
+                p.remove(child)
+        groups: list[tuple[tuple[Any, ...], list[str]]] = []
+        for m in marks:
+            key = (m.op, m.change, m.atom.rpr, m.atom.link, m.old_rpr)
+            if groups and groups[-1][0] == key:
+                groups[-1][1].append(m.atom.text)
+            else:
+                groups.append((key, [m.atom.text]))
+        for (op, change, rpr, link, old_rpr), texts in groups:
+            parent = p
+            if link is not None:
+                parent = etree.SubElement(p, _w("hyperlink"))
+                parent.set(f"{{{_R}}}id", link)
+            if op != EQUAL:
+                parent = etree.SubElement(parent, _w("ins" if op == INSERT else "del"))
+                self.revise(parent, change)
+            r = etree.SubElement(parent, _w("r"))
+            if rpr or old_rpr is not None:
+                props = etree.fromstring(rpr) if rpr else etree.SubElement(r, _w("rPr"))
+                if rpr:
+                    r.append(props)
+                if old_rpr is not None:
+                    before = etree.SubElement(props, _w("rPrChange"))
+                    self.revise(before, change)
+                    inner = etree.SubElement(before, _w("rPr"))
+                    if old_rpr:
+                        for child in etree.fromstring(old_rpr):
+                            if child.tag != _w("rPrChange"):
+                                inner.append(child)
+            _texts(r, texts, deleted=op == DELETE)
+        return p
+
+
+def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
+    buffer: list[str] = []
+
+    def flush() -> None:
+        if buffer:
+            t = etree.SubElement(r, _w("delText" if deleted else "t"))
+            text = "".join(buffer)
+            t.text = text
+            if text[:1].isspace() or text[-1:].isspace():
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            buffer.clear()
+
+    for text in texts:
+        if text == "\n":
+            flush()
+            etree.SubElement(r, _w("br"))
+        else:
+            buffer.append(text)
+    flush()
+
+
+def _sig(block: Any) -> bytes:
+    """Return what makes two blocks equal: their XML without the per-render list ids."""
+    return _NUM_ID.sub(b"", etree.tostring(block))
+
+
+def _kind(block: Any) -> tuple[str, ...]:
+    """Return what makes two blocks comparable: paragraph style and list level, or columns."""
+    if block.tag == _w("tbl"):
+        first = block.find(_w("tr"))
+        return ("tbl", str(len(first.findall(_w("tc"))) if first is not None else 0))
+    style = block.find(f"{_w('pPr')}/{_w('pStyle')}")
+    level = block.find(f"{_w('pPr')}/{_w('numPr')}/{_w('ilvl')}")
+    return (
+        "p",
+        style.get(_w("val")) if style is not None else "",
+        level.get(_w("val")) if level is not None else "",
+    )
