@@ -303,9 +303,7 @@ class Builder:
 
         The deletion is attributed to whoever removed the section, when they did.
         """
-        change = Change(
-            0, s.removed_by, s.removed_at or self.data.date, s.title, ""
-        )
+        change = Change(0, s.removed_by, s.removed_at or self.data.date, s.title, "")
         heading = paragraph(self.styles.get(f"Heading {s.level}"))
         self._del_run(heading, s.title, change)
         self._mark_deleted_paragraph(heading, change)

@@ -12,8 +12,8 @@ from drafting.models import (
     Edition,
     EditionSection,
     Paper,
-    Section,
     Participant,
+    Section,
     SectionVersion,
     SignoffDecision,
     User,
@@ -155,8 +155,7 @@ def collect(
     gone = {
         s.id: s
         for s in db.session.scalars(
-            select(Section)
-            .where(Section.id.in_([sid for sid in old_order if sid not in present]))
+            select(Section).where(Section.id.in_([sid for sid in old_order if sid not in present]))
         )
     }
     removers = {

@@ -210,9 +210,7 @@ class BlockDiff:
                 out.extend(new[j1:j2])
                 continue
             olds, news = old[i1:i2], new[j1:j2]
-            kinds = SequenceMatcher(
-                None, [_kind(b) for b in olds], [_kind(b) for b in news], False
-            )
+            kinds = SequenceMatcher(None, [_kind(b) for b in olds], [_kind(b) for b in news], False)
             for ktag, k1, k2, l1, l2 in kinds.get_opcodes():
                 if ktag == "equal":
                     for o, n in zip(olds[k1:k2], news[l1:l2], strict=True):

@@ -8,6 +8,7 @@ exporter wrote them.
 
 from __future__ import annotations
 
+# ruff: noqa: E501  (the Basic library files are XML written out as LibreOffice expects them)
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,7 +46,7 @@ _DIALOGS = """<?xml version="1.0" encoding="UTF-8"?>
 _CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE library:libraries PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "libraries.dtd">
 <library:libraries xmlns:library="http://openoffice.org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink">
- <library:library library:name="Standard" xlink:href="$(USER)/basic/Standard/{name}.xlb/" xlink:type="simple" library:link="false"/>
+ <library:library library:name="Standard" library:link="false"/>
 </library:libraries>
 """
 
@@ -59,6 +60,19 @@ def apply_revisions(docx: bytes, work: Path, *, accept: bool) -> str:
     """Return the document's text after accepting (or rejecting) every tracked change."""
     profile = work / "profile"
     basic = profile / "user" / "basic"
+    if not (profile / "user").exists():
+        # A first start writes the default profile (and its Basic library) over ours.
+        subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--terminate_after_init",
+            ],
+            check=True,
+            timeout=180,
+            capture_output=True,
+        )
     (basic / "Standard").mkdir(parents=True, exist_ok=True)
     (basic / "Standard" / "Revisions.xba").write_text(_MODULE, encoding="utf-8")
     (basic / "Standard" / "script.xlb").write_text(_LIBRARY, encoding="utf-8")

@@ -78,7 +78,14 @@ def _section(sid: int, number: str, title: str, body: str, **kw: object) -> Sect
 
 
 def _data() -> ExportData:
-    unchanged = _section(1, "1", "Ausgangslage", "Die Innenstädte veröden.", old_title="Ausgangslage", old_body="Die Innenstädte veröden.")
+    unchanged = _section(
+        1,
+        "1",
+        "Ausgangslage",
+        "Die Innenstädte veröden.",
+        old_title="Ausgangslage",
+        old_body="Die Innenstädte veröden.",
+    )
     changed = _section(
         2,
         "2",
@@ -108,7 +115,9 @@ def _data() -> ExportData:
         "3",
         "Ausblick",
         "Ganz neu.",
-        history=(Change(1, "Dora Neu", datetime(2026, 3, 5, 8, 0, tzinfo=UTC), "Ausblick", "Ganz neu."),),
+        history=(
+            Change(1, "Dora Neu", datetime(2026, 3, 5, 8, 0, tzinfo=UTC), "Ausblick", "Ganz neu."),
+        ),
     )
     return ExportData(
         paper_id=1,
@@ -203,11 +212,7 @@ def test_pandoc_sees_each_change_by_the_version_that_made_it(
 
 def test_format_only_change_is_a_run_property_change(redline: bytes) -> None:
     body = _document(redline)
-    changed = [
-        r
-        for r in body.iter(f"{W}r")
-        if r.find(f"{W}rPr/{W}rPrChange") is not None
-    ]
+    changed = [r for r in body.iter(f"{W}r") if r.find(f"{W}rPr/{W}rPrChange") is not None]
     # "Zweitens" became italic between the editions: the text is unchanged, only its format.
     assert ["".join(t.text or "" for t in r.iter(f"{W}t")) for r in changed] == ["Zweitens"]
     props = changed[0].find(f"{W}rPr")
@@ -224,10 +229,7 @@ def test_rows_and_paragraph_marks_are_tracked(redline: bytes) -> None:
     assert body.findall(f".//{W}p/{W}pPr/{W}rPr/{W}ins")
     assert body.findall(f".//{W}p/{W}pPr/{W}rPr/{W}del")
     # Revision ids are unique.
-    ids = [
-        el.get(f"{W}id")
-        for el in body.iter(f"{W}ins", f"{W}del", f"{W}rPrChange")
-    ]
+    ids = [el.get(f"{W}id") for el in body.iter(f"{W}ins", f"{W}del", f"{W}rPrChange")]
     assert len(ids) == len(set(ids))
 
 
