@@ -25,11 +25,11 @@ from exports.ooxml import (
     RunStyle,
     Styles,
     field_runs,
-    finish_table,
     markdown_blocks,
     paragraph,
     ppr,
     run,
+    set_column_widths,
     set_text,
     sub,
     w,
@@ -203,6 +203,60 @@ class Builder:
                 style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
                 if name == "Title":
                     style.font.size = Pt(26)
+        if "Code" not in names:
+            code = self.doc.styles.add_style("Code", WD_STYLE_TYPE.CHARACTER)
+            code.font.name = "Courier New"
+        if "Code Block" not in names:
+            block = self.doc.styles.add_style("Code Block", WD_STYLE_TYPE.PARAGRAPH)
+            block.font.name = "Courier New"
+            block.font.size = Pt(10)
+            block.paragraph_format.space_before = Pt(0)
+            block.paragraph_format.space_after = Pt(0)
+        # python-docx's comments refer to these style ids; Word names them as below.
+        ids = {s.style_id for s in self.doc.styles}
+        for ident, name, kind in (
+            ("CommentReference", "annotation reference", WD_STYLE_TYPE.CHARACTER),
+            ("CommentText", "annotation text", WD_STYLE_TYPE.PARAGRAPH),
+        ):
+            if ident not in ids and name not in names:
+                style = self.doc.styles.add_style(name, kind)
+                style.style_id = ident
+                style.font.size = Pt(10 if kind == WD_STYLE_TYPE.PARAGRAPH else 8)
+        self._language()
+
+    def _language(self) -> None:
+        """Set the document language (de-DE, en-GB for English papers) and hyphenation."""
+        tag = "en-GB" if self.data.language == "en" else "de-DE"
+        styles = self.doc.styles.element
+        defaults = styles.find(w("docDefaults"))
+        if defaults is None:
+            defaults = OxmlElement("w:docDefaults")
+            styles.insert(0, defaults)
+        rpr_default = defaults.find(w("rPrDefault"))
+        if rpr_default is None:
+            rpr_default = OxmlElement("w:rPrDefault")
+            defaults.insert(0, rpr_default)
+        rpr = rpr_default.find(w("rPr"))
+        if rpr is None:
+            rpr = sub(rpr_default, "rPr")
+        lang = rpr.find(w("lang"))
+        if lang is None:
+            lang = sub(rpr, "lang")
+        lang.set(w("val"), tag)
+        lang.set(w("eastAsia"), tag)
+        lang.set(w("bidi"), "ar-SA")
+        # Styles that name a language of their own (the template's are en-US) follow suit.
+        for other in styles.iter(w("lang")):
+            if other is not lang and other.get(w("val")):
+                other.set(w("val"), tag)
+        settings = self.doc.settings.element
+        if settings.find(w("autoHyphenation")) is None:
+            hyphenation = OxmlElement("w:autoHyphenation")
+            anchor = settings.find(w("defaultTabStop"))
+            if anchor is not None:
+                anchor.addnext(hyphenation)
+            else:
+                settings.insert(0, hyphenation)
 
     def _link(self, url: str) -> str:
         if url not in self._links:
@@ -345,11 +399,11 @@ class Builder:
             for index, text in enumerate(cells):
                 bold = index == 4 and d.decision == "approve_with_reservation"
                 run(sub(sub(row, "tc"), "p"), text, RunStyle(bold=bold))
-        finish_table(tbl)
         # Five equal columns leave a reservation a fifth of the page, too narrow for long
         # compound words: the text column gets the most room.
-        for col, share in zip(tbl.find(w("tblGrid")), (19, 20, 19, 15, 27), strict=True):
-            col.set(w("w"), str(self._text_width() * share // 100))
+        set_column_widths(
+            tbl, [self._text_width() * share // 100 for share in (19, 20, 19, 15, 27)]
+        )
         self.blocks.append(tbl)
         self._p("")
 
@@ -439,6 +493,10 @@ class Builder:
     def header_footer(self) -> None:
         """Put title and status in the header and "Seite X von Y" in the footer."""
         section = self.doc.sections[0]
+        # The title page carries neither header nor footer (its own, empty first-page ones).
+        section.different_first_page_header_footer = True
+        section.first_page_header.is_linked_to_previous = False
+        section.first_page_footer.is_linked_to_previous = False
         header = section.header
         header.is_linked_to_previous = False
         hp = header.paragraphs[0] if header.paragraphs else header.add_paragraph()

@@ -15,12 +15,12 @@ from drafting.models import (
     Participant,
     Section,
     SectionVersion,
-    SignoffDecision,
     User,
     utcnow,
 )
 from drafting.outline import heading_numbers
 from exports.data import Change, CommentData, DecisionData, ExportData, SectionData
+from workflows import signoff
 from workflows.errors import NotFound, ValidationFailed
 from workflows.sections import list_sections
 
@@ -191,25 +191,18 @@ def collect(
     )
     decisions: tuple[DecisionData, ...] = ()
     if found is not None:
-        made = {
-            d.organisation_id: d
-            for d in db.session.scalars(
-                select(SignoffDecision).where(SignoffDecision.edition_id == found.id)
+        # The same rows as the web record: a final edition names the organisations that
+        # decided on it, even after a new cycle changed who takes part.
+        decisions = tuple(
+            DecisionData(
+                organisation=row.name,
+                decision=row.decision.decision.value if row.decision else "",
+                signatory=row.decision.user.display_name if row.decision else "",
+                decided_at=row.decision.decided_at if row.decision else None,
+                note=row.decision.note if row.decision else "",
             )
-        }
-        rows = []
-        for part in db.session.scalars(select(Participant).where(Participant.paper_id == paper_id)):
-            d = made.get(part.organisation_id)
-            rows.append(
-                DecisionData(
-                    organisation=part.organisation.name,
-                    decision=d.decision.value if d else "",
-                    signatory=d.user.display_name if d else "",
-                    decided_at=d.decided_at if d else None,
-                    note=d.note if d else "",
-                )
-            )
-        decisions = tuple(sorted(rows, key=lambda r: r.organisation))
+            for row in signoff.matrix(paper_id, found)
+        )
     status = paper.status.value
     if found is not None:
         status = {"signing": "signing", "final": "final"}.get(found.status.value, "drafting")

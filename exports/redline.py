@@ -172,7 +172,8 @@ def _run_atoms(r: Any, link: str | None, out: list[Atom]) -> None:
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NUM_ID = re.compile(rb'<w:numId w:val="\d+"/>')
+# Per-render list ids and content-dependent column widths do not make two blocks differ.
+_VOLATILE = re.compile(rb'<w:numId w:val="\d+"/>|<w:(?:tcW|gridCol) [^>]*/>')
 
 
 def _w(tag: str) -> str:
@@ -388,7 +389,7 @@ def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
 
 def _sig(block: Any) -> bytes:
     """Return what makes two blocks equal: their XML without the per-render list ids."""
-    return _NUM_ID.sub(b"", etree.tostring(block))
+    return _VOLATILE.sub(b"", etree.tostring(block))
 
 
 def _kind(block: Any) -> tuple[str, ...]:
