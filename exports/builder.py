@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.parser import OxmlElement
 from docx.shared import Mm, Pt, RGBColor
@@ -26,6 +27,7 @@ from exports.ooxml import (
     Styles,
     field_runs,
     markdown_blocks,
+    new,
     paragraph,
     ppr,
     run,
@@ -156,8 +158,11 @@ class Builder:
         reference: bytes | None = None,
         comments: bool = False,
         progress: Progress | None = None,
+        toc_pages: dict[int, int] | None = None,
     ) -> None:
         self.data = data
+        self.toc_pages = toc_pages  # section id -> page, as laid out by LibreOffice
+        self._bookmarks = 100_000  # apart from the comment ids python-docx hands out
         self.labels = LABELS.get(data.language, LABELS["de"])
         self.comments = comments
         self.progress = progress
@@ -198,6 +203,17 @@ class Builder:
         if "Quote" not in names:
             quote = self.doc.styles.add_style("Quote", WD_STYLE_TYPE.PARAGRAPH)
             quote.font.italic = True
+        for level in (1, 2, 3):
+            if f"toc {level}" not in names:
+                # Word's built-in contents styles: indented by level, page numbers at the
+                # right margin behind a dotted leader.
+                toc = self.doc.styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
+                toc.style_id = f"TOC{level}"
+                toc.paragraph_format.left_indent = Mm(5 * (level - 1))
+                toc.paragraph_format.space_after = Pt(3)
+                toc.paragraph_format.tab_stops.add_tab_stop(
+                    Mm(165), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS
+                )
         for name in ("Title", "Subtitle", "List Paragraph", "TOC Heading"):
             if name not in names:
                 style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
@@ -307,18 +323,65 @@ class Builder:
         self._page_break()
 
     def contents(self) -> None:
-        """Add a table-of-contents field that Word fills when the document opens."""
+        """Add the table of contents: a TOC field that carries its result.
+
+        Every reader shows the entries without updating fields, and Word does not ask to
+        update them on opening: each entry links to its heading's bookmark and, when the
+        export job let LibreOffice lay the document out (``toc_pages``), shows its page.
+        """
         self._p(self.labels["contents"], "TOC Heading")
-        p = paragraph()
-        field_runs(p, 'TOC \\o "1-3" \\h \\z \\u', self.labels["toc_hint"])
-        self.blocks.append(p)
+        entries = [s for s in self.data.sections if s.level <= 3]
+        start = paragraph(self.styles.get("toc 1"))
+        sub(sub(start, "r"), "fldChar", fldCharType="begin")
+        set_text(sub(sub(start, "r"), "instrText"), ' TOC \\o "1-3" \\h \\z \\u ')
+        sub(sub(start, "r"), "fldChar", fldCharType="separate")
+        paragraphs = [start] if not entries else []
+        for index, s in enumerate(entries):
+            p = start if index == 0 else paragraph(self.styles.get(f"toc {s.level}"))
+            if index == 0 and s.level != 1:
+                style = p.find(f"{w('pPr')}/{w('pStyle')}")
+                if style is not None:
+                    style.set(w("val"), self.styles.get(f"toc {s.level}") or "")
+            link = sub(p, "hyperlink", anchor=self._bookmark(s), history="1")
+            if self.data.redline_against is not None and s.old_title is None:
+                # A new section's entry is inserted with it: "reject all" leaves the old list.
+                change = s.history[-1] if s.history else None
+                self._ins_run(link, f"{s.number} {s.title}", change)
+                if index:
+                    self._mark_inserted_paragraph(p, change)
+            else:
+                run(link, f"{s.number} {s.title}")
+            page = self.toc_pages.get(s.section_id) if self.toc_pages else None
+            if page is not None:
+                sub(sub(link, "r"), "tab")
+                sub(sub(link, "r"), "fldChar", fldCharType="begin")
+                set_text(sub(sub(link, "r"), "instrText"), f" PAGEREF {self._bookmark(s)} \\h ")
+                sub(sub(link, "r"), "fldChar", fldCharType="separate")
+                run(link, str(page))
+                sub(sub(link, "r"), "fldChar", fldCharType="end")
+            paragraphs.append(p)
+        sub(sub(paragraphs[-1], "r"), "fldChar", fldCharType="end")
+        self.blocks.extend(paragraphs)
         self._page_break()
         settings = self.doc.settings.element
-        update = settings.find(w("updateFields"))
-        if update is None:
-            update = OxmlElement("w:updateFields")
-            settings.insert(0, update)
-        update.set(w("val"), "true")
+        # No "update fields on open": the result is already there.
+        for update in settings.findall(w("updateFields")):
+            settings.remove(update)
+
+    def _bookmark(self, s: SectionData) -> str:
+        return f"_Toc{s.section_id}"
+
+    def _mark_heading(self, heading: Any, s: SectionData) -> None:
+        """Put the bookmark the contents link to around a section heading's text."""
+        self._bookmarks += 1
+        ident = str(self._bookmarks)
+        start = new("bookmarkStart", id=ident, name=self._bookmark(s))
+        pr = heading.find(w("pPr"))
+        if pr is not None:
+            pr.addnext(start)
+        else:
+            heading.insert(0, start)
+        sub(heading, "bookmarkEnd", id=ident)
 
     def section(self, s: SectionData) -> None:
         """Add one section: numbered heading, body, comments or tracked changes."""
@@ -337,6 +400,7 @@ class Builder:
             self._ins_run(heading, f"{s.number} {s.title}", s.history[-1] if s.history else None)
         else:
             run(heading, f"{s.number} {s.title}")
+        self._mark_heading(heading, s)
         self.blocks.append(heading)
         start = len(self.blocks)
         if self.data.redline_against is not None and s.old_body is None:
@@ -622,8 +686,9 @@ def build_document(
     reference: bytes | None = None,
     comments: bool = False,
     progress: Progress | None = None,
+    toc_pages: dict[int, int] | None = None,
 ) -> bytes:
-    """Build the .docx of an export."""
+    """Build the .docx of an export (with page numbers in the contents when given)."""
     # The build allocates millions of short-lived objects and leaves few cycles (about 7 000
     # for 600 sections). Full collections in between rescan the whole heap ever more often
     # as the document grows: doubling the sections took 2.3 × the time, 1.9 × without them.
@@ -631,7 +696,9 @@ def build_document(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return Builder(data, reference=reference, comments=comments, progress=progress).build()
+        return Builder(
+            data, reference=reference, comments=comments, progress=progress, toc_pages=toc_pages
+        ).build()
     finally:
         if enabled:
             gc.enable()

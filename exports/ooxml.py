@@ -134,7 +134,7 @@ def ppr(p: Any) -> Any:
 
 def field_runs(p: Any, instruction: str, placeholder: str = "") -> None:
     """Append a complex field (PAGE, NUMPAGES, TOC …) to a paragraph."""
-    sub(sub(p, "r"), "fldChar", fldCharType="begin", dirty="true")
+    sub(sub(p, "r"), "fldChar", fldCharType="begin")
     instr = sub(sub(p, "r"), "instrText")
     set_text(instr, f" {instruction} ")
     sub(sub(p, "r"), "fldChar", fldCharType="separate")
