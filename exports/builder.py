@@ -541,10 +541,9 @@ class Builder:
         stay as they are, changed ones carry insertions, deletions and format changes, each
         attributed through the versions in between (see :mod:`exports.redline`).
         """
-        history = tuple(
-            Change(c.number, c.author, c.created_at, c.title, plain_text(c.body)) for c in s.history
-        )
-        pieces = redline.blame(plain_text(s.old_body or ""), plain_text(s.body), history)
+        # Who changed which word is read from the Markdown of the versions: the markup's own
+        # tokens (*, |, #) are simply never asked for (see redline.Attribution).
+        pieces = redline.blame(s.old_body or "", s.body, s.history)
         diff = redline.BlockDiff(
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
