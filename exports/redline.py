@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, NamedTuple
 
 import fast_diff_match_patch
 from lxml import etree
@@ -33,19 +33,41 @@ class Piece:
     change: Change | None = None
 
 
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
-    """Diff two token lists: difflib-style opcodes, computed by diff-match-patch's C++ port.
+class _Codec:
+    """Stand-in characters for tokens, so that a character diff is a token diff."""
 
-    Every distinct token becomes one private-use character, so the character diff is a token
-    diff (difflib's matcher took five times the plain export for a 60-section redline).
+    _FIRST = 0xF0000  # a private-use plane: 65 534 stand-ins
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.full = False
+
+    def encode(self, tokens: Sequence[str]) -> str:
+        codes = self.codes
+        if self.full:
+            return ""
+        try:
+            return "".join([codes.get(t) or self._new(t) for t in tokens])
+        except ValueError:
+            self.full = True
+            return ""
+
+    def _new(self, token: str) -> str:
+        if len(self.codes) >= 0xFFFE:
+            raise ValueError("too many distinct tokens")
+        code = self.codes[token] = chr(self._FIRST + len(self.codes))
+        return code
+
+
+def _encoded_opcodes(
+    left: str, right: str, a: Sequence[str], b: Sequence[str]
+) -> Sequence[tuple[str, int, int, int, int]]:
+    """Return difflib-style opcodes from diff-match-patch's C++ port on encoded tokens.
+
+    (difflib's matcher took five times the plain export for a 60-section redline.) Without
+    codes (too many distinct tokens) difflib does it.
     """
-    if len(a) < 3 or len(b) < 3:
-        return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    codes: dict[str, str] = {}
-    try:
-        left = "".join(codes.setdefault(t, _code(len(codes))) for t in a)
-        right = "".join(codes.setdefault(t, _code(len(codes))) for t in b)
-    except ValueError:  # more distinct tokens than stand-ins
+    if (not left and a) or (not right and b):
         return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     out: list[tuple[str, int, int, int, int]] = []
     i = j = 0
@@ -65,13 +87,10 @@ def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int
     return out
 
 
-_PRIVATE = 0xF0000  # a private-use plane: 65 534 stand-ins
-
-
-def _code(index: int) -> str:
-    if index >= 0xFFFE:
-        raise ValueError("too many distinct tokens")
-    return chr(_PRIVATE + index)
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """Diff two token lists into difflib-style opcodes."""
+    codec = _Codec()
+    return _encoded_opcodes(codec.encode(a), codec.encode(b), a, b)
 
 
 def blame(
@@ -87,10 +106,11 @@ def blame(
     ``new`` (or there is no history), the remainder is attributed to the last change.
     """
     old_tokens = tokenize(old)
-    # Each current token: (text, origin) with origin ("old", index) or ("new", change).
-    current: list[tuple[str, tuple[str, int] | tuple[str, Change]]] = [
-        (tok, ("old", i)) for i, tok in enumerate(old_tokens)
-    ]
+    codec = _Codec()
+    encoded = codec.encode(old_tokens)
+    # Each current token's origin: its index in the old text, or the change that inserted it.
+    origins: list[int | Change] = list(range(len(old_tokens)))
+    tokens: list[str] = old_tokens
     deleted_by: dict[int, Change | None] = {}
     steps = list(history)
     texts = [text_of(c) for c in steps]
@@ -99,50 +119,60 @@ def blame(
             steps[-1] if steps else Change(0, "", datetime(1970, 1, 1, tzinfo=UTC), "", new)
         )
         texts.append(new)
+    previous = old
     for change, text in zip(steps, texts, strict=True):
+        if text == previous:
+            continue  # a version that changed only the title, say
+        previous = text
         target = tokenize(text)
-        source = [tok for tok, _origin in current]
-        updated: list[tuple[str, tuple[str, int] | tuple[str, Change]]] = []
-        for tag, i1, i2, j1, j2 in _opcodes(source, target):
+        target_encoded = codec.encode(target)
+        updated: list[int | Change] = []
+        for tag, i1, i2, _j1, j2 in _encoded_opcodes(encoded, target_encoded, tokens, target):
             if tag == "equal":
-                updated.extend(current[i1:i2])
+                updated.extend(origins[i1:i2])
                 continue
-            for _tok, origin in current[i1:i2]:
-                if origin[0] == "old":
-                    deleted_by[origin[1]] = change  # type: ignore[index]
-            updated.extend((tok, ("new", change)) for tok in target[j1:j2])
-        current = updated
-    pieces: list[Piece] = []
+            for origin in origins[i1:i2]:
+                if isinstance(origin, int):
+                    deleted_by[origin] = change
+            updated.extend([change] * (j2 - _j1))
+        origins, tokens, encoded = updated, target, target_encoded
+    current = list(zip(tokens, origins, strict=True))
+    flat: list[tuple[int, Change | None, str]] = []
     next_old = 0
 
     def flush_deleted(upto: int) -> None:
         nonlocal next_old
         while next_old < upto:
             if next_old in deleted_by:
-                _add(pieces, DELETE, old_tokens[next_old], deleted_by[next_old])
+                flat.append((DELETE, deleted_by[next_old], old_tokens[next_old]))
             next_old += 1
 
     for tok, origin in current:
-        if origin[0] == "old":
-            index = origin[1]
-            assert isinstance(index, int)
-            flush_deleted(index)
-            _add(pieces, EQUAL, tok, None)
-            next_old = index + 1
+        if isinstance(origin, int):
+            flush_deleted(origin)
+            flat.append((EQUAL, None, tok))
+            next_old = origin + 1
         else:
-            inserted_by = origin[1]
-            assert isinstance(inserted_by, Change)
-            _add(pieces, INSERT, tok, inserted_by)
+            flat.append((INSERT, origin, tok))
     flush_deleted(len(old_tokens))
+    return _pieces(flat)
+
+
+def _pieces(flat: Sequence[tuple[int, Change | None, str]]) -> list[Piece]:
+    """Join neighbouring tokens of the same operation by the same change into pieces."""
+    pieces: list[Piece] = []
+    texts: list[str] = []
+    key: tuple[int, Change | None] | None = None
+    for op, change, tok in flat:
+        # Changes are compared by identity: their texts are long, and equal ones are one.
+        if key is not None and (key[0] != op or key[1] is not change):
+            pieces.append(Piece(key[0], "".join(texts), key[1]))
+            texts = []
+        key = (op, change)
+        texts.append(tok)
+    if key is not None:
+        pieces.append(Piece(key[0], "".join(texts), key[1]))
     return pieces
-
-
-def _add(pieces: list[Piece], op: int, text: str, change: Change | None) -> None:
-    if pieces and pieces[-1].op == op and pieces[-1].change == change:
-        last = pieces[-1]
-        pieces[-1] = Piece(op, last.text + text, change)
-    else:
-        pieces.append(Piece(op, text, change))
 
 
 # -- structural redline ----------------------------------------------------------------------
@@ -153,13 +183,8 @@ def _add(pieces: list[Piece], op: int, text: str, change: Change | None) -> None
 # lists, headings, quotes, emphasis and links, and the tracked changes sit inside them.
 
 
-@dataclass(frozen=True)
-class Atom:
-    """One token of a paragraph's text with its run formatting and hyperlink."""
-
-    text: str  # a word, whitespace or punctuation token; "\n" for a line break
-    rpr: bytes  # the serialised w:rPr of its run (b"" for none)
-    link: str | None  # the hyperlink's relationship id
+# A run's formatting: its serialised w:rPr (b"" for none) and its hyperlink's relationship id.
+Prop = tuple[bytes, str | None]
 
 
 class Attribution:
@@ -185,27 +210,31 @@ class Attribution:
         return self.fallback
 
 
-def atoms(p: Any) -> list[Atom]:
-    """Cut a rendered paragraph into tokens with their formatting."""
-    out: list[Atom] = []
+def atoms(p: Any) -> tuple[list[str], list[Prop]]:
+    """Cut a rendered paragraph into tokens ("\n" for a line break) and their formatting."""
+    texts: list[str] = []
+    props: list[Prop] = []
     for child in p:
         if child.tag == _w("r"):
-            _run_atoms(child, None, out)
+            _run_atoms(child, None, texts, props)
         elif child.tag == _w("hyperlink"):
             link = child.get(f"{{{_R}}}id")
             for r in child.iter(_w("r")):
-                _run_atoms(r, link, out)
-    return out
+                _run_atoms(r, link, texts, props)
+    return texts, props
 
 
-def _run_atoms(r: Any, link: str | None, out: list[Atom]) -> None:
+def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) -> None:
     rpr = r.find(_w("rPr"))
-    key = etree.tostring(rpr) if rpr is not None else b""
+    prop: Prop = (etree.tostring(rpr) if rpr is not None else b"", link)
     for child in r:
         if child.tag == _w("t"):
-            out.extend(Atom(tok, key, link) for tok in tokenize(child.text or ""))
+            tokens = tokenize(child.text or "")
+            texts.extend(tokens)
+            props.extend([prop] * len(tokens))
         elif child.tag == _w("br"):
-            out.append(Atom("\n", key, link))
+            texts.append("\n")
+            props.append(prop)
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -218,14 +247,25 @@ def _w(tag: str) -> str:
     return f"{{{_W}}}{tag}"
 
 
-@dataclass(frozen=True)
-class Mark:
-    """One token as written: operation, who, and the formatting it had before (if changed)."""
+class Group(NamedTuple):
+    """Neighbouring tokens written as one run: operation, who, formatting, earlier formatting."""
 
     op: int
-    atom: Atom
-    change: Change | None = None
-    old_rpr: bytes | None = None  # set for a format-only change
+    change: Change | None
+    prop: Prop
+    old_rpr: bytes | None  # set for a format-only change
+    texts: list[str]
+
+
+def _add(
+    groups: list[Group], op: int, change: Change | None, prop: Prop, old: bytes | None, text: str
+) -> None:
+    if groups:
+        last = groups[-1]
+        if last.op == op and last.change is change and last.prop == prop and last.old_rpr == old:
+            last.texts.append(text)
+            return
+    groups.append(Group(op, change, prop, old, [text]))
 
 
 Revise = Callable[[Any, Change | None], None]  # stamps w:id, w:author, w:date
@@ -271,7 +311,7 @@ class BlockDiff:
             for row in block.findall(_w("tr")):
                 self._row(row, INSERT)
             return block
-        marks = [Mark(INSERT, a, self.who.who(INSERT, a.text)) for a in atoms(block)]
+        marks = self._whole(INSERT, atoms(block))
         p = self._paragraph(block, marks)
         self._mark_paragraph(p, INSERT, marks)
         return p
@@ -282,7 +322,7 @@ class BlockDiff:
             for row in block.findall(_w("tr")):
                 self._row(row, DELETE)
             return block
-        marks = [Mark(DELETE, a, self.who.who(DELETE, a.text)) for a in atoms(block)]
+        marks = self._whole(DELETE, atoms(block))
         p = self._paragraph(block, marks)
         self._mark_paragraph(p, DELETE, marks)
         return p
@@ -328,7 +368,7 @@ class BlockDiff:
         first: Change | None = None
         for cell in row.findall(_w("tc")):
             for p in cell.findall(_w("p")):
-                marks = [Mark(op, a, self.who.who(op, a.text)) for a in atoms(p)]
+                marks = self._whole(op, atoms(p))
                 if marks and first is None:
                     first = marks[0].change
                 self._paragraph(p, marks)
@@ -341,21 +381,37 @@ class BlockDiff:
 
     # -- paragraphs -----------------------------------------------------------------------
 
-    def _marks(self, old: Sequence[Atom], new: Sequence[Atom]) -> list[Mark]:
-        out: list[Mark] = []
-        for tag, i1, i2, j1, j2 in _opcodes([a.text for a in old], [a.text for a in new]):
-            if tag == "equal":
-                for a, b in zip(old[i1:i2], new[j1:j2], strict=True):
-                    if a.rpr != b.rpr:
-                        out.append(Mark(EQUAL, b, self.who.fallback, a.rpr))
-                    else:
-                        out.append(Mark(EQUAL, b))
-                continue
-            out.extend(Mark(DELETE, a, self.who.who(DELETE, a.text)) for a in old[i1:i2])
-            out.extend(Mark(INSERT, b, self.who.who(INSERT, b.text)) for b in new[j1:j2])
-        return out
+    def _whole(self, op: int, tokens: tuple[list[str], list[Prop]]) -> list[Group]:
+        groups: list[Group] = []
+        who = self.who.who
+        for text, prop in zip(*tokens, strict=True):
+            _add(groups, op, who(op, text), prop, None, text)
+        return groups
 
-    def _mark_paragraph(self, p: Any, op: int, marks: Sequence[Mark]) -> None:
+    def _marks(
+        self, old: tuple[list[str], list[Prop]], new: tuple[list[str], list[Prop]]
+    ) -> list[Group]:
+        groups: list[Group] = []
+        (old_texts, old_props), (new_texts, new_props) = old, new
+        who, fallback = self.who.who, self.who.fallback
+        for tag, i1, i2, j1, j2 in _opcodes(old_texts, new_texts):
+            if tag == "equal":
+                for k in range(i2 - i1):
+                    a, b = old_props[i1 + k], new_props[j1 + k]
+                    if a[0] != b[0]:
+                        _add(groups, EQUAL, fallback, b, a[0], new_texts[j1 + k])
+                    else:
+                        _add(groups, EQUAL, None, b, None, new_texts[j1 + k])
+                continue
+            for k in range(i1, i2):
+                text = old_texts[k]
+                _add(groups, DELETE, who(DELETE, text), old_props[k], None, text)
+            for k in range(j1, j2):
+                text = new_texts[k]
+                _add(groups, INSERT, who(INSERT, text), new_props[k], None, text)
+        return groups
+
+    def _mark_paragraph(self, p: Any, op: int, marks: Sequence[Group]) -> None:
         ppr = p.find(_w("pPr"))
         if ppr is None:
             ppr = etree.Element(_w("pPr"))
@@ -366,19 +422,12 @@ class BlockDiff:
         change = marks[0].change if marks else self.who.fallback
         self.revise(etree.SubElement(rpr, _w("ins" if op == INSERT else "del")), change)
 
-    def _paragraph(self, p: Any, marks: Sequence[Mark]) -> Any:
+    def _paragraph(self, p: Any, groups: Sequence[Group]) -> Any:
         """Replace the content of ``p`` (keeping its w:pPr) by the marked tokens."""
         for child in list(p):
             if child.tag != _w("pPr"):
                 p.remove(child)
-        groups: list[tuple[tuple[Any, ...], list[str]]] = []
-        for m in marks:
-            key = (m.op, m.change, m.atom.rpr, m.atom.link, m.old_rpr)
-            if groups and groups[-1][0] == key:
-                groups[-1][1].append(m.atom.text)
-            else:
-                groups.append((key, [m.atom.text]))
-        for (op, change, rpr, link, old_rpr), texts in groups:
+        for op, change, (rpr, link), old_rpr, texts in groups:
             parent = p
             if link is not None:
                 parent = etree.SubElement(p, _w("hyperlink"))
