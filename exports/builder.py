@@ -183,6 +183,7 @@ class Builder:
         self.ctx = Context(styles=self.styles, link=self._link, new_list=self.numbering.new_list)
         self.blocks: list[Any] = []
         self._revision = 0
+        self._dates: dict[datetime, str] = {}  # w:date of each change's time, formatted once
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -505,7 +506,11 @@ class Builder:
         self._revision += 1
         el.set(w("id"), str(self._revision))
         el.set(w("author"), change.author if change and change.author else "Konzeptwerk")
-        el.set(w("date"), word_date(change.created_at if change else datetime.now(UTC)))
+        when = change.created_at if change else self.data.date
+        date = self._dates.get(when)
+        if date is None:
+            date = self._dates[when] = word_date(when)
+        el.set(w("date"), date)
 
     def _ins_run(self, p: Any, text: str, change: Change | None) -> None:
         ins = sub(p, "ins")
@@ -543,7 +548,8 @@ class Builder:
         """
         # Who changed which word is read from the Markdown of the versions: the markup's own
         # tokens (*, |, #) are simply never asked for (see redline.Attribution).
-        pieces = redline.blame(s.old_body or "", s.body, s.history)
+        # One version in between made every change: nothing to trace.
+        pieces = redline.blame(s.old_body or "", s.body, s.history) if len(s.history) > 1 else ()
         diff = redline.BlockDiff(
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )

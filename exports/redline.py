@@ -396,6 +396,15 @@ class BlockDiff:
         who, fallback = self.who.who, self.who.fallback
         for tag, i1, i2, j1, j2 in _opcodes(old_texts, new_texts):
             if tag == "equal":
+                if old_props[i1:i2] == new_props[j1:j2]:
+                    # The same formatting throughout: one group per run of the new text.
+                    start = j1
+                    for k in range(j1 + 1, j2 + 1):
+                        if k == j2 or new_props[k] is not new_props[start]:
+                            _add(groups, EQUAL, None, new_props[start], None, "")
+                            groups[-1].texts[-1:] = new_texts[start:k]
+                            start = k
+                    continue
                 for k in range(i2 - i1):
                     a, b = old_props[i1 + k], new_props[j1 + k]
                     if a[0] != b[0]:
