@@ -7,7 +7,8 @@ the same run (the named peer). Then 600 sections (doubling), then importing the 
 300-section file: reading it (``exports.docx_import.read``) and the full import into a fresh
 SQLite database (``exports.importing.import_docx``: 300 sections created).
 
-Targets: ours ≤ 0.5 × pandoc's time; 600 sections ≤ 2.2 × the 300-section time.
+Targets: ours ≤ 0.5 × pandoc's time; 600 sections ≤ 2.2 × the 300-section time; a redline of
+the 300 sections with 60 changed (two versions by two authors each) ≤ 1.5 × the plain export.
 
     .venv/bin/python bench/bench_export.py [--quick] [--pages]
 
@@ -27,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +36,7 @@ import common
 
 from drafting.text.outline import heading_numbers
 from exports.builder import build_document
-from exports.data import ExportData, SectionData
+from exports.data import Change, ExportData, SectionData
 
 SECTIONS = 300
 SECTION_CHARS = 2_500  # about one A4 page per section with lists and tables
@@ -71,6 +73,38 @@ def paper(sections: int, seed: int = 6) -> ExportData:
             for n, (number, level) in enumerate(zip(heading_numbers(levels), levels, strict=True))
         ),
     )
+
+
+CHANGED_EVERY = 5  # 60 of 300 sections changed in the redline
+
+
+def redline(data: ExportData, seed: int = 7) -> ExportData:
+    """Return a redline of the paper against an earlier edition with every fifth section changed.
+
+    In a changed section, two versions by two authors replaced words, dropped a paragraph,
+    added one and changed a table cell; the others are the same in both editions.
+    """
+    rng = random.Random(seed)
+    sections = []
+    for index, s in enumerate(data.sections):
+        if index % CHANGED_EVERY:
+            sections.append(replace(s, old_title=s.title, old_body=s.body))
+            continue
+        paragraphs = s.body.split("\n\n")
+        old = "\n\n".join(paragraphs[:-1] + [common.sentence(rng, 12)])
+        words = s.body.split(" ")
+        for _ in range(6):
+            at = rng.randrange(len(words))
+            if words[at].isalpha():
+                words[at] = rng.choice(common.WORDS)
+        middle = " ".join(words)
+        new = middle + "\n\n" + common.sentence(rng, 10)
+        history = (
+            Change(2, "Anna Alt", s.saved_at, s.title, middle),
+            Change(3, "Ben Brandt", s.saved_at, s.title, new),
+        )
+        sections.append(replace(s, body=new, old_title=s.title, old_body=old, history=history))
+    return replace(data, sections=tuple(sections), redline_against=1)
 
 
 def markdown(data: ExportData) -> str:
@@ -163,7 +197,9 @@ def import_into_database(content: bytes, instance: Path) -> tuple[float, float, 
         app.config["MAX_TITLE_CHARS"] = 300
         with app.app_context():
             org = accounts.create_organisation("Ministerium Bench", "MIN", OrgKind.MINISTRY)
-            user = accounts.create_user("lead@bench.example", "Lea", org, "bench-password-1")
+            user = accounts.create_user(
+                "lead@bench.example", "Lea", org, "Fernweh-Karussell-Gewitter-92"
+            )
             started, started_cpu = time.perf_counter(), time.process_time()
             result = import_docx(user, content)
             db.session.commit()
@@ -189,6 +225,7 @@ def main() -> None:
     from exports.docx_import import read
 
     small, large = paper(SECTIONS), paper(2 * SECTIONS)
+    changed = redline(small)
     source = markdown(small)
     print(
         f"  paper: {SECTIONS} sections, {len(source) / 1e6:.2f} MB of Markdown, "
@@ -202,16 +239,18 @@ def main() -> None:
             {
                 "ours": lambda: build_document(small),
                 "doubled": lambda: build_document(large),
+                "redline": lambda: build_document(changed),
                 "pandoc": lambda: pandoc(source, folder / "pandoc.docx"),
                 "read": lambda: read(content),
             },
             repeat,
         )
-        ours, doubled, peer, reading = (
+        ours, doubled, peer, reading, tracked = (
             timed["ours"],
             timed["doubled"],
             timed["pandoc"],
             timed["read"],
+            timed["redline"],
         )
         sizes = (len(content), (folder / "pandoc.docx").stat().st_size)
 
@@ -219,6 +258,7 @@ def main() -> None:
         common.line(f"build_document, {SECTIONS} sections", ours)
         common.line(f"pandoc -t docx, {SECTIONS} sections", peer)
         common.line(f"build_document, {2 * SECTIONS} sections", doubled)
+        common.line(f"redline, {SECTIONS // CHANGED_EVERY} of {SECTIONS} changed", tracked)
         common.line(f"import: read() of the {SECTIONS}-section file", reading)
         wall, cpu, created = import_into_database(content, folder / "instance")
         print(f"  {'import: import_docx() into SQLite':<40} {wall * 1000:8.0f} ms wall, "
@@ -229,6 +269,7 @@ def main() -> None:
         print()
         common.ratio("ours / pandoc", ours, peer)
         common.ratio(f"{2 * SECTIONS} / {SECTIONS} sections", doubled, ours)
+        common.ratio("redline / plain export", tracked, ours)
         print(
             f"  {'least CPU of the runs':<40} ours / pandoc ×{best['ours'] / best['pandoc']:.2f}"
             f"   {2 * SECTIONS} / {SECTIONS} sections ×{best['doubled'] / best['ours']:.2f}"
@@ -240,6 +281,7 @@ def main() -> None:
             2.2,
             "×",
         )
+        common.verdict("redline / plain export, CPU p50", tracked.cpu_p50 / ours.cpu_p50, 1.5, "×")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 90),
         # Exports a user may request (counted in the database: shared by every web node).
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "10 per 5 minutes;100 per day"),
+        # Page numbers in the Word contents, laid out by LibreOffice in the export job (when
+        # soffice and pdftotext are installed; a listed requirement of the worker).
+        "EXPORT_TOC_PAGES": os.environ.get("EXPORT_TOC_PAGES", "1") == "1",
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),

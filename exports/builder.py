@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.parser import OxmlElement
 from docx.shared import Mm, Pt, RGBColor
@@ -26,11 +27,12 @@ from exports.ooxml import (
     RunStyle,
     Styles,
     field_runs,
-    finish_table,
     markdown_blocks,
+    new,
     paragraph,
     ppr,
     run,
+    set_column_widths,
     set_text,
     sub,
     w,
@@ -121,14 +123,14 @@ class _Numbering:
             self.root.append(el)
         return ident
 
-    def new_list(self, ordered: bool) -> int:
+    def new_list(self, ordered: bool, start: int = 1) -> int:
         ident = self.next_num
         self.next_num += 1
         num = sub(self.root, "num", numId=str(ident))
         sub(num, "abstractNumId", val=str(self.decimal if ordered else self.bullet))
         for level in range(3):
             override = sub(num, "lvlOverride", ilvl=str(level))
-            sub(override, "startOverride", val="1")
+            sub(override, "startOverride", val=str(start if level == 0 else 1))
         return ident
 
 
@@ -142,8 +144,11 @@ class Builder:
         reference: bytes | None = None,
         comments: bool = False,
         progress: Progress | None = None,
+        toc_pages: dict[int, int] | None = None,
     ) -> None:
         self.data = data
+        self.toc_pages = toc_pages  # section id -> page, as laid out by LibreOffice
+        self._bookmarks = 100_000  # apart from the comment ids python-docx hands out
         self.labels = labels(data.language)
         self.comments = comments
         self.progress = progress
@@ -164,6 +169,7 @@ class Builder:
         self.ctx = Context(styles=self.styles, link=self._link, new_list=self.numbering.new_list)
         self.blocks: list[Any] = []
         self._revision = 0
+        self._dates: dict[datetime, str] = {}  # w:date of each change's time, formatted once
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -184,11 +190,76 @@ class Builder:
         if "Quote" not in names:
             quote = self.doc.styles.add_style("Quote", WD_STYLE_TYPE.PARAGRAPH)
             quote.font.italic = True
+        for level in (1, 2, 3):
+            if f"toc {level}" not in names:
+                # Word's built-in contents styles: indented by level, page numbers at the
+                # right margin behind a dotted leader.
+                toc = self.doc.styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
+                toc.style_id = f"TOC{level}"
+                toc.paragraph_format.left_indent = Mm(5 * (level - 1))
+                toc.paragraph_format.space_after = Pt(3)
+                toc.paragraph_format.tab_stops.add_tab_stop(
+                    Mm(165), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS
+                )
         for name in ("Title", "Subtitle", "List Paragraph", "TOC Heading"):
             if name not in names:
                 style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
                 if name == "Title":
                     style.font.size = Pt(26)
+        if "Code" not in names:
+            code = self.doc.styles.add_style("Code", WD_STYLE_TYPE.CHARACTER)
+            code.font.name = "Courier New"
+        if "Code Block" not in names:
+            block = self.doc.styles.add_style("Code Block", WD_STYLE_TYPE.PARAGRAPH)
+            block.font.name = "Courier New"
+            block.font.size = Pt(10)
+            block.paragraph_format.space_before = Pt(0)
+            block.paragraph_format.space_after = Pt(0)
+        # python-docx's comments refer to these style ids; Word names them as below.
+        ids = {s.style_id for s in self.doc.styles}
+        for ident, name, kind in (
+            ("CommentReference", "annotation reference", WD_STYLE_TYPE.CHARACTER),
+            ("CommentText", "annotation text", WD_STYLE_TYPE.PARAGRAPH),
+        ):
+            if ident not in ids and name not in names:
+                style = self.doc.styles.add_style(name, kind)
+                style.style_id = ident
+                style.font.size = Pt(10 if kind == WD_STYLE_TYPE.PARAGRAPH else 8)
+        self._language()
+
+    def _language(self) -> None:
+        """Set the document language (de-DE, en-GB for English papers) and hyphenation."""
+        tag = "en-GB" if self.data.language == "en" else "de-DE"
+        styles = self.doc.styles.element
+        defaults = styles.find(w("docDefaults"))
+        if defaults is None:
+            defaults = OxmlElement("w:docDefaults")
+            styles.insert(0, defaults)
+        rpr_default = defaults.find(w("rPrDefault"))
+        if rpr_default is None:
+            rpr_default = OxmlElement("w:rPrDefault")
+            defaults.insert(0, rpr_default)
+        rpr = rpr_default.find(w("rPr"))
+        if rpr is None:
+            rpr = sub(rpr_default, "rPr")
+        lang = rpr.find(w("lang"))
+        if lang is None:
+            lang = sub(rpr, "lang")
+        lang.set(w("val"), tag)
+        lang.set(w("eastAsia"), tag)
+        lang.set(w("bidi"), "ar-SA")
+        # Styles that name a language of their own (the template's are en-US) follow suit.
+        for other in styles.iter(w("lang")):
+            if other is not lang and other.get(w("val")):
+                other.set(w("val"), tag)
+        settings = self.doc.settings.element
+        if settings.find(w("autoHyphenation")) is None:
+            hyphenation = OxmlElement("w:autoHyphenation")
+            anchor = settings.find(w("defaultTabStop"))
+            if anchor is not None:
+                anchor.addnext(hyphenation)
+            else:
+                settings.insert(0, hyphenation)
 
     def _link(self, url: str) -> str:
         if url not in self._links:
@@ -239,18 +310,65 @@ class Builder:
         self._page_break()
 
     def contents(self) -> None:
-        """Add a table-of-contents field that Word fills when the document opens."""
+        """Add the table of contents: a TOC field that carries its result.
+
+        Every reader shows the entries without updating fields, and Word does not ask to
+        update them on opening: each entry links to its heading's bookmark and, when the
+        export job let LibreOffice lay the document out (``toc_pages``), shows its page.
+        """
         self._p(self.labels["contents"], "TOC Heading")
-        p = paragraph()
-        field_runs(p, 'TOC \\o "1-3" \\h \\z \\u', self.labels["toc_hint"])
-        self.blocks.append(p)
+        entries = [s for s in self.data.sections if s.level <= 3]
+        start = paragraph(self.styles.get("toc 1"))
+        sub(sub(start, "r"), "fldChar", fldCharType="begin")
+        set_text(sub(sub(start, "r"), "instrText"), ' TOC \\o "1-3" \\h \\z \\u ')
+        sub(sub(start, "r"), "fldChar", fldCharType="separate")
+        paragraphs = [start] if not entries else []
+        for index, s in enumerate(entries):
+            p = start if index == 0 else paragraph(self.styles.get(f"toc {s.level}"))
+            if index == 0 and s.level != 1:
+                style = p.find(f"{w('pPr')}/{w('pStyle')}")
+                if style is not None:
+                    style.set(w("val"), self.styles.get(f"toc {s.level}") or "")
+            link = sub(p, "hyperlink", anchor=self._bookmark(s), history="1")
+            if self.data.redline_against is not None and s.old_title is None:
+                # A new section's entry is inserted with it: "reject all" leaves the old list.
+                change = s.history[-1] if s.history else None
+                self._ins_run(link, f"{s.number} {s.title}", change)
+                if index:
+                    self._mark_inserted_paragraph(p, change)
+            else:
+                run(link, f"{s.number} {s.title}")
+            page = self.toc_pages.get(s.section_id) if self.toc_pages else None
+            if page is not None:
+                sub(sub(link, "r"), "tab")
+                sub(sub(link, "r"), "fldChar", fldCharType="begin")
+                set_text(sub(sub(link, "r"), "instrText"), f" PAGEREF {self._bookmark(s)} \\h ")
+                sub(sub(link, "r"), "fldChar", fldCharType="separate")
+                run(link, str(page))
+                sub(sub(link, "r"), "fldChar", fldCharType="end")
+            paragraphs.append(p)
+        sub(sub(paragraphs[-1], "r"), "fldChar", fldCharType="end")
+        self.blocks.extend(paragraphs)
         self._page_break()
         settings = self.doc.settings.element
-        update = settings.find(w("updateFields"))
-        if update is None:
-            update = OxmlElement("w:updateFields")
-            settings.insert(0, update)
-        update.set(w("val"), "true")
+        # No "update fields on open": the result is already there.
+        for update in settings.findall(w("updateFields")):
+            settings.remove(update)
+
+    def _bookmark(self, s: SectionData) -> str:
+        return f"_Toc{s.section_id}"
+
+    def _mark_heading(self, heading: Any, s: SectionData) -> None:
+        """Put the bookmark the contents link to around a section heading's text."""
+        self._bookmarks += 1
+        ident = str(self._bookmarks)
+        start = new("bookmarkStart", id=ident, name=self._bookmark(s))
+        pr = heading.find(w("pPr"))
+        if pr is not None:
+            pr.addnext(start)
+        else:
+            heading.insert(0, start)
+        sub(heading, "bookmarkEnd", id=ident)
 
     def section(self, s: SectionData) -> None:
         """Add one section: numbered heading, body, comments or tracked changes."""
@@ -269,27 +387,34 @@ class Builder:
             self._ins_run(heading, f"{s.number} {s.title}", s.history[-1] if s.history else None)
         else:
             run(heading, f"{s.number} {s.title}")
+        self._mark_heading(heading, s)
         self.blocks.append(heading)
-        if self.data.redline_against is not None and s.old_body != s.body:
-            self._redline_body(s)
-            return
         start = len(self.blocks)
-        self.blocks.extend(markdown_blocks(s.body, self.ctx))
+        if self.data.redline_against is not None and s.old_body is None:
+            # A new section: every block is inserted.
+            diff = redline.BlockDiff(
+                redline.Attribution((), s.history[-1] if s.history else None), self._rev
+            )
+            self.blocks.extend(diff.inserted(b) for b in markdown_blocks(s.body, self.ctx))
+        elif self.data.redline_against is not None and s.old_body != s.body:
+            self.blocks.extend(self._redline_body(s))
+        else:
+            self.blocks.extend(markdown_blocks(s.body, self.ctx))
         if self.comments and s.comments:
             self._comments(s.comments, heading, self.blocks[start:])
 
     def removed_section(self, s: SectionData) -> None:
-        """Show a section of the earlier edition that is gone, as deleted text."""
-        change = Change(0, "", self.data.date, s.title, "")
+        """Show a section of the earlier edition that is gone, as deleted text at its place.
+
+        The deletion is attributed to whoever removed the section, when they did.
+        """
+        change = Change(0, s.removed_by, s.removed_at or self.data.date, s.title, "")
         heading = paragraph(self.styles.get(f"Heading {s.level}"))
         self._del_run(heading, s.title, change)
         self._mark_deleted_paragraph(heading, change)
         self.blocks.append(heading)
-        for line in _lines(plain_text(s.body)):
-            p = paragraph(self.styles.get("Normal"))
-            self._del_run(p, line, change)
-            self._mark_deleted_paragraph(p, change)
-            self.blocks.append(p)
+        diff = redline.BlockDiff(redline.Attribution((), change), self._rev)
+        self.blocks.extend(diff.deleted(b) for b in markdown_blocks(s.body, self.ctx))
 
     def annex(self) -> None:
         """Add the annex with each organisation's sign-off decision."""
@@ -325,11 +450,11 @@ class Builder:
             for index, text in enumerate(cells):
                 bold = index == 4 and d.decision == "approve_with_reservation"
                 run(sub(sub(row, "tc"), "p"), text, RunStyle(bold=bold))
-        finish_table(tbl)
         # Five equal columns leave a reservation a fifth of the page, too narrow for long
         # compound words: the text column gets the most room.
-        for col, share in zip(tbl.find(w("tblGrid")), (19, 20, 19, 15, 27), strict=True):
-            col.set(w("w"), str(self._text_width() * share // 100))
+        set_column_widths(
+            tbl, [self._text_width() * share // 100 for share in (19, 20, 19, 15, 27)]
+        )
         self.blocks.append(tbl)
         self._p("")
 
@@ -367,7 +492,11 @@ class Builder:
         self._revision += 1
         el.set(w("id"), str(self._revision))
         el.set(w("author"), change.author if change and change.author else "Konzeptwerk")
-        el.set(w("date"), word_date(change.created_at if change else datetime.now(UTC)))
+        when = change.created_at if change else self.data.date
+        date = self._dates.get(when)
+        if date is None:
+            date = self._dates[when] = word_date(when)
+        el.set(w("date"), date)
 
     def _ins_run(self, p: Any, text: str, change: Change | None) -> None:
         ins = sub(p, "ins")
@@ -396,38 +525,33 @@ class Builder:
             else:
                 self._del_run(p, piece.text, piece.change)
 
-    def _redline_body(self, s: SectionData) -> None:
-        """Write a changed section as paragraphs with Word tracked changes."""
-        history = tuple(
-            Change(c.number, c.author, c.created_at, c.title, plain_text(c.body)) for c in s.history
+    def _redline_body(self, s: SectionData) -> list[Any]:
+        """Write a changed section with Word tracked changes inside its real structure.
+
+        Both texts are rendered (tables, lists, quotes, emphasis, links); unchanged blocks
+        stay as they are, changed ones carry insertions, deletions and format changes, each
+        attributed through the versions in between (see :mod:`exports.redline`).
+        """
+        # Who changed which word is read from the Markdown of the versions: the markup's own
+        # tokens (*, |, #) are simply never asked for (see redline.Attribution).
+        # One version in between made every change: nothing to trace.
+        pieces = redline.blame(s.old_body or "", s.body, s.history) if len(s.history) > 1 else ()
+        diff = redline.BlockDiff(
+            redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
-        pieces = redline.blame(plain_text(s.old_body or ""), plain_text(s.body), history)
-        current = paragraph(self.styles.get("Normal"))
-        has_content = False
-        for piece in pieces:
-            parts = piece.text.split("\n")
-            for index, part in enumerate(parts):
-                if index:
-                    # A line break ends the paragraph; an inserted or deleted one is marked.
-                    if piece.op == redline.INSERT:
-                        self._mark_inserted_paragraph(current, piece.change)
-                    elif piece.op == redline.DELETE:
-                        self._mark_deleted_paragraph(current, piece.change)
-                    if has_content or piece.op != redline.EQUAL:
-                        self.blocks.append(current)
-                    current = paragraph(self.styles.get("Normal"))
-                    has_content = False
-                if part:
-                    self._tracked(current, [redline.Piece(piece.op, part, piece.change)])
-                    has_content = True
-        if has_content:
-            self.blocks.append(current)
+        old = markdown_blocks(s.old_body or "", self.ctx)
+        new = markdown_blocks(s.body, self.ctx)
+        return diff.blocks(old, new)
 
     # -- header, footer, properties ---------------------------------------------------------
 
     def header_footer(self) -> None:
         """Put title and status in the header and "Seite X von Y" in the footer."""
         section = self.doc.sections[0]
+        # The title page carries neither header nor footer (its own, empty first-page ones).
+        section.different_first_page_header_footer = True
+        section.first_page_header.is_linked_to_previous = False
+        section.first_page_footer.is_linked_to_previous = False
         header = section.header
         header.is_linked_to_previous = False
         hp = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
@@ -467,12 +591,20 @@ class Builder:
         self.title_page()
         self.contents()
         total = max(len(self.data.sections), 1)
+        removed: dict[int | None, list[SectionData]] = {}
+        present = {s.section_id for s in self.data.sections}
+        for gone in self.data.removed_sections:
+            # A removed section stays after the section it followed in the earlier edition.
+            follows = gone.follows if gone.follows in present else None
+            removed.setdefault(follows, []).append(gone)
+        for gone in removed.get(None, ()):
+            self.removed_section(gone)
         for index, s in enumerate(self.data.sections, start=1):
             self.section(s)
+            for gone in removed.get(s.section_id, ()):
+                self.removed_section(gone)
             if index % 10 == 0 or index == total:
                 self._report(5 + int(80 * index / total))
-        for s in self.data.removed_sections:
-            self.removed_section(s)
         self.annex()
         body = self.doc.element.body
         sect = body.find(w("sectPr"))
@@ -492,10 +624,6 @@ class Builder:
     def _report(self, percent: int) -> None:
         if self.progress is not None:
             self.progress(percent)
-
-
-def _lines(text: str) -> list[str]:
-    return [line for line in text.split("\n") if line.strip()]
 
 
 def _find_runs(blocks: Sequence[Any], quote: str) -> list[Any] | None:
@@ -549,8 +677,9 @@ def build_document(
     reference: bytes | None = None,
     comments: bool = False,
     progress: Progress | None = None,
+    toc_pages: dict[int, int] | None = None,
 ) -> bytes:
-    """Build the .docx of an export."""
+    """Build the .docx of an export (with page numbers in the contents when given)."""
     # The build allocates millions of short-lived objects and leaves few cycles (about 7 000
     # for 600 sections). Full collections in between rescan the whole heap ever more often
     # as the document grows: doubling the sections took 2.3 × the time, 1.9 × without them.
@@ -558,7 +687,9 @@ def build_document(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return Builder(data, reference=reference, comments=comments, progress=progress).build()
+        return Builder(
+            data, reference=reference, comments=comments, progress=progress, toc_pages=toc_pages
+        ).build()
     finally:
         if enabled:
             gc.enable()

@@ -13,13 +13,14 @@ from drafting.models import (
     EditionSection,
     Paper,
     Participant,
+    Section,
     SectionVersion,
-    SignoffDecision,
     User,
     utcnow,
 )
 from drafting.text.outline import heading_numbers
 from exports.data import Change, CommentData, DecisionData, ExportData, SectionData
+from workflows import signoff
 from workflows.errors import NotFound, ValidationFailed
 from workflows.sections import list_sections
 
@@ -151,6 +152,24 @@ def collect(
             )
         )
     present = {v.section_id for v in versions}
+    gone = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Section).where(Section.id.in_([sid for sid in old_order if sid not in present]))
+        )
+    }
+    removers = {
+        u.id: u.display_name
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({s.removed_by_id for s in gone.values()} - {None}))
+        )
+    }
+    follows: dict[int, int | None] = {}
+    previous: int | None = None
+    for sid in old_order:
+        follows[sid] = previous
+        if sid in present:
+            previous = sid
     removed = tuple(
         SectionData(
             section_id=sid,
@@ -163,31 +182,27 @@ def collect(
             saved_at=old_by_section[sid].created_at,
             old_title=old_by_section[sid].title,
             old_body=old_by_section[sid].body,
+            removed_by=removers.get(gone[sid].removed_by_id or 0, "") if sid in gone else "",
+            removed_at=gone[sid].removed_at if sid in gone else None,
+            follows=follows[sid],
         )
         for sid in old_order
         if sid not in present
     )
     decisions: tuple[DecisionData, ...] = ()
     if found is not None:
-        made = {
-            d.organisation_id: d
-            for d in db.session.scalars(
-                select(SignoffDecision).where(SignoffDecision.edition_id == found.id)
+        # The same rows as the web record: a final edition names the organisations that
+        # decided on it, even after a new cycle changed who takes part.
+        decisions = tuple(
+            DecisionData(
+                organisation=row.name,
+                decision=row.decision.decision.value if row.decision else "",
+                signatory=row.decision.user.display_name if row.decision else "",
+                decided_at=row.decision.decided_at if row.decision else None,
+                note=row.decision.note if row.decision else "",
             )
-        }
-        rows = []
-        for part in db.session.scalars(select(Participant).where(Participant.paper_id == paper_id)):
-            d = made.get(part.organisation_id)
-            rows.append(
-                DecisionData(
-                    organisation=part.organisation.name,
-                    decision=d.decision.value if d else "",
-                    signatory=d.user.display_name if d else "",
-                    decided_at=d.decided_at if d else None,
-                    note=d.note if d else "",
-                )
-            )
-        decisions = tuple(sorted(rows, key=lambda r: r.organisation))
+            for row in signoff.matrix(paper_id, found)
+        )
     status = paper.status.value
     if found is not None:
         status = {"signing": "signing", "final": "final"}.get(found.status.value, "drafting")

@@ -51,6 +51,11 @@ class SectionData:
     old_title: str | None = None
     old_body: str | None = None
     history: tuple[Change, ...] = ()
+    # For a section removed since the earlier edition: who removed it and when, and the
+    # section it followed there (None = it came first), so it stays at its old place.
+    removed_by: str = ""
+    removed_at: datetime | None = None
+    follows: int | None = None
 
 
 @dataclass(frozen=True)

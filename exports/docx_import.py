@@ -112,6 +112,7 @@ class _Reader:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
         self.document = read_xml(archive, "word/document.xml")
+        self.code_styles: set[str] = set()
         self.styles = self._styles()
         self.links = self._links()
         self.numbering = self._numbering()
@@ -128,6 +129,10 @@ class _Reader:
             sid = style.get(q("styleId")) or ""
             name = style.find(q("name"))
             out[sid] = (name.get(q("val")) if name is not None else sid) or sid
+            # Character styles that set a code font (our "Code", Word's "HTML Code", …).
+            fonts = style.find(f"{q('rPr')}/{q('rFonts')}")
+            if style.get(q("type")) == "character" and _is_code_font(fonts):
+                self.code_styles.add(sid)
         return out
 
     def _links(self) -> dict[str, str]:
@@ -170,6 +175,10 @@ class _Reader:
         return self.styles.get(sid or "", sid or "")
 
 
+def _is_code_font(fonts: Any) -> bool:
+    return fonts is not None and "courier" in (fonts.get(q("ascii")) or "").lower()
+
+
 def _heading_level(style: str) -> int | None:
     m = re.match(r"^(?:heading|überschrift)\s*(\d)$", style.strip(), re.IGNORECASE)
     return int(m.group(1)) if m else None
@@ -209,7 +218,10 @@ def _run(r: Any, reader: _Reader) -> str:
     italic = rpr is not None and _on(rpr.find(q("i")))
     strike = rpr is not None and _on(rpr.find(q("strike")))
     fonts = rpr.find(q("rFonts")) if rpr is not None else None
-    code = fonts is not None and "courier" in (fonts.get(q("ascii")) or "").lower()
+    char_style = rpr.find(q("rStyle")) if rpr is not None else None
+    code = _is_code_font(fonts) or (
+        char_style is not None and char_style.get(q("val")) in reader.code_styles
+    )
     text = []
     for child in r:
         if child.tag in (q("t"), q("delText")):

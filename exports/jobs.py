@@ -33,6 +33,7 @@ from drafting.models import (
     User,
     utcnow,
 )
+from exports import layout
 from exports.builder import build_document
 from exports.collect import collect
 from workflows import activity, throttle
@@ -254,6 +255,16 @@ def run_export(export_id: int) -> None:
         content = build_document(
             data, reference=reference, comments=bool(options.get("comments")), progress=progress
         )
+        if current_app.config.get("EXPORT_TOC_PAGES"):
+            # LibreOffice lays the document out; the contents get their page numbers.
+            pages = layout.heading_pages(content, data.sections)
+            if pages is not None:
+                content = build_document(
+                    data,
+                    reference=reference,
+                    comments=bool(options.get("comments")),
+                    toc_pages=pages,
+                )
     except Exception as err:
         db.session.rollback()
         export = db.session.get(Export, export_id)

@@ -6,8 +6,9 @@ paragraph; the exporter instead resolves each style id once and builds elements 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,8 @@ class RunStyle:
     strike: bool = False
     code: bool = False
     link: str | None = None
+    underline: bool = False
+    vert: str = ""  # "subscript" | "superscript"
 
 
 def set_text(t: Any, text: str) -> None:
@@ -78,12 +81,18 @@ def run(
     """Append a run with text (line breaks become w:br) to a paragraph-like parent."""
     r = sub(parent, "r")
     if style is not None and (
-        style.bold or style.italic or style.strike or style.code or char_style
+        style.bold
+        or style.italic
+        or style.strike
+        or style.code
+        or style.underline
+        or style.vert
+        or char_style
     ):
         rpr = sub(r, "rPr")
         if char_style:
             sub(rpr, "rStyle", val=char_style)
-        if style.code:
+        if style.code and not char_style:
             sub(rpr, "rFonts", ascii="Courier New", hAnsi="Courier New", cs="Courier New")
         if style.bold:
             sub(rpr, "b")
@@ -91,6 +100,10 @@ def run(
             sub(rpr, "i")
         if style.strike:
             sub(rpr, "strike")
+        if style.underline:
+            sub(rpr, "u", val="single")
+        if style.vert:
+            sub(rpr, "vertAlign", val=style.vert)
     elif char_style:
         sub(sub(r, "rPr"), "rStyle", val=char_style)
     parts = text.split("\n")
@@ -121,7 +134,7 @@ def ppr(p: Any) -> Any:
 
 def field_runs(p: Any, instruction: str, placeholder: str = "") -> None:
     """Append a complex field (PAGE, NUMPAGES, TOC …) to a paragraph."""
-    sub(sub(p, "r"), "fldChar", fldCharType="begin", dirty="true")
+    sub(sub(p, "r"), "fldChar", fldCharType="begin")
     instr = sub(sub(p, "r"), "instrText")
     set_text(instr, f" {instruction} ")
     sub(sub(p, "r"), "fldChar", fldCharType="separate")
@@ -147,11 +160,13 @@ class Context:
 
     styles: Styles
     link: Callable[[str], str]  # url -> relationship id
-    new_list: Callable[[bool], int]  # ordered? -> fresh numId
+    new_list: Callable[[bool, int], int]  # (ordered?, start number) -> fresh numId
     on_paragraph: Callable[[Any], None] | None = None  # e.g. progress or comment anchoring
 
 
-MD = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+# Raw HTML is parsed so that it can be handled as on the web: the allowed inline tags become
+# Word formatting (see ``_HTML_INLINE``), everything else is dropped, never shown as tags.
+MD = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
 
 
 @dataclass
@@ -190,7 +205,11 @@ _BlockHandler = Callable[[_State, Context, Token], None]
 
 def _list_open(st: _State, ctx: Context, tok: Token) -> None:
     ordered = tok.type == "ordered_list_open"
-    st.lists.append(_ListLevel(ctx.new_list(ordered), ordered))
+    # "3. …" starts the list at 3, as on the web and in the signed-off text.
+    start = str(tok.attrGet("start") or "1") if ordered else "1"
+    st.lists.append(
+        _ListLevel(ctx.new_list(ordered, int(start) if start.isdigit() else 1), ordered)
+    )
 
 
 def _list_close(st: _State, ctx: Context, tok: Token) -> None:
@@ -240,10 +259,12 @@ def _block_close(st: _State, ctx: Context, tok: Token) -> None:
 
 
 def _code(st: _State, ctx: Context, tok: Token) -> None:
+    code_style = ctx.styles.get("Code Block")
     for line in tok.content.rstrip("\n").split("\n"):
-        p = _block_paragraph(st, ctx, st.body_style)
-        sub(ppr(p), "spacing", before="0", after="0")
-        run(p, line, RunStyle(code=True))
+        p = _block_paragraph(st, ctx, code_style or st.body_style)
+        if code_style is None:
+            sub(ppr(p), "spacing", before="0", after="0")
+        run(p, line, RunStyle(code=True), char_style=ctx.styles.get("Code"))
         st.out.append(p)
 
 
@@ -354,21 +375,80 @@ def _table(ctx: Context) -> Any:
     return tbl
 
 
-def finish_table(tbl: Any) -> None:
-    """Add the grid columns a table needs (Word requires one w:gridCol per column)."""
+def finish_table(tbl: Any, width: int = 9000) -> None:
+    """Add the grid and preferred column widths taken from the content (autofit stays on).
+
+    Every column gets at least its longest word (so no word is broken inside it), the rest
+    of ``width`` (twips) goes to the columns by the length of their text.
+    """
+    rows = tbl.findall(w("tr"))
+    cols = max((len(r.findall(w("tc"))) for r in rows), default=1) or 1
+    longest = [1] * cols
+    total = [1] * cols
+    for r in rows:
+        for index, cell in enumerate(r.findall(w("tc"))):
+            text = "".join(t.text or "" for t in cell.iter(w("t")))
+            words = text.split()
+            longest[index] = max(longest[index], *(len(x) for x in words), 1)
+            total[index] = max(total[index], len(text))
+    # Up to 150 twips per character of 11-point text (wide letters, bold headers), plus the
+    # cell margins and borders.
+    minimum = [n * 150 + 300 for n in longest]
+    spare = width - sum(minimum)
+    if spare > 0:
+        wanted = [max(t * 150 + 300 - m, 0) for t, m in zip(total, minimum, strict=True)]
+        share = sum(wanted) or 1
+        widths = [m + spare * x // share for m, x in zip(minimum, wanted, strict=True)]
+    else:
+        widths = [m * width // sum(minimum) for m in minimum]
+    set_column_widths(tbl, widths)
+
+
+def set_column_widths(tbl: Any, widths: list[int]) -> None:
+    """Write the grid columns and each cell's preferred width (twips)."""
     grid = tbl.find(w("tblGrid"))
-    first = tbl.find(w("tr"))
-    cols = len(first.findall(w("tc"))) if first is not None else 1
-    for _ in range(max(cols, 1)):
-        sub(grid, "gridCol", w=str(9000 // max(cols, 1)))
+    for col in list(grid):
+        grid.remove(col)
+    for value in widths:
+        sub(grid, "gridCol", w=str(value))
+    pr = tbl.find(w("tblPr"))
+    if pr is not None and pr.find(w("tblLayout")) is None:
+        layout = sub(pr, "tblLayout", type="autofit")
+        borders = pr.find(w("tblBorders"))
+        if borders is not None:  # schema order: tblW, …, tblBorders, …, tblLayout
+            borders.addnext(layout)
+    for r in tbl.findall(w("tr")):
+        for index, cell in enumerate(r.findall(w("tc"))):
+            if index >= len(widths):
+                break
+            tcpr = cell.find(w("tcPr"))
+            if tcpr is None:
+                tcpr = etree.Element(w("tcPr"))
+                cell.insert(0, tcpr)
+            tcw = tcpr.find(w("tcW"))
+            if tcw is None:
+                tcw = sub(tcpr, "tcW")
+                tcpr.insert(0, tcw)
+            tcw.set(w("w"), str(widths[index]))
+            tcw.set(w("type"), "dxa")
+
+
+_SKIP = frozenset({"script", "style", "textarea", "title"})
+_HTML_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z]+)[^>]*?(/?)\s*>")
 
 
 def inline(p: Any, children: Iterable[Token], ctx: Context, *, bold: bool = False) -> None:
     """Render markdown-it inline tokens as runs (and hyperlinks) into a paragraph."""
     style = RunStyle(bold=bold)
     target = p
+    skip = ""  # inside <script> or <style>: their content is dropped, as on the web
     for tok in children:
         kind = tok.type
+        if skip:
+            found = _HTML_TAG.fullmatch(tok.content.strip()) if kind == "html_inline" else None
+            if found is not None and found.group(1) == "/" and found.group(2).lower() == skip:
+                skip = ""
+            continue
         if kind == "text":
             run(
                 target,
@@ -376,24 +456,14 @@ def inline(p: Any, children: Iterable[Token], ctx: Context, *, bold: bool = Fals
                 style,
                 char_style=ctx.styles.get("Hyperlink") if style.link else None,
             )
-        elif kind == "strong_open":
-            style = RunStyle(True, style.italic, style.strike, style.code, style.link)
-        elif kind == "strong_close":
-            style = RunStyle(bold, style.italic, style.strike, style.code, style.link)
-        elif kind == "em_open":
-            style = RunStyle(style.bold, True, style.strike, style.code, style.link)
-        elif kind == "em_close":
-            style = RunStyle(style.bold, False, style.strike, style.code, style.link)
-        elif kind == "s_open":
-            style = RunStyle(style.bold, style.italic, True, style.code, style.link)
-        elif kind == "s_close":
-            style = RunStyle(style.bold, style.italic, False, style.code, style.link)
+        elif kind in ("strong_open", "strong_close"):
+            style = replace(style, bold=kind == "strong_open" or bold)
+        elif kind in ("em_open", "em_close"):
+            style = replace(style, italic=kind == "em_open")
+        elif kind in ("s_open", "s_close"):
+            style = replace(style, strike=kind == "s_open")
         elif kind == "code_inline":
-            run(
-                target,
-                tok.content,
-                RunStyle(style.bold, style.italic, style.strike, True, style.link),
-            )
+            run(target, tok.content, replace(style, code=True), char_style=ctx.styles.get("Code"))
         elif kind == "softbreak":
             run(target, " ", style)
         elif kind == "hardbreak":
@@ -403,10 +473,31 @@ def inline(p: Any, children: Iterable[Token], ctx: Context, *, bold: bool = Fals
             if href.startswith(("http://", "https://", "mailto:")):
                 target = sub(p, "hyperlink")
                 target.set(f"{{{R_NS}}}id", ctx.link(href))
-                style = RunStyle(style.bold, style.italic, style.strike, style.code, href)
+                style = replace(style, link=href)
         elif kind == "link_close":
             target = p
-            style = RunStyle(style.bold, style.italic, style.strike, style.code, None)
+            style = replace(style, link=None)
         elif kind == "image":
             run(target, tok.content or str(tok.attrGet("alt") or ""), style)
-        # html_inline is dropped: raw HTML is not part of the exported text.
+        elif kind == "html_inline":
+            found = _HTML_TAG.fullmatch(tok.content.strip())
+            if found is not None and not found.group(1) and found.group(2).lower() in _SKIP:
+                skip = found.group(2).lower()
+            else:
+                style = _html_inline(target, tok.content, style)
+
+
+def _html_inline(target: Any, html: str, style: RunStyle) -> RunStyle:
+    """Apply an allowed inline HTML tag (u, sub, sup, br) as formatting; drop any other."""
+    found = _HTML_TAG.fullmatch(html.strip())
+    if found is None:
+        return style
+    closing, name = found.group(1) == "/", found.group(2).lower()
+    if name == "br":
+        run(target, "\n", style)
+    elif name in ("u", "ins"):
+        return replace(style, underline=not closing)
+    elif name in ("sub", "sup"):
+        vert = "subscript" if name == "sub" else "superscript"
+        return replace(style, vert="" if closing else vert)
+    return style

@@ -8,10 +8,15 @@ date, ready to become Word tracked changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
+from typing import Any, NamedTuple
+
+import fast_diff_match_patch
+from lxml import etree
 
 from drafting.text.textdiff import tokenize
 from exports.data import Change
@@ -28,8 +33,64 @@ class Piece:
     change: Change | None = None
 
 
+class _Codec:
+    """Stand-in characters for tokens, so that a character diff is a token diff."""
+
+    _FIRST = 0xF0000  # a private-use plane: 65 534 stand-ins
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.full = False
+
+    def encode(self, tokens: Sequence[str]) -> str:
+        codes = self.codes
+        if self.full:
+            return ""
+        try:
+            return "".join([codes.get(t) or self._new(t) for t in tokens])
+        except ValueError:
+            self.full = True
+            return ""
+
+    def _new(self, token: str) -> str:
+        if len(self.codes) >= 0xFFFE:
+            raise ValueError("too many distinct tokens")
+        code = self.codes[token] = chr(self._FIRST + len(self.codes))
+        return code
+
+
+def _encoded_opcodes(
+    left: str, right: str, a: Sequence[str], b: Sequence[str]
+) -> Sequence[tuple[str, int, int, int, int]]:
+    """Return difflib-style opcodes from diff-match-patch's C++ port on encoded tokens.
+
+    (difflib's matcher took five times the plain export for a 60-section redline.) Without
+    codes (too many distinct tokens) difflib does it.
+    """
+    if (not left and a) or (not right and b):
+        return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    out: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    pairs = fast_diff_match_patch.diff(
+        left, right, counts_only=True, cleanup="No", checklines=False, timelimit=0
+    )
+    for op, count in pairs:
+        if op == "=":
+            out.append(("equal", i, i + count, j, j + count))
+            i, j = i + count, j + count
+        elif op == "-":
+            out.append(("delete", i, i + count, j, j))
+            i += count
+        else:
+            out.append(("insert", i, i, j, j + count))
+            j += count
+    return out
+
+
 def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
-    return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    """Diff two token lists into difflib-style opcodes."""
+    codec = _Codec()
+    return _encoded_opcodes(codec.encode(a), codec.encode(b), a, b)
 
 
 def blame(
@@ -45,10 +106,11 @@ def blame(
     ``new`` (or there is no history), the remainder is attributed to the last change.
     """
     old_tokens = tokenize(old)
-    # Each current token: (text, origin) with origin ("old", index) or ("new", change).
-    current: list[tuple[str, tuple[str, int] | tuple[str, Change]]] = [
-        (tok, ("old", i)) for i, tok in enumerate(old_tokens)
-    ]
+    codec = _Codec()
+    encoded = codec.encode(old_tokens)
+    # Each current token's origin: its index in the old text, or the change that inserted it.
+    origins: list[int | Change] = list(range(len(old_tokens)))
+    tokens: list[str] = old_tokens
     deleted_by: dict[int, Change | None] = {}
     steps = list(history)
     texts = [text_of(c) for c in steps]
@@ -57,47 +119,383 @@ def blame(
             steps[-1] if steps else Change(0, "", datetime(1970, 1, 1, tzinfo=UTC), "", new)
         )
         texts.append(new)
+    previous = old
     for change, text in zip(steps, texts, strict=True):
+        if text == previous:
+            continue  # a version that changed only the title, say
+        previous = text
         target = tokenize(text)
-        source = [tok for tok, _origin in current]
-        updated: list[tuple[str, tuple[str, int] | tuple[str, Change]]] = []
-        for tag, i1, i2, j1, j2 in _opcodes(source, target):
+        target_encoded = codec.encode(target)
+        updated: list[int | Change] = []
+        for tag, i1, i2, _j1, j2 in _encoded_opcodes(encoded, target_encoded, tokens, target):
             if tag == "equal":
-                updated.extend(current[i1:i2])
+                updated.extend(origins[i1:i2])
                 continue
-            for _tok, origin in current[i1:i2]:
-                if origin[0] == "old":
-                    deleted_by[origin[1]] = change  # type: ignore[index]
-            updated.extend((tok, ("new", change)) for tok in target[j1:j2])
-        current = updated
-    pieces: list[Piece] = []
+            for origin in origins[i1:i2]:
+                if isinstance(origin, int):
+                    deleted_by[origin] = change
+            updated.extend([change] * (j2 - _j1))
+        origins, tokens, encoded = updated, target, target_encoded
+    current = list(zip(tokens, origins, strict=True))
+    flat: list[tuple[int, Change | None, str]] = []
     next_old = 0
 
     def flush_deleted(upto: int) -> None:
         nonlocal next_old
         while next_old < upto:
             if next_old in deleted_by:
-                _add(pieces, DELETE, old_tokens[next_old], deleted_by[next_old])
+                flat.append((DELETE, deleted_by[next_old], old_tokens[next_old]))
             next_old += 1
 
     for tok, origin in current:
-        if origin[0] == "old":
-            index = origin[1]
-            assert isinstance(index, int)
-            flush_deleted(index)
-            _add(pieces, EQUAL, tok, None)
-            next_old = index + 1
+        if isinstance(origin, int):
+            flush_deleted(origin)
+            flat.append((EQUAL, None, tok))
+            next_old = origin + 1
         else:
-            inserted_by = origin[1]
-            assert isinstance(inserted_by, Change)
-            _add(pieces, INSERT, tok, inserted_by)
+            flat.append((INSERT, origin, tok))
     flush_deleted(len(old_tokens))
+    return _pieces(flat)
+
+
+def _pieces(flat: Sequence[tuple[int, Change | None, str]]) -> list[Piece]:
+    """Join neighbouring tokens of the same operation by the same change into pieces."""
+    pieces: list[Piece] = []
+    texts: list[str] = []
+    key: tuple[int, Change | None] | None = None
+    for op, change, tok in flat:
+        # Changes are compared by identity: their texts are long, and equal ones are one.
+        if key is not None and (key[0] != op or key[1] is not change):
+            pieces.append(Piece(key[0], "".join(texts), key[1]))
+            texts = []
+        key = (op, change)
+        texts.append(tok)
+    if key is not None:
+        pieces.append(Piece(key[0], "".join(texts), key[1]))
     return pieces
 
 
-def _add(pieces: list[Piece], op: int, text: str, change: Change | None) -> None:
-    if pieces and pieces[-1].op == op and pieces[-1].change == change:
-        last = pieces[-1]
-        pieces[-1] = Piece(op, last.text + text, change)
-    else:
-        pieces.append(Piece(op, text, change))
+# -- structural redline ----------------------------------------------------------------------
+#
+# Both texts are rendered to WordprocessingML blocks first (paragraphs and tables, with their
+# styles, list numbering and run formatting); the blocks are aligned, and only inside paired
+# paragraphs, table rows and cells do the words differ. So a changed section keeps its tables,
+# lists, headings, quotes, emphasis and links, and the tracked changes sit inside them.
+
+
+# A run's formatting: its serialised w:rPr (b"" for none) and its hyperlink's relationship id.
+Prop = tuple[bytes, str | None]
+
+
+class Attribution:
+    """Tell who made an inserted or deleted token, from the blame of the plain texts."""
+
+    _WINDOW = 400
+
+    def __init__(self, pieces: Sequence[Piece], fallback: Change | None) -> None:
+        self.fallback = fallback
+        self._tokens: dict[int, list[tuple[str, Change | None]]] = {INSERT: [], DELETE: []}
+        for piece in pieces:
+            if piece.op != EQUAL:
+                self._tokens[piece.op].extend((tok, piece.change) for tok in tokenize(piece.text))
+        self._at = {INSERT: 0, DELETE: 0}
+
+    def who(self, op: int, token: str) -> Change | None:
+        """Return the change that inserted (``op`` INSERT) or deleted ``token``."""
+        tokens, start = self._tokens[op], self._at[op]
+        for index in range(start, min(len(tokens), start + self._WINDOW)):
+            if tokens[index][0] == token:
+                self._at[op] = index + 1
+                return tokens[index][1]
+        return self.fallback
+
+
+def atoms(p: Any) -> tuple[list[str], list[Prop]]:
+    """Cut a rendered paragraph into tokens ("\n" for a line break) and their formatting."""
+    texts: list[str] = []
+    props: list[Prop] = []
+    for child in p:
+        if child.tag == _w("r"):
+            _run_atoms(child, None, texts, props)
+        elif child.tag == _w("hyperlink"):
+            link = child.get(f"{{{_R}}}id")
+            for r in child.iter(_w("r")):
+                _run_atoms(r, link, texts, props)
+    return texts, props
+
+
+def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) -> None:
+    rpr = r.find(_w("rPr"))
+    prop: Prop = (etree.tostring(rpr) if rpr is not None else b"", link)
+    for child in r:
+        if child.tag == _w("t"):
+            tokens = tokenize(child.text or "")
+            texts.extend(tokens)
+            props.extend([prop] * len(tokens))
+        elif child.tag == _w("br"):
+            texts.append("\n")
+            props.append(prop)
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# Per-render list ids and content-dependent column widths do not make two blocks differ.
+_VOLATILE = re.compile(rb'<w:numId w:val="\d+"/>|<w:(?:tcW|gridCol) [^>]*/>')
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W}}}{tag}"
+
+
+class Group(NamedTuple):
+    """Neighbouring tokens written as one run: operation, who, formatting, earlier formatting."""
+
+    op: int
+    change: Change | None
+    prop: Prop
+    old_rpr: bytes | None  # set for a format-only change
+    texts: list[str]
+
+
+def _add(
+    groups: list[Group], op: int, change: Change | None, prop: Prop, old: bytes | None, text: str
+) -> None:
+    if groups:
+        last = groups[-1]
+        if last.op == op and last.change is change and last.prop == prop and last.old_rpr == old:
+            last.texts.append(text)
+            return
+    groups.append(Group(op, change, prop, old, [text]))
+
+
+Revise = Callable[[Any, Change | None], None]  # stamps w:id, w:author, w:date
+
+
+class BlockDiff:
+    """Turn old and new rendered blocks of one section into blocks with tracked changes."""
+
+    def __init__(self, attribution: Attribution, revise: Revise) -> None:
+        self.who = attribution
+        self.revise = revise
+
+    # -- alignment ------------------------------------------------------------------------
+
+    def blocks(self, old: Sequence[Any], new: Sequence[Any]) -> list[Any]:
+        """Return the merged block list (new blocks kept, old ones deleted, changes marked)."""
+        out: list[Any] = []
+        matcher = SequenceMatcher(None, [_sig(b) for b in old], [_sig(b) for b in new], False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                out.extend(new[j1:j2])
+                continue
+            olds, news = old[i1:i2], new[j1:j2]
+            kinds = SequenceMatcher(None, [_kind(b) for b in olds], [_kind(b) for b in news], False)
+            for ktag, k1, k2, l1, l2 in kinds.get_opcodes():
+                if ktag == "equal":
+                    for o, n in zip(olds[k1:k2], news[l1:l2], strict=True):
+                        out.append(self.pair(o, n))
+                    continue
+                out.extend(self.deleted(b) for b in olds[k1:k2])
+                out.extend(self.inserted(b) for b in news[l1:l2])
+        return out
+
+    def pair(self, old: Any, new: Any) -> Any:
+        """Return ``new`` with the differences from ``old`` tracked."""
+        if new.tag == _w("tbl"):
+            return self._table(old, new)
+        return self._paragraph(new, self._marks(atoms(old), atoms(new)))
+
+    def inserted(self, block: Any) -> Any:
+        """Return a block inserted whole."""
+        if block.tag == _w("tbl"):
+            for row in block.findall(_w("tr")):
+                self._row(row, INSERT)
+            return block
+        marks = self._whole(INSERT, atoms(block))
+        p = self._paragraph(block, marks)
+        self._mark_paragraph(p, INSERT, marks)
+        return p
+
+    def deleted(self, block: Any) -> Any:
+        """Return a block deleted whole (kept at its place as deleted text)."""
+        if block.tag == _w("tbl"):
+            for row in block.findall(_w("tr")):
+                self._row(row, DELETE)
+            return block
+        marks = self._whole(DELETE, atoms(block))
+        p = self._paragraph(block, marks)
+        self._mark_paragraph(p, DELETE, marks)
+        return p
+
+    # -- tables ---------------------------------------------------------------------------
+
+    def _table(self, old: Any, new: Any) -> Any:
+        old_rows, new_rows = old.findall(_w("tr")), new.findall(_w("tr"))
+        for row in new_rows:
+            new.remove(row)
+        matcher = SequenceMatcher(
+            None, [_sig(r) for r in old_rows], [_sig(r) for r in new_rows], False
+        )
+        rows: list[Any] = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                rows.extend(new_rows[j1:j2])
+                continue
+            olds, news = old_rows[i1:i2], new_rows[j1:j2]
+            paired = min(len(olds), len(news))
+            for o, n in zip(olds[:paired], news[:paired], strict=True):
+                rows.append(self._paired_row(o, n))
+            for o in olds[paired:]:
+                rows.append(self._row(o, DELETE))
+            for n in news[paired:]:
+                rows.append(self._row(n, INSERT))
+        new.extend(rows)
+        return new
+
+    def _paired_row(self, old: Any, new: Any) -> Any:
+        old_cells, new_cells = old.findall(_w("tc")), new.findall(_w("tc"))
+        if len(old_cells) != len(new_cells):
+            return new
+        for oc, nc in zip(old_cells, new_cells, strict=True):
+            op, np_ = oc.find(_w("p")), nc.find(_w("p"))
+            if op is None or np_ is None:
+                continue
+            self._paragraph(np_, self._marks(atoms(op), atoms(np_)))
+        return new
+
+    def _row(self, row: Any, op: int) -> Any:
+        """Mark a table row as inserted or deleted, with all its text."""
+        first: Change | None = None
+        for cell in row.findall(_w("tc")):
+            for p in cell.findall(_w("p")):
+                marks = self._whole(op, atoms(p))
+                if marks and first is None:
+                    first = marks[0].change
+                self._paragraph(p, marks)
+        trpr = row.find(_w("trPr"))
+        if trpr is None:
+            trpr = etree.Element(_w("trPr"))
+            row.insert(0, trpr)
+        self.revise(etree.SubElement(trpr, _w("ins" if op == INSERT else "del")), first)
+        return row
+
+    # -- paragraphs -----------------------------------------------------------------------
+
+    def _whole(self, op: int, tokens: tuple[list[str], list[Prop]]) -> list[Group]:
+        groups: list[Group] = []
+        who = self.who.who
+        for text, prop in zip(*tokens, strict=True):
+            _add(groups, op, who(op, text), prop, None, text)
+        return groups
+
+    def _marks(
+        self, old: tuple[list[str], list[Prop]], new: tuple[list[str], list[Prop]]
+    ) -> list[Group]:
+        groups: list[Group] = []
+        (old_texts, old_props), (new_texts, new_props) = old, new
+        who, fallback = self.who.who, self.who.fallback
+        for tag, i1, i2, j1, j2 in _opcodes(old_texts, new_texts):
+            if tag == "equal":
+                if old_props[i1:i2] == new_props[j1:j2]:
+                    # The same formatting throughout: one group per run of the new text.
+                    start = j1
+                    for k in range(j1 + 1, j2 + 1):
+                        if k == j2 or new_props[k] is not new_props[start]:
+                            _add(groups, EQUAL, None, new_props[start], None, "")
+                            groups[-1].texts[-1:] = new_texts[start:k]
+                            start = k
+                    continue
+                for k in range(i2 - i1):
+                    a, b = old_props[i1 + k], new_props[j1 + k]
+                    if a[0] != b[0]:
+                        _add(groups, EQUAL, fallback, b, a[0], new_texts[j1 + k])
+                    else:
+                        _add(groups, EQUAL, None, b, None, new_texts[j1 + k])
+                continue
+            for k in range(i1, i2):
+                text = old_texts[k]
+                _add(groups, DELETE, who(DELETE, text), old_props[k], None, text)
+            for k in range(j1, j2):
+                text = new_texts[k]
+                _add(groups, INSERT, who(INSERT, text), new_props[k], None, text)
+        return groups
+
+    def _mark_paragraph(self, p: Any, op: int, marks: Sequence[Group]) -> None:
+        ppr = p.find(_w("pPr"))
+        if ppr is None:
+            ppr = etree.Element(_w("pPr"))
+            p.insert(0, ppr)
+        rpr = ppr.find(_w("rPr"))
+        if rpr is None:
+            rpr = etree.SubElement(ppr, _w("rPr"))
+        change = marks[0].change if marks else self.who.fallback
+        self.revise(etree.SubElement(rpr, _w("ins" if op == INSERT else "del")), change)
+
+    def _paragraph(self, p: Any, groups: Sequence[Group]) -> Any:
+        """Replace the content of ``p`` (keeping its w:pPr) by the marked tokens."""
+        for child in list(p):
+            if child.tag != _w("pPr"):
+                p.remove(child)
+        for op, change, (rpr, link), old_rpr, texts in groups:
+            parent = p
+            if link is not None:
+                parent = etree.SubElement(p, _w("hyperlink"))
+                parent.set(f"{{{_R}}}id", link)
+            if op != EQUAL:
+                parent = etree.SubElement(parent, _w("ins" if op == INSERT else "del"))
+                self.revise(parent, change)
+            r = etree.SubElement(parent, _w("r"))
+            if rpr or old_rpr is not None:
+                props = etree.fromstring(rpr) if rpr else etree.SubElement(r, _w("rPr"))
+                if rpr:
+                    r.append(props)
+                if old_rpr is not None:
+                    before = etree.SubElement(props, _w("rPrChange"))
+                    self.revise(before, change)
+                    inner = etree.SubElement(before, _w("rPr"))
+                    if old_rpr:
+                        for child in etree.fromstring(old_rpr):
+                            if child.tag != _w("rPrChange"):
+                                inner.append(child)
+            _texts(r, texts, deleted=op == DELETE)
+        return p
+
+
+def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
+    buffer: list[str] = []
+
+    def flush() -> None:
+        if buffer:
+            t = etree.SubElement(r, _w("delText" if deleted else "t"))
+            text = "".join(buffer)
+            t.text = text
+            if text[:1].isspace() or text[-1:].isspace():
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            buffer.clear()
+
+    for text in texts:
+        if text == "\n":
+            flush()
+            etree.SubElement(r, _w("br"))
+        else:
+            buffer.append(text)
+    flush()
+
+
+def _sig(block: Any) -> bytes:
+    """Return what makes two blocks equal: their XML without the per-render list ids."""
+    return _VOLATILE.sub(b"", etree.tostring(block))
+
+
+def _kind(block: Any) -> tuple[str, ...]:
+    """Return what makes two blocks comparable: paragraph style and list level, or columns."""
+    if block.tag == _w("tbl"):
+        first = block.find(_w("tr"))
+        return ("tbl", str(len(first.findall(_w("tc"))) if first is not None else 0))
+    style = block.find(f"{_w('pPr')}/{_w('pStyle')}")
+    level = block.find(f"{_w('pPr')}/{_w('numPr')}/{_w('ilvl')}")
+    return (
+        "p",
+        style.get(_w("val")) if style is not None else "",
+        level.get(_w("val")) if level is not None else "",
+    )

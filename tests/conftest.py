@@ -77,6 +77,8 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         # Cheap password hashing keeps the suite fast; production uses the defaults.
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
+        # No LibreOffice layout pass per export; tests of the page numbers switch it on.
+        "EXPORT_TOC_PAGES": False,
     }
 
 

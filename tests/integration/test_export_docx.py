@@ -391,7 +391,10 @@ def test_every_page_has_header_and_seite_x_von_y(made: Made, exported: Fixture) 
     total = made.page_count()
     assert len(pages) == total
     assert total >= 4  # title page, contents, text, …
-    for number, page in enumerate(pages, start=1):
+    # The title page carries neither header nor footer (issue 13); every other page both.
+    assert "Seite" not in pages[0]
+    assert f"{exported.title} – {STATUS[made.kind]}" not in re.sub(r"\s+", " ", pages[0])
+    for number, page in enumerate(pages[1:], start=2):
         flat = re.sub(r"\s+", " ", page)
         assert f"{exported.title} – {STATUS[made.kind]}" in flat, number
         assert f"Seite {number} von {total}" in flat, (number, flat[-200:])
@@ -453,10 +456,12 @@ def test_the_contents_field_is_a_real_table_of_contents(made: Made) -> None:
     document = made.part("word/document.xml")
     instructions = [t.text.strip() for t in document.iter(f"{W}instrText")]
     assert instructions == ['TOC \\o "1-3" \\h \\z \\u']
+    # The field carries its result (issue 13): no "update fields on open", nothing dirty.
     settings = made.part("word/settings.xml")
-    update = settings.find("w:updateFields", NS)
-    assert update is not None and update.get(f"{W}val") == "true"
-    assert made.part("word/document.xml").find(".//w:fldChar", NS).get(f"{W}dirty") == "true"
+    assert settings.find("w:updateFields", NS) is None
+    assert made.part("word/document.xml").find(".//w:fldChar[@w:dirty]", NS) is None
+    entries = toc.findall(".//text:index-body/text:p", NS)
+    assert len(entries) >= 2
 
 
 # --- python-docx: properties, styles, header, footer --------------------------------------------
@@ -531,6 +536,9 @@ def test_title_page_names_lead_participants_edition_and_hash(exported: Fixture) 
 
 def _body_paragraph(document: Any, startswith: str) -> Any:
     for p in document.iter(f"{W}p"):
+        style = p.find("w:pPr/w:pStyle", NS)
+        if style is not None and style.get(f"{W}val", "").startswith("TOC"):
+            continue  # an entry of the contents, not the heading it links to
         if "".join(t.text or "" for t in p.iter(f"{W}t")).startswith(startswith):
             return p
     raise AssertionError(f"no paragraph starting with {startswith!r}")
@@ -543,8 +551,12 @@ def test_markdown_inline_formatting_and_links(exported: Fixture) -> None:
     runs = {("".join(t.text for t in r.iter(f"{W}t"))): r for r in p.iter(f"{W}r")}
     assert runs["Handel"].find("w:rPr/w:b", NS) is not None
     assert runs["Wohnen"].find("w:rPr/w:i", NS) is not None
-    fonts = runs["Kultur_2030"].find("w:rPr/w:rFonts", NS)
-    assert fonts is not None and fonts.get(f"{W}ascii") == "Courier New"
+    # Code is the "Code" character style (Courier New), not direct formatting (issue 13).
+    code_style = runs["Kultur_2030"].find("w:rPr/w:rStyle", NS).get(f"{W}val")
+    styles = made.part("word/styles.xml")
+    (defined,) = styles.xpath(f"w:style[@w:styleId='{code_style}']", namespaces=NS)
+    assert defined.find("w:name", NS).get(f"{W}val") == "Code"
+    assert defined.find("w:rPr/w:rFonts", NS).get(f"{W}ascii") == "Courier New"
     (link,) = p.findall("w:hyperlink", NS)
     assert "".join(t.text for t in link.iter(f"{W}t")) == "dem Portal"
     rels = made.part("word/_rels/document.xml.rels")
@@ -553,10 +565,12 @@ def test_markdown_inline_formatting_and_links(exported: Fixture) -> None:
     assert rel.get("Target") == "https://example.org/portal?a=1&b=2"
     assert rel.get("Type").endswith("/hyperlink")
     # LibreOffice sees a real link.
-    anchors = made.odt_xml().findall(".//text:a", NS)
-    assert [a.get(f"{{{NS['xlink']}}}href") for a in anchors] == [
+    anchors = [a.get(f"{{{NS['xlink']}}}href") for a in made.odt_xml().findall(".//text:a", NS)]
+    assert [a for a in anchors if not a.startswith("#_Toc")] == [
         "https://example.org/portal?a=1&b=2"
     ]
+    # The contents' entries link to their headings (issue 13).
+    assert len([a for a in anchors if a.startswith("#_Toc")]) >= 2
     # A hard line break is a w:br inside one paragraph; umlauts and ß are intact.
     p = _body_paragraph(document, "Eine Zeile")
     assert p.find(".//w:br", NS) is not None
