@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import support
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
@@ -16,7 +19,6 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.parser import OxmlElement
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.run import Run
-from flask_babel import force_locale, pgettext
 from lxml import etree
 
 from drafting.text.markdown import plain_text
@@ -44,43 +46,55 @@ Progress = Callable[[int], None]
 LANGUAGES = ("de", "en")
 
 
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def _catalog(language: str) -> support.Translations:
+    # The app's own compiled catalog, read directly: the export runs in jobs and tests that
+    # have no request (and possibly no app) whose locale Flask-Babel could switch.
+    folder = Path(__file__).resolve().parent.parent / "drafting" / "translations"
+    return support.Translations.load(str(folder), [language], domain="messages")
+
+
 def labels(language: str) -> dict[str, str]:
     """Return the fixed words of the Word document in the paper's language (German otherwise).
 
     They come from the app's message catalog under the context "Word export", so the words in
     the document and on the pages are translated in one place.
     """
-    with force_locale(language if language in LANGUAGES else "de"):
-        final = pgettext("Word export", "FINAL")
-        return {
-            "drafting": pgettext("Word export", "DRAFT"),
-            "signing": pgettext("Word export", "FOR SIGN-OFF"),
-            "final": final,
-            "archived": final,
-            "lead": pgettext("Word export", "Lead"),
-            "participants": pgettext("Word export", "Participants"),
-            "edition": pgettext("Word export", "Edition"),
-            "working": pgettext("Word export", "Working draft"),
-            "contents": pgettext("Word export", "Contents"),
-            "toc_hint": pgettext(
-                "Word export", "Word updates the table of contents when the document is opened."
-            ),
-            "page": pgettext("Word export", "Page"),
-            "of": pgettext("Word export", "of"),
-            "annex": pgettext("Word export", "Annex: sign-off"),
-            "org": pgettext("Word export", "Organisation"),
-            "decision": pgettext("Word export", "Decision"),
-            "signatory": pgettext("Word export", "Signed by"),
-            "date": pgettext("Word export", "Date"),
-            "note": pgettext("Word export", "Reservation / reason"),
-            "approve": pgettext("Word export", "Approve"),
-            "approve_with_reservation": pgettext("Word export", "Approve with reservation"),
-            "reject": pgettext("Word export", "Reject"),
-            "open": pgettext("Word export", "open"),
-            "hash": pgettext("Word export", "Checksum (SHA-256) of the edition"),
-            "redline": pgettext("Word export", "Changes against edition"),
-            "summary": pgettext("Word export", "Summary"),
-        }
+    catalog = _catalog(language if language in LANGUAGES else "de")
+
+    def pgettext(context: str, message: str) -> str:
+        return str(catalog.pgettext(context, message))
+
+    final = pgettext("Word export", "FINAL")
+    return {
+        "drafting": pgettext("Word export", "DRAFT"),
+        "signing": pgettext("Word export", "FOR SIGN-OFF"),
+        "final": final,
+        "archived": final,
+        "lead": pgettext("Word export", "Lead"),
+        "participants": pgettext("Word export", "Participants"),
+        "edition": pgettext("Word export", "Edition"),
+        "working": pgettext("Word export", "Working draft"),
+        "contents": pgettext("Word export", "Contents"),
+        "toc_hint": pgettext(
+            "Word export", "Word updates the table of contents when the document is opened."
+        ),
+        "page": pgettext("Word export", "Page"),
+        "of": pgettext("Word export", "of"),
+        "annex": pgettext("Word export", "Annex: sign-off"),
+        "org": pgettext("Word export", "Organisation"),
+        "decision": pgettext("Word export", "Decision"),
+        "signatory": pgettext("Word export", "Signed by"),
+        "date": pgettext("Word export", "Date"),
+        "note": pgettext("Word export", "Reservation / reason"),
+        "approve": pgettext("Word export", "Approve"),
+        "approve_with_reservation": pgettext("Word export", "Approve with reservation"),
+        "reject": pgettext("Word export", "Reject"),
+        "open": pgettext("Word export", "open"),
+        "hash": pgettext("Word export", "Checksum (SHA-256) of the edition"),
+        "redline": pgettext("Word export", "Changes against edition"),
+        "summary": pgettext("Word export", "Summary"),
+    }
 
 
 BULLETS = ("•", "◦", "▪")
