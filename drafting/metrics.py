@@ -80,6 +80,42 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._queues()
         yield from self._exports()
+        yield from self._sessions()
+
+    def _sessions(self) -> Iterator[Metric]:
+        from datetime import timedelta
+
+        from sqlalchemy import func, select
+
+        from drafting.extensions import db
+        from drafting.models import LoginSession, utcnow
+
+        now = utcnow()
+        idle = timedelta(seconds=int(self.app.config["SESSION_IDLE_TIMEOUT"]))
+        lifetime = timedelta(seconds=int(self.app.config["SESSION_LIFETIME"]))
+        with self.app.app_context():
+            try:
+                active = db.session.scalar(
+                    select(func.count())
+                    .select_from(LoginSession)
+                    .where(
+                        LoginSession.ended_at.is_(None),
+                        LoginSession.last_seen_at > now - idle,
+                        LoginSession.created_at > now - lifetime,
+                    )
+                )
+            except Exception:
+                db.session.rollback()
+                self.app.logger.exception("metrics: cannot count the login sessions")
+                return
+            finally:
+                db.session.remove()
+        gauge = GaugeMetricFamily(
+            "konzeptwerk_active_sessions",
+            "Logins not ended, used within the idle timeout and younger than the lifetime.",
+        )
+        gauge.add_metric([], active or 0)
+        yield gauge
 
     def _queues(self) -> Iterator[Metric]:
         url = self.app.config.get("REDIS_URL")

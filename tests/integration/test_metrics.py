@@ -17,6 +17,7 @@ from drafting.extensions import db
 from drafting.models import Export, ExportStatus, utcnow
 from tests import factories
 from tests.conftest import api_headers
+from tests.integration.support import isolated_client, login
 
 
 def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -143,3 +144,16 @@ def test_job_queue_lengths(
 
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     assert value(scrape(client), "konzeptwerk_redis_up") == 0
+
+
+def test_active_sessions_are_counted(
+    app: Flask, client: FlaskClient, world: factories.World
+) -> None:
+    """Logins recorded on the server are counted; logging out ends one (issue 18, metrics)."""
+    before = value(scrape(client), "konzeptwerk_active_sessions")
+    browsers = [isolated_client(app) for _ in range(2)]
+    for browser, person in zip(browsers, (world.editor, world.reviewer), strict=True):
+        login(browser, person.email)
+    assert value(scrape(client), "konzeptwerk_active_sessions") == before + 2
+    browsers[0].post("/logout")
+    assert value(scrape(client), "konzeptwerk_active_sessions") == before + 1
