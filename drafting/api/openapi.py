@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drafting.api.schemas import component_schemas
+
 Schema = dict[str, Any]
 
 
@@ -56,7 +58,10 @@ _TIME = {"type": "string", "format": "date-time"}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 3, "description": "Heading level 1–3."}
 _NULLABLE_INT = {"type": ["integer", "null"]}
 
+# Papers, sections, versions and diffs: generated from the pydantic models that also validate
+# the requests and serialise the answers (drafting.api.schemas). Errors are spelt out here.
 SCHEMAS: dict[str, Schema] = {
+    **component_schemas(),
     "Error": _obj(
         ["error"],
         {
@@ -75,169 +80,6 @@ SCHEMAS: dict[str, Schema] = {
             "limit": {"type": "integer", "description": "The size limit that was exceeded."},
         },
         description="Every error answer. Some carry further top-level keys (see 409).",
-    ),
-    "PaperSummary": _obj(
-        ["id", "title", "summary", "status", "lead_organisation", "updated_at"],
-        {
-            "id": _INT,
-            "title": _STRING,
-            "summary": _STRING,
-            "status": {"type": "string", "enum": ["drafting", "signing", "final", "archived"]},
-            "lead_organisation": {"type": "string", "description": "Short name."},
-            "updated_at": _TIME,
-        },
-    ),
-    "SectionSummary": _obj(
-        ["id", "title", "level", "position", "version"],
-        {
-            "id": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "position": {"type": "integer", "minimum": 1, "description": "1 for the first."},
-            "version": {"type": "integer", "description": "Number of the current version."},
-        },
-    ),
-    "Paper": {
-        "allOf": [
-            _ref("PaperSummary"),
-            _obj(
-                ["participants", "sections"],
-                {
-                    "participants": {
-                        "type": "array",
-                        "items": _STRING,
-                        "description": "Short names of the participating organisations.",
-                    },
-                    "sections": {"type": "array", "items": _ref("SectionSummary")},
-                },
-            ),
-        ]
-    },
-    "PaperList": _obj(["papers"], {"papers": {"type": "array", "items": _ref("PaperSummary")}}),
-    "NewPaper": _obj(
-        ["title"],
-        {"title": {"type": "string", "minLength": 1}, "summary": _STRING},
-    ),
-    "NewParticipant": _obj(
-        ["organisation"], {"organisation": {"type": "string", "description": "Short name."}}
-    ),
-    "NewRole": _obj(
-        ["email", "role"],
-        {
-            "email": {"type": "string", "format": "email"},
-            "role": {"type": "string", "enum": ["coordinator", "editor", "reviewer", "signatory"]},
-        },
-    ),
-    "Role": _obj(
-        ["id", "email", "role"],
-        {"id": _INT, "email": _STRING, "role": _STRING},
-    ),
-    "NewSection": _obj(
-        ["title"],
-        {
-            "title": {"type": "string", "minLength": 1},
-            "level": {**_LEVEL, "default": 1},
-            "body": {"type": "string", "description": "Markdown.", "default": ""},
-            "note": {"type": "string", "description": "Optional change note."},
-        },
-    ),
-    "Section": _obj(
-        ["id", "paper_id", "title", "level", "body", "version"],
-        {
-            "id": _INT,
-            "paper_id": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "body": {"type": "string", "description": "Markdown of the current version."},
-            "version": {"type": "integer", "description": "Number of the current version."},
-            "removed": {"type": "boolean"},
-            "updated_at": _TIME,
-            "updated_by": {"type": "string", "description": "Author of the current version."},
-        },
-    ),
-    "SaveSection": _obj(
-        ["body", "base_version"],
-        {
-            "body": {"type": "string", "description": "The whole new Markdown text."},
-            "base_version": {
-                "type": "integer",
-                "description": "The version the text was edited from.",
-            },
-            "title": _STRING,
-            "level": _LEVEL,
-            "note": _STRING,
-        },
-    ),
-    "Saved": {
-        "allOf": [
-            _ref("Section"),
-            _obj(
-                ["version", "merged", "merged_with", "created"],
-                {
-                    "merged": {
-                        "type": "boolean",
-                        "description": "True when others saved meanwhile and the edits merged.",
-                    },
-                    "merged_with": {
-                        **_NULLABLE_INT,
-                        "description": "The version merged with, if any.",
-                    },
-                    "created": {
-                        "type": "boolean",
-                        "description": "False when the text equals the current one: "
-                        "no version was made.",
-                    },
-                },
-            ),
-        ]
-    },
-    "VersionSummary": _obj(
-        ["number", "title", "level", "author", "created_at", "note"],
-        {
-            "number": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "author": _STRING,
-            "coauthor": {
-                "type": ["string", "null"],
-                "description": "Whose suggestion the author combined into this text.",
-            },
-            "created_at": _TIME,
-            "note": _STRING,
-            "merged_with": _NULLABLE_INT,
-            "restored_from": _NULLABLE_INT,
-        },
-    ),
-    "Version": {
-        "allOf": [_ref("VersionSummary"), _obj(["body"], {"body": _STRING})],
-    },
-    "VersionList": _obj(
-        ["versions"],
-        {
-            "versions": {
-                "type": "array",
-                "items": _ref("VersionSummary"),
-                "description": "Newest first.",
-            }
-        },
-    ),
-    "Diff": _obj(
-        ["from", "to", "ops", "html"],
-        {
-            "from": _INT,
-            "to": _INT,
-            "ops": {
-                "type": "array",
-                "description": "Word-level operations: -1 deleted, 0 kept, 1 inserted.",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [{"type": "integer", "enum": [-1, 0, 1]}, _STRING],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-            },
-            "html": {"type": "string", "description": "Inline diff with <del> and <ins>."},
-        },
     ),
     "ConflictRegion": _obj(
         ["base_start", "base_end", "theirs", "yours"],
