@@ -72,10 +72,11 @@ class SaveSection(Request):
     title: str | None = None
     level: Level | None = None
     note: str | None = None
+    # Any value is accepted, as before: only JSON true marks the save as editorial.
     editorial: Any = Field(
         default=False,
-        description="true marks a correction that does not need a new review.",
-        json_schema_extra={"type": "boolean"},
+        description="true marks a correction that does not need a new review; "
+        "any other value counts as false.",
     )
 
 
