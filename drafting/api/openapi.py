@@ -365,54 +365,6 @@ SCHEMAS.update(
                 "comment": _STRING,
             },
         ),
-        "NewSuggestion": _obj(
-            ["body", "base_version"],
-            {"body": _STRING, "base_version": _INT, "note": _STRING},
-        ),
-        "Suggestion": _obj(
-            ["id", "section_id", "author", "base_version", "body", "status", "created_at"],
-            {
-                "id": _INT,
-                "section_id": _INT,
-                "author": _STRING,
-                "base_version": _INT,
-                "body": _STRING,
-                "note": _STRING,
-                "status": {
-                    "type": "string",
-                    "enum": ["open", "accepted", "partly_accepted", "rejected"],
-                },
-                "reason": _NULLABLE_STRING,
-                "result_version": _NULLABLE_INT,
-                "created_at": _TIME,
-            },
-        ),
-        "SuggestionChange": _obj(
-            ["id", "kind", "before", "after", "context"],
-            {
-                "id": _INT,
-                "kind": {"type": "string", "enum": ["insert", "delete", "replace"]},
-                "before": {**_STRING, "description": "The base text's words it replaces."},
-                "after": {**_STRING, "description": "The suggested words."},
-                "context": {**_STRING, "description": "The sentence(s) of the base around it."},
-            },
-        ),
-        "SuggestionWithChanges": {
-            "allOf": [
-                _ref("Suggestion"),
-                _obj(
-                    ["changes"],
-                    {
-                        "changes": {"type": "array", "items": _ref("SuggestionChange")},
-                        "decided_changes": {
-                            "type": ["object", "null"],
-                            "description": "After a decision by change: accepted and "
-                            "rejected change ids.",
-                        },
-                    },
-                ),
-            ]
-        },
         "AcceptChoice": _obj(
             [],
             {
@@ -448,41 +400,6 @@ SCHEMAS.update(
                 ),
             ]
         },
-        "SuggestionList": _obj(
-            ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
-        ),
-        "Rejection": _obj(["reason"], {"reason": {"type": "string", "minLength": 1}}),
-        "NewComment": _obj(
-            ["body"],
-            {
-                "body": _STRING,
-                "quote": {"type": "string", "description": "The passage commented on."},
-                "parent_id": {**_NULLABLE_INT, "description": "The comment replied to."},
-            },
-        ),
-        "Comment": _obj(
-            ["id", "author", "body", "created_at", "resolved", "anchor"],
-            {
-                "id": _INT,
-                "parent_id": _NULLABLE_INT,
-                "author": _STRING,
-                "body": _STRING,
-                "quote": _STRING,
-                "created_at": _TIME,
-                "edited": {"type": "boolean"},
-                "deleted": {"type": "boolean"},
-                "resolved": {"type": "boolean"},
-                "anchor": {
-                    "type": ["object", "null"],
-                    "properties": {"start": _INT, "end": _INT},
-                    "description": "Offsets in the current body; null when none or changed.",
-                },
-                "passage_changed": {"type": "boolean"},
-            },
-        ),
-        "CommentList": _obj(
-            ["comments"], {"comments": {"type": "array", "items": _ref("Comment")}}
-        ),
         "Edition": _obj(
             ["number", "hash", "status", "created_at"],
             {

@@ -176,7 +176,96 @@ class Diff(BaseModel):
     html: str = Field(description="Inline diff with <del> and <ins>.")
 
 
+# ---------------------------------------------------------------- comments
+
+
+class NewComment(Request):
+    body: str
+    parent_id: int | None = Field(default=None, description="The comment replied to.")
+    quote: str | None = Field(default=None, description="The passage commented on.")
+
+
+class Anchor(BaseModel):
+    start: int
+    end: int
+
+
+class Comment(BaseModel):
+    id: int
+    parent_id: int | None
+    author: str
+    body: str
+    quote: str
+    created_at: Timestamp
+    edited: bool
+    deleted: bool
+    resolved: bool
+    anchor: Anchor | None = Field(
+        description="Offsets in the current body; null when none or changed."
+    )
+    passage_changed: bool
+
+
+class CommentList(BaseModel):
+    comments: list[Comment]
+
+
+# ---------------------------------------------------------------- suggestions
+
+
+class NewSuggestion(Request):
+    body: str
+    base_version: int
+    note: str | None = None
+
+
+class Rejection(Request):
+    reason: str = Field(min_length=1)
+
+
+class Suggestion(BaseModel):
+    id: int
+    section_id: int
+    author: str
+    base_version: int
+    body: str
+    note: str
+    status: Literal["open", "accepted", "partly_accepted", "rejected"]
+    reason: str | None
+    result_version: int | None
+    created_at: Timestamp
+
+
+class SuggestionChange(BaseModel):
+    id: int
+    kind: Literal["insert", "delete", "replace"]
+    before: str = Field(description="The base text's words it replaces.")
+    after: str = Field(description="The suggested words.")
+    context: str = Field(description="The sentence(s) of the base around it.")
+
+
+class SuggestionWithChanges(Suggestion):
+    changes: list[SuggestionChange]
+    decided_changes: dict[str, list[int]] | None = Field(
+        description="After a decision by change: accepted and rejected change ids."
+    )
+
+
+class SuggestionList(BaseModel):
+    suggestions: list[Suggestion]
+
+
 MODELS: tuple[type[BaseModel], ...] = (
+    NewComment,
+    Anchor,
+    Comment,
+    CommentList,
+    NewSuggestion,
+    Rejection,
+    Suggestion,
+    SuggestionChange,
+    SuggestionWithChanges,
+    SuggestionList,
     NewPaper,
     NewParticipant,
     NewRole,

@@ -21,11 +21,14 @@ from sqlalchemy import func, select
 from drafting.api import schemas
 from drafting.api.openapi import SPEC
 from drafting.extensions import db
+from drafting.models import Comment as CommentRow
 from drafting.models import Paper as PaperRow
-from drafting.models import PaperRole, Section, SectionVersion
+from drafting.models import PaperRole, Section, SectionVersion, SuggestionStatus
+from drafting.models import Suggestion as SuggestionRow
 from tests import factories
 from tests.conftest import api_headers
 from tests.integration.support import isolated_client, login
+from workflows import suggestions as suggestion_flow
 
 # Each operation whose body schema is generated: a URL template, a valid body, the rows that a
 # refused request must leave alone.
@@ -35,6 +38,12 @@ GENERATED: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {
     ("/papers/{paper_id}/roles", "post"): ({"email": "", "role": "editor"}, PaperRole),
     ("/papers/{paper_id}/sections", "post"): ({"title": "Ziele"}, Section),
     ("/sections/{section_id}", "put"): ({"body": "Neu.", "base_version": 1}, SectionVersion),
+    ("/sections/{section_id}/comments", "post"): ({"body": "Gut so."}, CommentRow),
+    ("/sections/{section_id}/suggestions", "post"): (
+        {"body": "Vorschlag.", "base_version": 1},
+        SuggestionRow,
+    ),
+    ("/suggestions/{suggestion_id}/reject", "post"): ({"reason": "Passt nicht."}, SuggestionRow),
 }
 
 
@@ -105,7 +114,14 @@ def test_the_generated_bodies_are_the_models() -> None:
 
 
 def url(path: str, world: factories.World) -> str:
-    filled = path.format(paper_id=world.paper.id, section_id=world.section.id)
+    suggestion_id = 0
+    if "{suggestion_id}" in path:
+        suggestion_id = suggestion_flow.create_suggestion(
+            world.member, world.section.id, body="Ein Vorschlag.", base_version=1
+        ).id
+    filled = path.format(
+        paper_id=world.paper.id, section_id=world.section.id, suggestion_id=suggestion_id
+    )
     assert not re.search(r"{\w+}", filled)
     return f"/api/v1{filled}"
 
@@ -128,22 +144,26 @@ def test_each_declared_rule_is_enforced(
         payload.pop(name)
     else:
         payload[name] = value
+    target = url(path, world)
     before = count(rows)
     token = factories.token(world.coordinator)
-    response = send(isolated_client(app), method, url(path, world), token, payload)
+    response = send(isolated_client(app), method, target, token, payload)
     assert response.status_code == 422, response.get_data(as_text=True)
     body = response.get_json()
     assert body["error"]["code"] == "validation_failed"
     assert body["error"]["message"]
     assert body["field"] == name
     assert count(rows) == before
+    assert not db.session.scalars(
+        select(SuggestionRow).where(SuggestionRow.status != SuggestionStatus.OPEN)
+    ).first()
 
 
 @pytest.mark.parametrize(("path", "method"), list(GENERATED))
 def test_a_valid_body_passes(app: Flask, world: factories.World, path: str, method: str) -> None:
     valid, _rows = GENERATED[(path, method)]
     payload = {**valid, "email": world.member.email} if "email" in valid else valid
-    user = world.editor if "section" in path else world.coordinator
+    user = world.editor if "section" in path or "suggestion" in path else world.coordinator
     response = send(isolated_client(app), method, url(path, world), factories.token(user), payload)
     assert response.status_code in (200, 201), response.get_data(as_text=True)
 
