@@ -400,71 +400,7 @@ SCHEMAS.update(
                 ),
             ]
         },
-        "Edition": _obj(
-            ["number", "hash", "status", "created_at"],
-            {
-                "number": _INT,
-                "label": _STRING,
-                "hash": {"type": "string", "description": "Hash of the frozen texts."},
-                "status": _STRING,
-                "created_at": _TIME,
-                "deadline": _DATE,
-                "sections": {
-                    "type": "array",
-                    "items": _obj(
-                        ["section_id", "version", "title", "level", "body"],
-                        {
-                            "section_id": _INT,
-                            "version": _INT,
-                            "title": _STRING,
-                            "level": _LEVEL,
-                            "body": _STRING,
-                        },
-                    ),
-                },
-            },
-        ),
-        "EditionList": _obj(
-            ["editions"], {"editions": {"type": "array", "items": _ref("Edition")}}
-        ),
         "StartSignoff": _obj([], {"label": _STRING, "deadline": _DATE}),
-        "Decision": _obj(
-            ["decision"],
-            {
-                "decision": {
-                    "type": "string",
-                    "enum": ["approve", "approve_with_reservation", "reject"],
-                },
-                "note": {
-                    "type": "string",
-                    "description": "Required for a reservation or a rejection.",
-                },
-                "edition_hash": {"type": "string", "description": "The edition decided on."},
-            },
-        ),
-        "Round": _obj(
-            ["status", "edition", "organisations"],
-            {
-                "status": _STRING,
-                "edition": {"anyOf": [_ref("Edition"), {"type": "null"}]},
-                "organisations": {
-                    "type": "array",
-                    "items": _obj(
-                        ["organisation", "decision"],
-                        {
-                            "organisation": _STRING,
-                            "name": _STRING,
-                            "decision": _NULLABLE_STRING,
-                            "note": _NULLABLE_STRING,
-                            "signatory": _NULLABLE_STRING,
-                            "decided_at": _NULLABLE_TIME,
-                            "edition_hash": _NULLABLE_STRING,
-                            "overdue": {"type": "boolean"},
-                        },
-                    ),
-                },
-            },
-        ),
         "NewExport": _obj(
             [],
             {
@@ -718,11 +654,7 @@ PATHS.update(
                 "startSignoff",
                 "Freeze an edition and open the sign-off round (coordinators; every section "
                 "approved).",
-                {
-                    "201": _answer(
-                        "The frozen edition.", _obj(["edition"], {"edition": _ref("Edition")})
-                    )
-                },
+                {"201": _answer("The frozen edition.", _ref("SignoffStarted"))},
                 _optional(_ref("StartSignoff"), "A label and a deadline."),
             ),
         },
@@ -756,7 +688,7 @@ PATHS.update(
             "get": _get(
                 "getEdition",
                 "Return one edition with its section texts.",
-                {"200": _answer("The edition.", _ref("Edition"))},
+                {"200": _answer("The edition.", _ref("EditionWithTexts"))},
             ),
         },
         "/papers/{paper_id}/activity": {

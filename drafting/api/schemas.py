@@ -10,7 +10,7 @@ a body that is not a JSON object is a 400 ``bad_request``, a field that breaks a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
@@ -255,7 +255,70 @@ class SuggestionList(BaseModel):
     suggestions: list[Suggestion]
 
 
+# ---------------------------------------------------------------- sign-off and editions
+
+
+class Decision(Request):
+    decision: Literal["approve", "approve_with_reservation", "reject"]
+    note: str | None = Field(default=None, description="Required for a reservation or a rejection.")
+    edition_hash: str | None = Field(default=None, description="The edition decided on.")
+
+
+class Edition(BaseModel):
+    number: int
+    label: str
+    hash: str = Field(description="Hash of the frozen texts.")
+    status: str
+    created_at: Timestamp
+    deadline: date | None = Field(description="YYYY-MM-DD")
+
+
+class EditionText(BaseModel):
+    section_id: int
+    version: int
+    title: str
+    level: Level
+    body: str
+
+
+class EditionWithTexts(Edition):
+    sections: list[EditionText]
+
+
+class EditionList(BaseModel):
+    editions: list[Edition]
+
+
+class SignoffStarted(BaseModel):
+    edition: Edition
+
+
+class OrganisationDecision(BaseModel):
+    organisation: str
+    name: str
+    decision: str | None
+    note: str | None
+    signatory: str | None
+    decided_at: Timestamp | None
+    edition_hash: str | None
+    overdue: bool
+
+
+class Round(BaseModel):
+    status: str
+    edition: Edition | None
+    organisations: list[OrganisationDecision]
+
+
 MODELS: tuple[type[BaseModel], ...] = (
+    Decision,
+    Edition,
+    EditionText,
+    EditionWithTexts,
+    EditionList,
+    SignoffStarted,
+    OrganisationDecision,
+    Round,
     NewComment,
     Anchor,
     Comment,
