@@ -338,31 +338,11 @@ _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 SCHEMAS.update(
     {
-        "ReviewState": _obj(
-            ["section_id", "review_state", "approved_version"],
-            {
-                "section_id": _INT,
-                "review_state": {
-                    "type": "string",
-                    "description": "draft, in_review, changes_requested or approved.",
-                },
-                "approved_version": _NULLABLE_INT,
-                "approval_carried_to": _NULLABLE_INT,
-            },
-        ),
         "Submit": _obj(
             [],
             {
                 "reviewers": {"type": "array", "items": {"type": "string", "format": "email"}},
                 "due": _DATE,
-            },
-        ),
-        "Review": _obj(
-            ["decision", "version"],
-            {
-                "decision": {"type": "string", "enum": ["approve", "request_changes"]},
-                "version": {"type": "integer", "description": "The version decided on."},
-                "comment": _STRING,
             },
         ),
         "AcceptChoice": _obj(

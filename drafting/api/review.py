@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from drafting.api import api_user, body_json, bp, review_fields, schemas
+from drafting.api import api_user, bp, review_fields, schemas
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Suggestion
 from workflows import papers as paper_flow
@@ -19,7 +19,8 @@ from workflows.sections import get_section
 
 
 @bp.post("/sections/<int:section_id>/submit")
-def submit(section_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.ReviewState))
+def submit(section_id: int) -> schemas.ReviewState:
     """Submit a section's current version for review."""
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
@@ -34,27 +35,17 @@ def submit(section_id: int) -> Response:
         except ValueError:
             raise ValidationFailed("'due' must be a date YYYY-MM-DD", field="due") from None
     review_flow.submit(api_user(), section_id, reviewers=reviewers, due=due)
-    return jsonify({"section_id": section_id, **review_fields(section_id)})
+    return schemas.ReviewState(section_id=section_id, **review_fields(section_id))
 
 
 @bp.post("/sections/<int:section_id>/reviews")
-def review(section_id: int) -> Response:
+@schemas.endpoint(json=schemas.Review, answer=(200, schemas.ReviewState))
+def review(section_id: int) -> schemas.ReviewState:
     """Approve a version or send the section back."""
-    data = body_json()
-    decision = data.get("decision")
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValidationFailed("'version' (an integer) is required", field="version")
-    comment = data.get("comment") or ""
-    if not isinstance(comment, str):
-        raise ValidationFailed("'comment' must be a string", field="comment")
-    if decision == "approve":
-        review_flow.approve(api_user(), section_id, version, comment)
-    elif decision == "request_changes":
-        review_flow.request_changes(api_user(), section_id, version, comment)
-    else:
-        raise ValidationFailed("'decision' must be approve or request_changes", field="decision")
-    return jsonify({"section_id": section_id, **review_fields(section_id)})
+    data = schemas.body(schemas.Review)
+    decide = review_flow.approve if data.decision == "approve" else review_flow.request_changes
+    decide(api_user(), section_id, data.version, data.comment or "")
+    return schemas.ReviewState(section_id=section_id, **review_fields(section_id))
 
 
 def suggestion_fields(item: Suggestion) -> dict[str, Any]:

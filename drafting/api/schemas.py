@@ -176,6 +176,22 @@ class Diff(BaseModel):
     html: str = Field(description="Inline diff with <del> and <ins>.")
 
 
+# ---------------------------------------------------------------- review
+
+
+class Review(Request):
+    version: int = Field(description="The version decided on.")
+    comment: str | None = None
+    decision: Literal["approve", "request_changes"]
+
+
+class ReviewState(BaseModel):
+    section_id: int
+    review_state: str = Field(description="draft, in_review, changes_requested or approved.")
+    approved_version: int | None
+    approval_carried_to: int | None
+
+
 # ---------------------------------------------------------------- comments
 
 
@@ -311,6 +327,8 @@ class Round(BaseModel):
 
 
 MODELS: tuple[type[BaseModel], ...] = (
+    Review,
+    ReviewState,
     Decision,
     Edition,
     EditionText,

@@ -24,6 +24,7 @@ from drafting.extensions import db
 from drafting.models import Comment as CommentRow
 from drafting.models import Paper as PaperRow
 from drafting.models import PaperRole, Section, SectionVersion, SuggestionStatus
+from drafting.models import ReviewEvent as ReviewRow
 from drafting.models import SignoffDecision as DecisionRow
 from drafting.models import Suggestion as SuggestionRow
 from tests import factories
@@ -46,9 +47,14 @@ GENERATED: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {
     ),
     ("/suggestions/{suggestion_id}/reject", "post"): ({"reason": "Passt nicht."}, SuggestionRow),
     ("/papers/{paper_id}/signoff/decisions", "post"): ({"decision": "approve"}, DecisionRow),
+    ("/sections/{section_id}/reviews", "post"): (
+        {"decision": "request_changes", "version": 1},
+        ReviewRow,
+    ),
 }
 # A decision needs an open sign-off round (test_signoff.py covers the accepted ones).
-PASSING = [operation for operation in GENERATED if not operation[0].endswith("/decisions")]
+# A review needs a submitted section (test_review.py covers the accepted ones).
+PASSING = [op for op in GENERATED if not op[0].endswith(("/decisions", "/reviews"))]
 
 
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:
