@@ -14,13 +14,22 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic.json_schema import models_json_schema
 from spectree import Response as Answers
 from spectree import SpecTree
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as FlaskResponse
 
+from drafting.inputs import bounded_int
 from workflows.errors import ValidationFailed
 
 # Validation and serialisation only: the document is assembled in drafting.api.openapi (its
@@ -33,6 +42,9 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 Level = Annotated[int, Field(ge=1, le=3, description="Heading level 1–3.")]
+# A number in the query string: out of the columns' range is a 400 (drafting.inputs raises
+# BadRequest, which pydantic lets through), not a number at all a 422.
+QueryInt = Annotated[int, BeforeValidator(lambda value: bounded_int(str(value)))]
 PaperState = Literal["drafting", "signing", "final", "archived"]
 
 
@@ -83,8 +95,8 @@ class SaveSection(Request):
 class DiffQuery(BaseModel):
     """The query of a word diff: two version numbers."""
 
-    first: int = Field(alias="from", description="The older version.", le=2**31 - 1)
-    second: int = Field(alias="to", description="The newer.", le=2**31 - 1)
+    first: QueryInt = Field(alias="from", description="The older version.")
+    second: QueryInt = Field(alias="to", description="The newer.")
 
 
 # ---------------------------------------------------------------- answers
@@ -388,7 +400,21 @@ def _refusal(err: ValidationError) -> ValidationFailed:
     field = str(first["loc"][0]) if first["loc"] else ""
     if first["type"] == "missing":
         return ValidationFailed(f"'{field}' is required", field=field)
+    if first["type"] in _TYPE_NAMES:
+        return ValidationFailed(f"'{field}' must be {_TYPE_NAMES[first['type']]}", field=field)
     return ValidationFailed(f"'{field}': {first['msg']}", field=field)
+
+
+# The messages the hand-written checks gave for a wrong JSON type (clients may show them).
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
 
 
 def _before(req: Any, resp: Any, err: Exception | None, instance: Any, *_: Any) -> None:
