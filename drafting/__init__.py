@@ -106,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from drafting.admin.views import bp as admin_bp
     from drafting.api import bp as api_bp
+    from drafting.api.docs import bp as api_docs_bp
     from drafting.auth.views import bp as auth_bp
     from drafting.comments.views import bp as comments_bp
     from drafting.export_pages.views import bp as exporting_bp
@@ -129,6 +130,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(printing_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
     csrf.exempt(api_bp)
 
     from drafting import errors, filters

@@ -8,13 +8,14 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
+from drafting.api import schemas
 from drafting.errors import json_error
 from drafting.extensions import db
 from drafting.models import Paper, ReviewStatus, Section, SectionVersion, User
 from drafting.text import textdiff
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
-from workflows.errors import NotFound, ValidationFailed
+from workflows.errors import NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -55,56 +56,61 @@ def body_json() -> dict[str, Any]:
     return data
 
 
-def _string(data: dict[str, Any], key: str, *, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"'{key}' must be a string", field=key)
-    return value
-
-
 def paper_json(paper: Paper, *, full: bool = True) -> dict[str, Any]:
-    """Serialise a paper."""
-    data: dict[str, Any] = {
-        "id": paper.id,
-        "title": paper.title,
-        "summary": paper.summary,
-        "status": paper.status.value,
-        "lead_organisation": paper.lead_organisation.short_name,
-        "updated_at": paper.updated_at.isoformat(),
-    }
-    if full:
-        data["participants"] = sorted(p.organisation.short_name for p in paper.participants)
-        data["sections"] = [
-            {
-                "id": s.id,
-                "title": s.title,
-                "level": s.level,
-                "position": index,
-                "version": s.version,
-            }
-            for index, s in enumerate(section_flow.list_sections(paper.id), start=1)
-        ]
+    """Serialise a paper (the dict other route modules embed)."""
+    model = paper_model(paper) if full else summary_model(paper)
+    data: dict[str, Any] = model.model_dump(mode="json")
     return data
+
+
+def summary_model(paper: Paper) -> schemas.PaperSummary:
+    """Return a paper's summary as its schema."""
+    return schemas.PaperSummary(
+        id=paper.id,
+        title=paper.title,
+        summary=paper.summary,
+        status=paper.status.value,
+        lead_organisation=paper.lead_organisation.short_name,
+        updated_at=paper.updated_at,
+    )
+
+
+def paper_model(paper: Paper) -> schemas.Paper:
+    """Return a paper with its participants and sections as its schema."""
+    return schemas.Paper(
+        **summary_model(paper).model_dump(),
+        participants=sorted(p.organisation.short_name for p in paper.participants),
+        sections=[
+            schemas.SectionSummary(
+                id=s.id, title=s.title, level=s.level, position=index, version=s.version
+            )
+            for index, s in enumerate(section_flow.list_sections(paper.id), start=1)
+        ],
+    )
+
+
+def section_model(section: Section) -> schemas.Section:
+    """Return a section with its current text as its schema."""
+    head = section.head
+    assert head is not None
+    return schemas.Section(
+        id=section.id,
+        paper_id=section.paper_id,
+        title=head.title,
+        level=head.level,
+        body=head.body,
+        version=head.number,
+        removed=section.removed_at is not None,
+        updated_at=head.created_at,
+        updated_by=head.author.display_name,
+        **review_fields(section.id),
+    )
 
 
 def section_json(section: Section) -> dict[str, Any]:
     """Serialise a section with its current text."""
-    head = section.head
-    assert head is not None
-    return {
-        "id": section.id,
-        "paper_id": section.paper_id,
-        "title": head.title,
-        "level": head.level,
-        "body": head.body,
-        "version": head.number,
-        "removed": section.removed_at is not None,
-        "updated_at": head.created_at.isoformat(),
-        "updated_by": head.author.display_name,
-        **review_fields(section.id),
-    }
+    data: dict[str, Any] = section_model(section).model_dump(mode="json")
+    return data
 
 
 def review_fields(section_id: int) -> dict[str, Any]:
@@ -119,80 +125,90 @@ def review_fields(section_id: int) -> dict[str, Any]:
     }
 
 
-def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any]:
-    """Serialise one version of a section."""
-    data: dict[str, Any] = {
+def version_fields(version: SectionVersion) -> dict[str, Any]:
+    """Return the fields of a version without its text."""
+    return {
         "number": version.number,
         "title": version.title,
         "level": version.level,
         "author": version.author.display_name,
         "coauthor": version.coauthor.display_name if version.coauthor else None,
-        "created_at": version.created_at.isoformat(),
+        "created_at": version.created_at,
         "note": version.note,
         "merged_with": version.merged_with,
         "restored_from": version.restored_from,
     }
-    if body:
-        data["body"] = version.body
+
+
+def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any]:
+    """Serialise one version of a section."""
+    model: schemas.VersionSummary = (
+        schemas.Version(**version_fields(version), body=version.body)
+        if body
+        else schemas.VersionSummary(**version_fields(version))
+    )
+    data: dict[str, Any] = model.model_dump(mode="json")
     return data
 
 
 @bp.get("/papers")
-def list_papers() -> Response:
+@schemas.endpoint(answer=(200, schemas.PaperList))
+def list_papers() -> schemas.PaperList:
     """List the papers the caller may see."""
     papers = paper_flow.visible_papers(api_user())
-    return jsonify({"papers": [paper_json(p, full=False) for p in papers]})
+    return schemas.PaperList(papers=[summary_model(p) for p in papers])
 
 
 @bp.post("/papers")
-def create_paper() -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewPaper, answer=(201, schemas.Paper))
+def create_paper() -> tuple[schemas.Paper, int]:
     """Create a paper led by the caller's organisation."""
-    data = body_json()
-    paper = paper_flow.create_paper(
-        api_user(), _string(data, "title"), _string(data, "summary", required=False)
-    )
-    return jsonify(paper_json(paper)), 201
+    data = schemas.body(schemas.NewPaper)
+    paper = paper_flow.create_paper(api_user(), data.title, data.summary or "")
+    return paper_model(paper), 201
 
 
 @bp.get("/papers/<int:paper_id>")
-def get_paper(paper_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.Paper))
+def get_paper(paper_id: int) -> schemas.Paper:
     """Return a paper with its participants and sections."""
     access = paper_flow.get_paper(api_user(), paper_id)
-    return jsonify(paper_json(access.paper))
+    return paper_model(access.paper)
 
 
 @bp.post("/papers/<int:paper_id>/participants")
-def add_participant(paper_id: int) -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewParticipant, answer=(201, schemas.Paper))
+def add_participant(paper_id: int) -> tuple[schemas.Paper, int]:
     """Add a participating organisation by its short name."""
-    data = body_json()
-    paper_flow.add_participant(api_user(), paper_id, _string(data, "organisation"))
+    data = schemas.body(schemas.NewParticipant)
+    paper_flow.add_participant(api_user(), paper_id, data.organisation)
     access = paper_flow.get_paper(api_user(), paper_id)
-    return jsonify(paper_json(access.paper)), 201
+    return paper_model(access.paper), 201
 
 
 @bp.post("/papers/<int:paper_id>/roles")
-def grant_role(paper_id: int) -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewRole, answer=(201, schemas.Role))
+def grant_role(paper_id: int) -> tuple[schemas.Role, int]:
     """Give a user of a participating organisation a role on the paper."""
-    data = body_json()
-    granted = paper_flow.grant_role(
-        api_user(), paper_id, _string(data, "email"), _string(data, "role")
-    )
-    return jsonify({"id": granted.id, "email": granted.user.email, "role": granted.role.value}), 201
+    data = schemas.body(schemas.NewRole)
+    granted = paper_flow.grant_role(api_user(), paper_id, data.email, data.role)
+    return schemas.Role(id=granted.id, email=granted.user.email, role=granted.role.value), 201
 
 
 @bp.post("/papers/<int:paper_id>/sections")
-def create_section(paper_id: int) -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewSection, answer=(201, schemas.Section))
+def create_section(paper_id: int) -> tuple[schemas.Section, int]:
     """Add a section at the end of a paper."""
-    data = body_json()
+    data = schemas.body(schemas.NewSection)
     section = section_flow.add_section(
         api_user(),
         paper_id,
-        title=_string(data, "title"),
-        level=data.get("level", 1),
-        body=_string(data, "body", required=False),
-        note=_string(data, "note", required=False),
+        title=data.title,
+        level=data.level,
+        body=data.body or "",
+        note=data.note or "",
     )
-    return jsonify(section_json(section)), 201
+    return section_model(section), 201
 
 
 def _visible_section(section_id: int) -> Section:
@@ -201,94 +217,85 @@ def _visible_section(section_id: int) -> Section:
 
 
 @bp.get("/sections/<int:section_id>")
-def get_section(section_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.Section))
+def get_section(section_id: int) -> schemas.Section:
     """Return a section with its current text."""
-    return jsonify(section_json(_visible_section(section_id)))
+    return section_model(_visible_section(section_id))
 
 
 @bp.put("/sections/<int:section_id>")
-def save_section(section_id: int) -> Response:
+@schemas.endpoint(json=schemas.SaveSection, answer=(200, schemas.Saved))
+def save_section(section_id: int) -> schemas.Saved:
     """Save a section's text against a base version, merging where others saved meanwhile."""
-    data = body_json()
-    if (
-        "base_version" not in data
-        or isinstance(data["base_version"], bool)
-        or not isinstance(data["base_version"], int)
-    ):
-        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
-    title = data.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ValidationFailed("'title' must be a string", field="title")
+    data = schemas.body(schemas.SaveSection)
     result = section_flow.save_section(
         api_user(),
         section_id,
-        body=_string(data, "body"),
-        base_version=data["base_version"],
-        title=title,
-        level=data.get("level"),
-        note=_string(data, "note", required=False),
-        editorial=data.get("editorial") is True,
+        body=data.body,
+        base_version=data.base_version,
+        title=data.title,
+        level=data.level,
+        note=data.note or "",
+        editorial=data.editorial is True,
     )
-    payload = section_json(result.section)
     # The save committed, so section.head reloads as whatever is newest *now* — possibly a
     # later save from another worker. Answer with the text of the version this save made (or
     # found current): a client that bases its next edit on this answer needs number and text
     # of the same version.
     saved = section_flow.version_of(result.section.id, result.version)
     assert saved is not None
-    payload.update(
-        {
-            "title": saved.title,
-            "level": saved.level,
-            "body": saved.body,
-            "updated_at": saved.created_at.isoformat(),
-            "updated_by": saved.author.display_name,
-            "version": result.version,
-            "merged": result.merged,
-            "merged_with": result.merged_with,
-            "created": result.created,
-        }
+    current = section_model(result.section).model_dump()
+    current.update(
+        title=saved.title,
+        level=saved.level,
+        body=saved.body,
+        updated_at=saved.created_at,
+        updated_by=saved.author.display_name,
+        version=result.version,
     )
-    return jsonify(payload)
+    return schemas.Saved(
+        **current, merged=result.merged, merged_with=result.merged_with, created=result.created
+    )
 
 
 @bp.get("/sections/<int:section_id>/versions")
-def list_versions(section_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.VersionList))
+def list_versions(section_id: int) -> schemas.VersionList:
     """List a section's versions, newest first (without their texts)."""
     section = _visible_section(section_id)
-    return jsonify(
-        {"versions": [version_json(v, body=False) for v in section_flow.history(section.id)]}
+    return schemas.VersionList(
+        versions=[
+            schemas.VersionSummary(**version_fields(v)) for v in section_flow.history(section.id)
+        ]
     )
 
 
 @bp.get("/sections/<int:section_id>/versions/<int:number>")
-def get_version(section_id: int, number: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.Version))
+def get_version(section_id: int, number: int) -> schemas.Version:
     """Return one version of a section with its text."""
     section = _visible_section(section_id)
     version = section_flow.version_of(section.id, number)
     if version is None:
         raise NotFound("version not found")
-    return jsonify(version_json(version))
+    return schemas.Version(**version_fields(version), body=version.body)
 
 
 @bp.get("/sections/<int:section_id>/diff")
-def diff(section_id: int) -> Response:
+@schemas.endpoint(query=schemas.DiffQuery, answer=(200, schemas.Diff))
+def diff(section_id: int) -> schemas.Diff:
     """Return the word-level diff of two versions as operations and as HTML."""
     section = _visible_section(section_id)
-    # ``type=int`` is bounded (drafting.inputs): an out-of-range number is not a version.
-    first = request.args.get("from", type=int)
-    second = request.args.get("to", type=int)
-    if first is None or second is None:
-        raise ValidationFailed("'from' and 'to' must be version numbers")
-    old = section_flow.version_of(section.id, first)
-    new = section_flow.version_of(section.id, second)
+    asked = schemas.query(schemas.DiffQuery)
+    old = section_flow.version_of(section.id, asked.first)
+    new = section_flow.version_of(section.id, asked.second)
     if old is None or new is None:
         raise NotFound("version not found")
     ops = textdiff.diff_ops(old.body, new.body)
-    return jsonify(
+    return schemas.Diff.model_validate(
         {
-            "from": first,
-            "to": second,
+            "from": asked.first,
+            "to": asked.second,
             "ops": [[op, text] for op, text in ops],
             "html": str(textdiff.inline_html(ops)),
         }

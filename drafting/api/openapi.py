@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drafting.api.schemas import component_schemas
+
 Schema = dict[str, Any]
 
 
@@ -56,7 +58,10 @@ _TIME = {"type": "string", "format": "date-time"}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 3, "description": "Heading level 1–3."}
 _NULLABLE_INT = {"type": ["integer", "null"]}
 
+# Papers, sections, versions and diffs: generated from the pydantic models that also validate
+# the requests and serialise the answers (drafting.api.schemas). Errors are spelt out here.
 SCHEMAS: dict[str, Schema] = {
+    **component_schemas(),
     "Error": _obj(
         ["error"],
         {
@@ -75,169 +80,6 @@ SCHEMAS: dict[str, Schema] = {
             "limit": {"type": "integer", "description": "The size limit that was exceeded."},
         },
         description="Every error answer. Some carry further top-level keys (see 409).",
-    ),
-    "PaperSummary": _obj(
-        ["id", "title", "summary", "status", "lead_organisation", "updated_at"],
-        {
-            "id": _INT,
-            "title": _STRING,
-            "summary": _STRING,
-            "status": {"type": "string", "enum": ["drafting", "signing", "final", "archived"]},
-            "lead_organisation": {"type": "string", "description": "Short name."},
-            "updated_at": _TIME,
-        },
-    ),
-    "SectionSummary": _obj(
-        ["id", "title", "level", "position", "version"],
-        {
-            "id": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "position": {"type": "integer", "minimum": 1, "description": "1 for the first."},
-            "version": {"type": "integer", "description": "Number of the current version."},
-        },
-    ),
-    "Paper": {
-        "allOf": [
-            _ref("PaperSummary"),
-            _obj(
-                ["participants", "sections"],
-                {
-                    "participants": {
-                        "type": "array",
-                        "items": _STRING,
-                        "description": "Short names of the participating organisations.",
-                    },
-                    "sections": {"type": "array", "items": _ref("SectionSummary")},
-                },
-            ),
-        ]
-    },
-    "PaperList": _obj(["papers"], {"papers": {"type": "array", "items": _ref("PaperSummary")}}),
-    "NewPaper": _obj(
-        ["title"],
-        {"title": {"type": "string", "minLength": 1}, "summary": _STRING},
-    ),
-    "NewParticipant": _obj(
-        ["organisation"], {"organisation": {"type": "string", "description": "Short name."}}
-    ),
-    "NewRole": _obj(
-        ["email", "role"],
-        {
-            "email": {"type": "string", "format": "email"},
-            "role": {"type": "string", "enum": ["coordinator", "editor", "reviewer", "signatory"]},
-        },
-    ),
-    "Role": _obj(
-        ["id", "email", "role"],
-        {"id": _INT, "email": _STRING, "role": _STRING},
-    ),
-    "NewSection": _obj(
-        ["title"],
-        {
-            "title": {"type": "string", "minLength": 1},
-            "level": {**_LEVEL, "default": 1},
-            "body": {"type": "string", "description": "Markdown.", "default": ""},
-            "note": {"type": "string", "description": "Optional change note."},
-        },
-    ),
-    "Section": _obj(
-        ["id", "paper_id", "title", "level", "body", "version"],
-        {
-            "id": _INT,
-            "paper_id": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "body": {"type": "string", "description": "Markdown of the current version."},
-            "version": {"type": "integer", "description": "Number of the current version."},
-            "removed": {"type": "boolean"},
-            "updated_at": _TIME,
-            "updated_by": {"type": "string", "description": "Author of the current version."},
-        },
-    ),
-    "SaveSection": _obj(
-        ["body", "base_version"],
-        {
-            "body": {"type": "string", "description": "The whole new Markdown text."},
-            "base_version": {
-                "type": "integer",
-                "description": "The version the text was edited from.",
-            },
-            "title": _STRING,
-            "level": _LEVEL,
-            "note": _STRING,
-        },
-    ),
-    "Saved": {
-        "allOf": [
-            _ref("Section"),
-            _obj(
-                ["version", "merged", "merged_with", "created"],
-                {
-                    "merged": {
-                        "type": "boolean",
-                        "description": "True when others saved meanwhile and the edits merged.",
-                    },
-                    "merged_with": {
-                        **_NULLABLE_INT,
-                        "description": "The version merged with, if any.",
-                    },
-                    "created": {
-                        "type": "boolean",
-                        "description": "False when the text equals the current one: "
-                        "no version was made.",
-                    },
-                },
-            ),
-        ]
-    },
-    "VersionSummary": _obj(
-        ["number", "title", "level", "author", "created_at", "note"],
-        {
-            "number": _INT,
-            "title": _STRING,
-            "level": _LEVEL,
-            "author": _STRING,
-            "coauthor": {
-                "type": ["string", "null"],
-                "description": "Whose suggestion the author combined into this text.",
-            },
-            "created_at": _TIME,
-            "note": _STRING,
-            "merged_with": _NULLABLE_INT,
-            "restored_from": _NULLABLE_INT,
-        },
-    ),
-    "Version": {
-        "allOf": [_ref("VersionSummary"), _obj(["body"], {"body": _STRING})],
-    },
-    "VersionList": _obj(
-        ["versions"],
-        {
-            "versions": {
-                "type": "array",
-                "items": _ref("VersionSummary"),
-                "description": "Newest first.",
-            }
-        },
-    ),
-    "Diff": _obj(
-        ["from", "to", "ops", "html"],
-        {
-            "from": _INT,
-            "to": _INT,
-            "ops": {
-                "type": "array",
-                "description": "Word-level operations: -1 deleted, 0 kept, 1 inserted.",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [{"type": "integer", "enum": [-1, 0, 1]}, _STRING],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-            },
-            "html": {"type": "string", "description": "Inline diff with <del> and <ins>."},
-        },
     ),
     "ConflictRegion": _obj(
         ["base_start", "base_end", "theirs", "yours"],
@@ -496,18 +338,6 @@ _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 SCHEMAS.update(
     {
-        "ReviewState": _obj(
-            ["section_id", "review_state", "approved_version"],
-            {
-                "section_id": _INT,
-                "review_state": {
-                    "type": "string",
-                    "description": "draft, in_review, changes_requested or approved.",
-                },
-                "approved_version": _NULLABLE_INT,
-                "approval_carried_to": _NULLABLE_INT,
-            },
-        ),
         "Submit": _obj(
             [],
             {
@@ -515,62 +345,6 @@ SCHEMAS.update(
                 "due": _DATE,
             },
         ),
-        "Review": _obj(
-            ["decision", "version"],
-            {
-                "decision": {"type": "string", "enum": ["approve", "request_changes"]},
-                "version": {"type": "integer", "description": "The version decided on."},
-                "comment": _STRING,
-            },
-        ),
-        "NewSuggestion": _obj(
-            ["body", "base_version"],
-            {"body": _STRING, "base_version": _INT, "note": _STRING},
-        ),
-        "Suggestion": _obj(
-            ["id", "section_id", "author", "base_version", "body", "status", "created_at"],
-            {
-                "id": _INT,
-                "section_id": _INT,
-                "author": _STRING,
-                "base_version": _INT,
-                "body": _STRING,
-                "note": _STRING,
-                "status": {
-                    "type": "string",
-                    "enum": ["open", "accepted", "partly_accepted", "rejected"],
-                },
-                "reason": _NULLABLE_STRING,
-                "result_version": _NULLABLE_INT,
-                "created_at": _TIME,
-            },
-        ),
-        "SuggestionChange": _obj(
-            ["id", "kind", "before", "after", "context"],
-            {
-                "id": _INT,
-                "kind": {"type": "string", "enum": ["insert", "delete", "replace"]},
-                "before": {**_STRING, "description": "The base text's words it replaces."},
-                "after": {**_STRING, "description": "The suggested words."},
-                "context": {**_STRING, "description": "The sentence(s) of the base around it."},
-            },
-        ),
-        "SuggestionWithChanges": {
-            "allOf": [
-                _ref("Suggestion"),
-                _obj(
-                    ["changes"],
-                    {
-                        "changes": {"type": "array", "items": _ref("SuggestionChange")},
-                        "decided_changes": {
-                            "type": ["object", "null"],
-                            "description": "After a decision by change: accepted and "
-                            "rejected change ids.",
-                        },
-                    },
-                ),
-            ]
-        },
         "AcceptChoice": _obj(
             [],
             {
@@ -606,106 +380,7 @@ SCHEMAS.update(
                 ),
             ]
         },
-        "SuggestionList": _obj(
-            ["suggestions"], {"suggestions": {"type": "array", "items": _ref("Suggestion")}}
-        ),
-        "Rejection": _obj(["reason"], {"reason": {"type": "string", "minLength": 1}}),
-        "NewComment": _obj(
-            ["body"],
-            {
-                "body": _STRING,
-                "quote": {"type": "string", "description": "The passage commented on."},
-                "parent_id": {**_NULLABLE_INT, "description": "The comment replied to."},
-            },
-        ),
-        "Comment": _obj(
-            ["id", "author", "body", "created_at", "resolved", "anchor"],
-            {
-                "id": _INT,
-                "parent_id": _NULLABLE_INT,
-                "author": _STRING,
-                "body": _STRING,
-                "quote": _STRING,
-                "created_at": _TIME,
-                "edited": {"type": "boolean"},
-                "deleted": {"type": "boolean"},
-                "resolved": {"type": "boolean"},
-                "anchor": {
-                    "type": ["object", "null"],
-                    "properties": {"start": _INT, "end": _INT},
-                    "description": "Offsets in the current body; null when none or changed.",
-                },
-                "passage_changed": {"type": "boolean"},
-            },
-        ),
-        "CommentList": _obj(
-            ["comments"], {"comments": {"type": "array", "items": _ref("Comment")}}
-        ),
-        "Edition": _obj(
-            ["number", "hash", "status", "created_at"],
-            {
-                "number": _INT,
-                "label": _STRING,
-                "hash": {"type": "string", "description": "Hash of the frozen texts."},
-                "status": _STRING,
-                "created_at": _TIME,
-                "deadline": _DATE,
-                "sections": {
-                    "type": "array",
-                    "items": _obj(
-                        ["section_id", "version", "title", "level", "body"],
-                        {
-                            "section_id": _INT,
-                            "version": _INT,
-                            "title": _STRING,
-                            "level": _LEVEL,
-                            "body": _STRING,
-                        },
-                    ),
-                },
-            },
-        ),
-        "EditionList": _obj(
-            ["editions"], {"editions": {"type": "array", "items": _ref("Edition")}}
-        ),
         "StartSignoff": _obj([], {"label": _STRING, "deadline": _DATE}),
-        "Decision": _obj(
-            ["decision"],
-            {
-                "decision": {
-                    "type": "string",
-                    "enum": ["approve", "approve_with_reservation", "reject"],
-                },
-                "note": {
-                    "type": "string",
-                    "description": "Required for a reservation or a rejection.",
-                },
-                "edition_hash": {"type": "string", "description": "The edition decided on."},
-            },
-        ),
-        "Round": _obj(
-            ["status", "edition", "organisations"],
-            {
-                "status": _STRING,
-                "edition": {"anyOf": [_ref("Edition"), {"type": "null"}]},
-                "organisations": {
-                    "type": "array",
-                    "items": _obj(
-                        ["organisation", "decision"],
-                        {
-                            "organisation": _STRING,
-                            "name": _STRING,
-                            "decision": _NULLABLE_STRING,
-                            "note": _NULLABLE_STRING,
-                            "signatory": _NULLABLE_STRING,
-                            "decided_at": _NULLABLE_TIME,
-                            "edition_hash": _NULLABLE_STRING,
-                            "overdue": {"type": "boolean"},
-                        },
-                    ),
-                },
-            },
-        ),
         "NewExport": _obj(
             [],
             {
@@ -959,11 +634,7 @@ PATHS.update(
                 "startSignoff",
                 "Freeze an edition and open the sign-off round (coordinators; every section "
                 "approved).",
-                {
-                    "201": _answer(
-                        "The frozen edition.", _obj(["edition"], {"edition": _ref("Edition")})
-                    )
-                },
+                {"201": _answer("The frozen edition.", _ref("SignoffStarted"))},
                 _optional(_ref("StartSignoff"), "A label and a deadline."),
             ),
         },
@@ -997,7 +668,7 @@ PATHS.update(
             "get": _get(
                 "getEdition",
                 "Return one edition with its section texts.",
-                {"200": _answer("The edition.", _ref("Edition"))},
+                {"200": _answer("The edition.", _ref("EditionWithTexts"))},
             ),
         },
         "/papers/{paper_id}/activity": {

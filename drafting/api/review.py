@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from drafting.api import api_user, body_json, bp, review_fields
+from drafting.api import api_user, bp, review_fields, schemas
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Suggestion
 from workflows import papers as paper_flow
@@ -18,7 +19,8 @@ from workflows.sections import get_section
 
 
 @bp.post("/sections/<int:section_id>/submit")
-def submit(section_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.ReviewState))
+def submit(section_id: int) -> schemas.ReviewState:
     """Submit a section's current version for review."""
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
@@ -33,31 +35,21 @@ def submit(section_id: int) -> Response:
         except ValueError:
             raise ValidationFailed("'due' must be a date YYYY-MM-DD", field="due") from None
     review_flow.submit(api_user(), section_id, reviewers=reviewers, due=due)
-    return jsonify({"section_id": section_id, **review_fields(section_id)})
+    return schemas.ReviewState(section_id=section_id, **review_fields(section_id))
 
 
 @bp.post("/sections/<int:section_id>/reviews")
-def review(section_id: int) -> Response:
+@schemas.endpoint(json=schemas.Review, answer=(200, schemas.ReviewState))
+def review(section_id: int) -> schemas.ReviewState:
     """Approve a version or send the section back."""
-    data = body_json()
-    decision = data.get("decision")
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValidationFailed("'version' (an integer) is required", field="version")
-    comment = data.get("comment") or ""
-    if not isinstance(comment, str):
-        raise ValidationFailed("'comment' must be a string", field="comment")
-    if decision == "approve":
-        review_flow.approve(api_user(), section_id, version, comment)
-    elif decision == "request_changes":
-        review_flow.request_changes(api_user(), section_id, version, comment)
-    else:
-        raise ValidationFailed("'decision' must be approve or request_changes", field="decision")
-    return jsonify({"section_id": section_id, **review_fields(section_id)})
+    data = schemas.body(schemas.Review)
+    decide = review_flow.approve if data.decision == "approve" else review_flow.request_changes
+    decide(api_user(), section_id, data.version, data.comment or "")
+    return schemas.ReviewState(section_id=section_id, **review_fields(section_id))
 
 
-def suggestion_json(item: Suggestion) -> dict[str, object]:
-    """Serialise a suggestion."""
+def suggestion_fields(item: Suggestion) -> dict[str, Any]:
+    """Return the fields of a suggestion's schema."""
     return {
         "id": item.id,
         "section_id": item.section_id,
@@ -68,43 +60,52 @@ def suggestion_json(item: Suggestion) -> dict[str, object]:
         "status": item.status.value,
         "reason": item.reason,
         "result_version": item.result_version,
-        "created_at": item.created_at.isoformat(),
+        "created_at": item.created_at,
     }
 
 
+def suggestion_json(item: Suggestion) -> dict[str, object]:
+    """Serialise a suggestion."""
+    data: dict[str, object] = schemas.Suggestion(**suggestion_fields(item)).model_dump(mode="json")
+    return data
+
+
 @bp.post("/sections/<int:section_id>/suggestions")
-def create_suggestion(section_id: int) -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewSuggestion, answer=(201, schemas.Suggestion))
+def create_suggestion(section_id: int) -> tuple[schemas.Suggestion, int]:
     """Propose a new text for a section."""
-    data = body_json()
-    body, base, note = data.get("body"), data.get("base_version"), data.get("note") or ""
-    if not isinstance(body, str):
-        raise ValidationFailed("'body' must be a string", field="body")
-    if isinstance(base, bool) or not isinstance(base, int):
-        raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
-    if not isinstance(note, str):
-        raise ValidationFailed("'note' must be a string", field="note")
+    data = schemas.body(schemas.NewSuggestion)
     item = suggestion_flow.create_suggestion(
-        api_user(), section_id, body=body, base_version=base, note=note
+        api_user(), section_id, body=data.body, base_version=data.base_version, note=data.note or ""
     )
-    return jsonify(suggestion_json(item)), 201
+    return schemas.Suggestion(**suggestion_fields(item)), 201
 
 
 @bp.get("/sections/<int:section_id>/suggestions")
-def list_suggestions(section_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.SuggestionList))
+def list_suggestions(section_id: int) -> schemas.SuggestionList:
     """List a section's suggestions."""
     get_section(api_user(), section_id)
-    return jsonify(
-        {"suggestions": [suggestion_json(s) for s in suggestion_flow.for_section(section_id)]}
+    return schemas.SuggestionList(
+        suggestions=[
+            schemas.Suggestion(**suggestion_fields(s))
+            for s in suggestion_flow.for_section(section_id)
+        ]
     )
 
 
 @bp.get("/suggestions/<int:suggestion_id>")
-def get_suggestion(suggestion_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.SuggestionWithChanges))
+def get_suggestion(suggestion_id: int) -> schemas.SuggestionWithChanges:
     """Return a suggestion with its changes against the version it was based on."""
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
-    changes = [change.as_json() for change in suggestion_flow.changes_of(item)]
-    return jsonify(
-        {**suggestion_json(item), "changes": changes, "decided_changes": item.decided_changes}
+    return schemas.SuggestionWithChanges(
+        **suggestion_fields(item),
+        changes=[
+            schemas.SuggestionChange.model_validate(change.as_json())
+            for change in suggestion_flow.changes_of(item)
+        ],
+        decided_changes=item.decided_changes,
     )
 
 
@@ -155,14 +156,12 @@ def accept_suggestion(suggestion_id: int) -> Response:
 
 
 @bp.post("/suggestions/<int:suggestion_id>/reject")
-def reject_suggestion(suggestion_id: int) -> Response:
+@schemas.endpoint(json=schemas.Rejection, answer=(200, schemas.Suggestion))
+def reject_suggestion(suggestion_id: int) -> schemas.Suggestion:
     """Reject a suggestion with a reason."""
-    data = body_json()
-    reason = data.get("reason")
-    if not isinstance(reason, str):
-        raise ValidationFailed("'reason' must be a string", field="reason")
-    item = suggestion_flow.reject(api_user(), suggestion_id, reason)
-    return jsonify(suggestion_json(item))
+    data = schemas.body(schemas.Rejection)
+    item = suggestion_flow.reject(api_user(), suggestion_id, data.reason)
+    return schemas.Suggestion(**suggestion_fields(item))
 
 
 @bp.get("/papers/<int:paper_id>/activity")
