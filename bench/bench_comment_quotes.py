@@ -82,8 +82,12 @@ def run(app: Any, rng: random.Random, count: int) -> None:
     from workflows.errors import TooLarge
 
     ministry = accounts.create_organisation("Ministerium Bench", "MIN", OrgKind.MINISTRY)
-    lead = accounts.create_user("lead@bench.example", "Lea Leitung", ministry, PASSWORD)
-    member = accounts.create_user("member@bench.example", "Mia Mitglied", ministry, PASSWORD)
+    lead = accounts.create_user(
+        "lead@bench.example", "Lea Leitung", ministry, PASSWORD, check_strength=False
+    )
+    member = accounts.create_user(
+        "member@bench.example", "Mia Mitglied", ministry, PASSWORD, check_strength=False
+    )
     paper = paper_flow.create_paper(lead, "Benchmark-Papier", "")
     paper_flow.grant_role(lead, paper.id, member.email, Role.EDITOR)
     body = common.markdown_section(rng, SECTION_CHARS)[:SECTION_CHARS]

@@ -225,8 +225,9 @@ def create_user(
 ) -> User:
     """Create an active user account in an organisation.
 
-    ``check_strength=False`` is for the demo alliance only, whose users share a password
-    published in the README (the checker refuses it where the address contains it).
+    ``check_strength=False`` is for the demo alliance, whose users share a password
+    published in the README (the checker refuses it where the address contains it), and for
+    the benchmarks' throw-away accounts.
     """
     email = normalise_email(email)
     display_name = (display_name or "").strip()
