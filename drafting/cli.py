@@ -360,6 +360,59 @@ def editions_verify(paper_id: int | None, every: bool) -> None:
     click.echo(f"all editions of paper {paper_id} match their hashes")
 
 
+@editions_cli.command("verify-pdf")
+@click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False))
+def editions_verify_pdf(pdf_file: str) -> None:
+    """Check a records PDF: its seal (against SEAL_CERT) and that the edition hash in its
+    metadata is the stored edition's, whose texts still match it; exit non-zero otherwise."""
+    from pathlib import Path
+
+    from drafting.models import Edition
+    from exports import pdfa
+    from workflows.signoff import verify
+
+    data = Path(pdf_file).read_bytes()
+    try:
+        meta = pdfa.read_metadata(data)
+    except Exception as err:  # noqa: BLE001 — any unreadable file gets one clear message
+        raise click.ClickException(f"not a readable PDF: {err}") from err
+    if meta.paper_id is None or meta.edition is None or meta.edition_hash is None:
+        raise click.ClickException("the PDF names no Konzeptwerk edition in its metadata")
+    failures = []
+    cert = current_app.config.get("SEAL_CERT")
+    trust = [Path(cert).read_bytes()] if cert else []
+    seal = pdfa.verify_seal(data, trust)
+    if not seal.sealed:
+        if cert:
+            failures.append("the PDF carries no seal")
+        else:
+            click.echo("seal: none (SEAL_CERT is not configured)")
+    elif not seal.intact:
+        failures.append("the seal is broken: the PDF was changed after sealing")
+    elif not seal.trusted:
+        failures.append(f"the seal was not made with this installation's certificate ({seal.signer})")
+    elif not seal.covers_whole_file:
+        failures.append("the PDF was changed after sealing (content after the seal)")
+    else:
+        click.echo(f"seal: intact, by {seal.signer}")
+    edition = db.session.scalar(
+        select(Edition).where(Edition.paper_id == meta.paper_id, Edition.number == meta.edition)
+    )
+    if edition is None:
+        failures.append(f"paper {meta.paper_id} has no edition {meta.edition}")
+    elif edition.content_hash != meta.edition_hash:
+        failures.append(f"edition hash {meta.edition_hash} is not the stored edition's")
+    elif any(p.edition == meta.edition for p in verify(meta.paper_id)):
+        failures.append("the stored edition's texts no longer match its hash")
+    else:
+        click.echo(f"edition: paper {meta.paper_id}, edition {meta.edition}, hash matches")
+    if failures:
+        for line in failures:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{pdf_file} does NOT match a sealed stored edition")
+    click.echo(f"{pdf_file} matches edition {meta.edition} of paper {meta.paper_id}")
+
+
 @editions_cli.command("remind")
 def editions_remind() -> None:
     """Remind signatories before sign-off deadlines pass (run daily, e.g. from cron)."""

@@ -97,6 +97,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Page numbers in the Word contents, laid out by LibreOffice in the export job (when
         # soffice and pdftotext are installed; a listed requirement of the worker).
         "EXPORT_TOC_PAGES": os.environ.get("EXPORT_TOC_PAGES", "1") == "1",
+        # Seal of the PDF/A records copies (PAdES B-B via pyHanko): PEM certificate and key
+        # files, the key's passphrase if it has one. Unset: the PDFs are not sealed.
+        "SEAL_CERT": os.environ.get("SEAL_CERT") or None,
+        "SEAL_KEY": os.environ.get("SEAL_KEY") or None,
+        "SEAL_KEY_PASSWORD": os.environ.get("SEAL_KEY_PASSWORD") or None,
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),

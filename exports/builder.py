@@ -22,7 +22,7 @@ from docx.text.run import Run
 from lxml import etree
 
 from drafting.text.markdown import plain_text
-from exports import redline
+from exports import headings, properties, redline, styles
 from exports.data import Change, CommentData, ExportData, SectionData
 from exports.ooxml import (
     Context,
@@ -137,6 +137,14 @@ class _Numbering:
             self.root.append(el)
         return ident
 
+    def heading_list(self, doc: Any, starts: list[int]) -> None:
+        """Number the section headings with one multilevel list linked to Heading 1–3."""
+        abstract, num = self.next_abstract, self.next_num
+        self.next_abstract += 1
+        self.next_num += 1
+        ids = headings.link_styles(doc, num)
+        headings.add_heading_list(self.root, abstract, num, starts, ids)
+
     def new_list(self, ordered: bool, start: int = 1) -> int:
         ident = self.next_num
         self.next_num += 1
@@ -177,8 +185,21 @@ class Builder:
             page.left_margin, page.right_margin = Mm(25), Mm(20)
             page.top_margin, page.bottom_margin = Mm(25), Mm(20)
         self._ensure_styles()
-        self.styles = Styles({s.name: s.style_id for s in self.doc.styles})
         self.numbering = _Numbering(self.doc)
+        self.numbering.heading_list(
+            self.doc, headings.start_values([s.level for s in data.sections])
+        )
+        # Numbers Word would show otherwise (a level skipped) are typed: section id -> typed.
+        self._typed = {
+            s.section_id
+            for s, typed in zip(
+                data.sections,
+                headings.typed_numbers([s.level for s in data.sections], [s.number for s in data.sections]),
+                strict=True,
+            )
+            if typed
+        }
+        self.styles = Styles({s.name: s.style_id for s in self.doc.styles} | self._defined)
         self._links: dict[str, str] = {}
         self.ctx = Context(styles=self.styles, link=self._link, new_list=self.numbering.new_list)
         self.blocks: list[Any] = []
@@ -201,9 +222,6 @@ class Builder:
             style.font.underline = True
         if "Table Grid" not in names:
             self.doc.styles.add_style("Table Grid", WD_STYLE_TYPE.TABLE)
-        if "Quote" not in names:
-            quote = self.doc.styles.add_style("Quote", WD_STYLE_TYPE.PARAGRAPH)
-            quote.font.italic = True
         for level in (1, 2, 3):
             if f"toc {level}" not in names:
                 # Word's built-in contents styles: indented by level, page numbers at the
@@ -220,25 +238,8 @@ class Builder:
                 style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
                 if name == "Title":
                     style.font.size = Pt(26)
-        if "Code" not in names:
-            code = self.doc.styles.add_style("Code", WD_STYLE_TYPE.CHARACTER)
-            code.font.name = "Courier New"
-        if "Code Block" not in names:
-            block = self.doc.styles.add_style("Code Block", WD_STYLE_TYPE.PARAGRAPH)
-            block.font.name = "Courier New"
-            block.font.size = Pt(10)
-            block.paragraph_format.space_before = Pt(0)
-            block.paragraph_format.space_after = Pt(0)
-        # python-docx's comments refer to these style ids; Word names them as below.
-        ids = {s.style_id for s in self.doc.styles}
-        for ident, name, kind in (
-            ("CommentReference", "annotation reference", WD_STYLE_TYPE.CHARACTER),
-            ("CommentText", "annotation text", WD_STYLE_TYPE.PARAGRAPH),
-        ):
-            if ident not in ids and name not in names:
-                style = self.doc.styles.add_style(name, kind)
-                style.style_id = ident
-                style.font.size = Pt(10 if kind == WD_STYLE_TYPE.PARAGRAPH else 8)
+        # Comments, code, quotes, table text, footnotes, captions: the reference's own styles.
+        self._defined = styles.ensure(self.doc)
         self._language()
 
     def _language(self) -> None:
@@ -267,6 +268,9 @@ class Builder:
             if other is not lang and other.get(w("val")):
                 other.set(w("val"), tag)
         settings = self.doc.settings.element
+        zoom = settings.find(w("zoom"))
+        if zoom is not None and zoom.get(w("percent")) is None:
+            zoom.set(w("percent"), "100")  # required by the schema (python-docx's omits it)
         if settings.find(w("autoHyphenation")) is None:
             hyphenation = OxmlElement("w:autoHyphenation")
             anchor = settings.find(w("defaultTabStop"))
@@ -373,34 +377,49 @@ class Builder:
         return f"_Toc{s.section_id}"
 
     def _mark_heading(self, heading: Any, s: SectionData) -> None:
-        """Put the bookmark the contents link to around a section heading's text."""
-        self._bookmarks += 1
-        ident = str(self._bookmarks)
-        start = new("bookmarkStart", id=ident, name=self._bookmark(s))
+        """Put the bookmarks around a section heading's text.
+
+        ``_Toc<id>``: the contents link to it; ``_kw_s<id>_v<version>``: names the section and
+        the version exported, for the Word import (:mod:`exports.headings`).
+        """
+        names = [headings.bookmark_name(s.section_id, s.version)]
+        if s.number:  # not for a removed section: the contents do not list it
+            names.insert(0, self._bookmark(s))
         pr = heading.find(w("pPr"))
-        if pr is not None:
-            pr.addnext(start)
-        else:
-            heading.insert(0, start)
-        sub(heading, "bookmarkEnd", id=ident)
+        for name in reversed(names):
+            self._bookmarks += 1
+            ident = str(self._bookmarks)
+            start = new("bookmarkStart", id=ident, name=name)
+            if pr is not None:
+                pr.addnext(start)
+            else:
+                heading.insert(0, start)
+            sub(heading, "bookmarkEnd", id=ident)
+
+    def _heading(self, s: SectionData) -> Any:
+        """Return a section's heading paragraph, numbered by the list (typed where it must be)."""
+        heading = paragraph(self.styles.get(f"Heading {s.level}"))
+        if s.section_id in self._typed and s.number:
+            headings.switch_off_numbering(heading)
+            run(heading, f"{s.number} ")
+        return heading
 
     def section(self, s: SectionData) -> None:
         """Add one section: numbered heading, body, comments or tracked changes."""
-        heading = paragraph(self.styles.get(f"Heading {s.level}"))
+        heading = self._heading(s)
         if (
             self.data.redline_against is not None
             and s.old_title is not None
             and s.old_title != s.title
         ):
-            run(heading, f"{s.number} ")
             self._tracked(
                 heading, redline.blame(s.old_title, s.title, s.history, text_of=lambda c: c.title)
             )
         elif self.data.redline_against is not None and s.old_title is None:
             self._mark_inserted_paragraph(heading, s.history[-1] if s.history else None)
-            self._ins_run(heading, f"{s.number} {s.title}", s.history[-1] if s.history else None)
+            self._ins_run(heading, s.title, s.history[-1] if s.history else None)
         else:
-            run(heading, f"{s.number} {s.title}")
+            run(heading, s.title)
         self._mark_heading(heading, s)
         self.blocks.append(heading)
         start = len(self.blocks)
@@ -426,6 +445,7 @@ class Builder:
         heading = paragraph(self.styles.get(f"Heading {s.level}"))
         self._del_run(heading, s.title, change)
         self._mark_deleted_paragraph(heading, change)
+        self._mark_heading(heading, s)
         self.blocks.append(heading)
         diff = redline.BlockDiff(redline.Attribution((), change), self._rev)
         self.blocks.extend(diff.deleted(b) for b in markdown_blocks(s.body, self.ctx))
@@ -436,7 +456,7 @@ class Builder:
             return
         lab = self.labels
         self._page_break()
-        self._p(lab["annex"], "Heading 1")
+        headings.switch_off_numbering(self._p(lab["annex"], "Heading 1"))
         if self.data.edition_label:
             self._p(f"{lab['edition']}: {self.data.edition_label}")
         tbl = OxmlElement("w:tbl")
@@ -450,6 +470,7 @@ class Builder:
         sub(tbl, "tblGrid")
         header = sub(tbl, "tr")
         sub(sub(header, "trPr"), "tblHeader")
+        cell_style = self.styles.get(styles.TABLE_TEXT)
         for text in (lab["org"], lab["decision"], lab["signatory"], lab["date"], lab["note"]):
             run(sub(sub(header, "tc"), "p"), text, RunStyle(bold=True))
         for d in self.data.decisions:
@@ -464,6 +485,9 @@ class Builder:
             for index, text in enumerate(cells):
                 bold = index == 4 and d.decision == "approve_with_reservation"
                 run(sub(sub(row, "tc"), "p"), text, RunStyle(bold=bold))
+        if cell_style:
+            for cell_p in tbl.iter(w("p")):
+                cell_p.insert(0, paragraph(cell_style).find(w("pPr")))
         # Five equal columns leave a reservation a fifth of the page, too narrow for long
         # compound words: the text column gets the most room.
         set_column_widths(
@@ -596,6 +620,10 @@ class Builder:
         now = datetime.now(UTC).replace(tzinfo=None)
         props.created = now
         props.modified = now
+        custom = {properties.PAPER: str(self.data.paper_id)}
+        if self.data.edition_number is not None:
+            custom[properties.EDITION] = str(self.data.edition_number)
+        properties.set_properties(self.doc, custom)
 
     # -- assembly ---------------------------------------------------------------------------
 

@@ -113,6 +113,7 @@ class _Reader:
         self.archive = archive
         self.document = read_xml(archive, "word/document.xml")
         self.code_styles: set[str] = set()
+        self.numbered_styles: set[str] = set()  # paragraph styles with list numbering
         self.styles = self._styles()
         self.links = self._links()
         self.numbering = self._numbering()
@@ -133,7 +134,18 @@ class _Reader:
             fonts = style.find(f"{q('rPr')}/{q('rFonts')}")
             if style.get(q("type")) == "character" and _is_code_font(fonts):
                 self.code_styles.add(sid)
+            num_id = style.find(f"{q('pPr')}/{q('numPr')}/{q('numId')}")
+            if num_id is not None and num_id.get(q("val")) not in (None, "0"):
+                self.numbered_styles.add(sid)
         return out
+
+    def list_numbered(self, p: Any) -> bool:
+        """Return whether a paragraph's number comes from list numbering (not typed)."""
+        num_id = p.find(f"{q('pPr')}/{q('numPr')}/{q('numId')}")
+        if num_id is not None:
+            return num_id.get(q("val")) not in (None, "0")
+        ps = p.find(f"{q('pPr')}/{q('pStyle')}")
+        return ps is not None and ps.get(q("val")) in self.numbered_styles
 
     def _links(self) -> dict[str, str]:
         name = "word/_rels/document.xml.rels"
@@ -352,8 +364,11 @@ def read(data: bytes, limits: Limits | None = None) -> ImportedDocument:
             level = _heading_level(style)
             authors: set[str] = set()
             if level is not None and level <= 3:
-                original = strip_number(_plain(_runs_text(el, False, reader, authors)))
-                accepted = strip_number(_plain(_runs_text(el, True, reader, authors)))
+                # A typed number (earlier exports, a skipped level) is not part of the title;
+                # a heading numbered by the list has none in its text.
+                strip = (lambda t: t) if reader.list_numbered(el) else strip_number
+                original = strip(_plain(_runs_text(el, False, reader, authors)))
+                accepted = strip(_plain(_runs_text(el, True, reader, authors)))
                 if original.casefold() in ANNEX_TITLES:
                     break  # the sign-off annex of an export is not part of the text
                 if not (original or accepted):

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from drafting.extensions import db
 from drafting.models import (
     Edition,
+    EditionStatus,
     Export,
     ExportStatus,
     Paper,
@@ -33,7 +34,7 @@ from drafting.models import (
     User,
     utcnow,
 )
-from exports import layout
+from exports import layout, pdfa
 from exports.builder import build_document
 from exports.collect import collect
 from workflows import activity, throttle
@@ -78,9 +79,12 @@ def request_export(
     edition: int | None = None,
     redline_against: int | None = None,
     comments: bool = False,
+    fmt: str = "docx",
 ) -> Export:
     """Create an export of a paper (an edition or the working draft) and queue it.
 
+    ``fmt`` "pdf" makes the PDF/A records copy of an edition (of the final edition when none
+    is given and the paper is final): no comparison, no comments.
     The same request while the user's earlier one is queued or running returns that export.
 
     :raises RateLimited: when the user reached ``EXPORT_RATE_LIMIT``.
@@ -89,6 +93,10 @@ def request_export(
     """
     access = get_paper(actor, paper_id)
     numbers = set(db.session.scalars(select(Edition.number).where(Edition.paper_id == paper_id)))
+    if fmt not in FORMATS:
+        raise ValidationFailed(_l("The format must be docx or pdf."), field="format")
+    if fmt == "pdf":
+        edition = _pdf_edition(paper_id, edition, redline_against, comments)
     if edition is not None and edition not in numbers:
         raise ValidationFailed(_l("Edition %(n)s does not exist.", n=edition), field="edition")
     if redline_against is not None:
@@ -100,11 +108,13 @@ def request_export(
             raise ValidationFailed(
                 _l("The comparison must be with an earlier edition."), field="redline_against"
             )
-    options = {
+    options: dict[str, Any] = {
         "edition": edition,
         "redline_against": redline_against,
         "comments": bool(comments),
     }
+    if fmt == "pdf":
+        options["format"] = "pdf"
     running = throttle.same_export(actor, paper_id, options)
     if running is not None:
         return running
@@ -122,10 +132,44 @@ def request_export(
     if redline_against is not None:
         suffix += f"-aenderungen-zu-{redline_against}"
     export.filename = safe_filename(access.paper.title, suffix)
+    if fmt == "pdf":
+        export.filename = export.filename.removesuffix(".docx") + ".pdf"
     export.job_id = f"export-{export.id}"
     db.session.commit()
     enqueue(export.id)
     return export
+
+
+FORMATS = ("docx", "pdf")
+
+
+def _pdf_edition(
+    paper_id: int, edition: int | None, redline_against: int | None, comments: bool
+) -> int:
+    """Return the edition a PDF/A records copy is made of, or refuse the combination."""
+    if redline_against is not None:
+        raise ValidationFailed(
+            _l("A PDF for the records shows an edition as it is, without comparison."),
+            field="redline_against",
+        )
+    if comments:
+        raise ValidationFailed(
+            _l("A PDF for the records contains no comments."), field="comments"
+        )
+    if edition is None:
+        final = db.session.scalar(
+            select(Edition.number)
+            .where(Edition.paper_id == paper_id, Edition.status == EditionStatus.FINAL)
+            .order_by(Edition.number.desc())
+            .limit(1)
+        )
+        if final is None:
+            raise ValidationFailed(
+                _l("A PDF for the records is made of an edition: please choose one."),
+                field="edition",
+            )
+        return int(final)
+    return edition
 
 
 def enqueue(export_id: int) -> None:
@@ -255,7 +299,8 @@ def run_export(export_id: int) -> None:
         content = build_document(
             data, reference=reference, comments=bool(options.get("comments")), progress=progress
         )
-        if current_app.config.get("EXPORT_TOC_PAGES"):
+        pdf = options.get("format") == "pdf"
+        if current_app.config.get("EXPORT_TOC_PAGES") or pdf:
             # LibreOffice lays the document out; the contents get their page numbers.
             pages = layout.heading_pages(content, data.sections)
             if pages is not None:
@@ -265,6 +310,9 @@ def run_export(export_id: int) -> None:
                     comments=bool(options.get("comments")),
                     toc_pages=pages,
                 )
+        if pdf:
+            # The records copy: PDF/A-2b by LibreOffice, sealed when SEAL_CERT/KEY are set.
+            content = pdfa.records_pdf(content, data, current_app.config)
     except Exception as err:
         db.session.rollback()
         export = db.session.get(Export, export_id)

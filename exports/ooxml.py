@@ -303,6 +303,9 @@ def _cell_open(st: _State, ctx: Context, tok: Token) -> None:
     st.cell = sub(st.row, "tc")
     sub(sub(st.cell, "tcPr"), "tcW", w="0", type="auto")
     cell_p = sub(st.cell, "p")
+    table_text = ctx.styles.get("Table Text")
+    if table_text:
+        sub(sub(cell_p, "pPr"), "pStyle", val=table_text)
     align = str(tok.attrGet("style") or "").replace("text-align:", "").strip()
     if align in ("center", "right"):
         sub(ppr(cell_p), "jc", val="center" if align == "center" else "right")

@@ -25,19 +25,24 @@ def _optional_int(data: dict[str, Any], key: str) -> int | None:
 
 @bp.post("/papers/<int:paper_id>/exports")
 def create_export(paper_id: int) -> tuple[Response, int]:
-    """Queue a Word export of a paper (an edition or the working draft)."""
+    """Queue a Word export of a paper (an edition or the working draft), or the PDF/A of an
+    edition (``"format": "pdf"``)."""
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
         raise ValidationFailed("the request body must be a JSON object")
     comments = data.get("comments", False)
     if not isinstance(comments, bool):
         raise ValidationFailed("'comments' must be true or false", field="comments")
+    fmt = data.get("format", "docx")
+    if not isinstance(fmt, str) or fmt not in jobs.FORMATS:
+        raise ValidationFailed("'format' must be \"docx\" or \"pdf\"", field="format")
     export = jobs.request_export(
         api_user(),
         paper_id,
         edition=_optional_int(data, "edition"),
         redline_against=_optional_int(data, "redline_against"),
         comments=comments,
+        fmt=fmt,
     )
     return jsonify({"id": export.id, "status": export.status.value}), 202
 
@@ -50,7 +55,7 @@ def get_export(export_id: int) -> Response:
 
 @bp.get("/exports/<int:export_id>/download")
 def download_export(export_id: int) -> Response:
-    """Download the finished .docx."""
+    """Download the finished .docx (or .pdf)."""
     return send_export(jobs.get_export(api_user(), export_id))
 
 

@@ -38,7 +38,15 @@ class ExportForm(FlaskForm):
     edition = SelectField(_l("What to export"))
     redline_against = SelectField(_l("Show changes against (tracked changes)"))
     comments = BooleanField(_l("Include open comments as Word comments"))
-    submit = SubmitField(_l("Create Word document"))
+    format = SelectField(
+        _l("Format"),
+        choices=[
+            ("docx", _l("Word document (.docx)")),
+            ("pdf", _l("PDF/A for the records (editions only)")),
+        ],
+        default="docx",
+    )
+    submit = SubmitField(_l("Create document"))
 
 
 def _form(paper_id: int) -> ExportForm:
@@ -91,6 +99,7 @@ def index(paper_id: int) -> str | WerkzeugResponse | tuple[str, int]:
                 if form.redline_against.data
                 else None,
                 comments=bool(form.comments.data),
+                fmt=form.format.data or "docx",
             )
         except WorkflowError as err:
             if err.status == 404:
@@ -132,9 +141,12 @@ def send_export(export: Export) -> Response:
     """Answer with the export's file, or 409 while it is not done."""
     if export.status != ExportStatus.DONE or export.content is None:
         abort(409)
+    pdf = (export.options or {}).get("format") == "pdf"
     response = Response(
         export.content,
-        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        mimetype="application/pdf"
+        if pdf
+        else "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Content-Length"] = str(export.size)
