@@ -390,7 +390,9 @@ def editions_verify_pdf(pdf_file: str) -> None:
     elif not seal.intact:
         failures.append("the seal is broken: the PDF was changed after sealing")
     elif not seal.trusted:
-        failures.append(f"the seal was not made with this installation's certificate ({seal.signer})")
+        failures.append(
+            f"the seal was not made with this installation's certificate ({seal.signer})"
+        )
     elif not seal.covers_whole_file:
         failures.append("the PDF was changed after sealing (content after the seal)")
     else:

@@ -194,7 +194,9 @@ class Builder:
             s.section_id
             for s, typed in zip(
                 data.sections,
-                headings.typed_numbers([s.level for s in data.sections], [s.number for s in data.sections]),
+                headings.typed_numbers(
+                    [s.level for s in data.sections], [s.number for s in data.sections]
+                ),
                 strict=True,
             )
             if typed

@@ -153,9 +153,7 @@ def _pdf_edition(
             field="redline_against",
         )
     if comments:
-        raise ValidationFailed(
-            _l("A PDF for the records contains no comments."), field="comments"
-        )
+        raise ValidationFailed(_l("A PDF for the records contains no comments."), field="comments")
     if edition is None:
         final = db.session.scalar(
             select(Edition.number)

@@ -141,7 +141,7 @@ def seal(pdf: bytes, cert_file: str, key_file: str, passphrase: bytes | None = N
         subfilter=fields.SigSeedSubFilter.PADES,
     )
     out = signers.sign_pdf(writer, meta, signer=signer)
-    return out.getvalue()  # type: ignore[no-any-return]
+    return out.getvalue()
 
 
 def records_pdf(docx: bytes, data: ExportData, config: Mapping[str, Any]) -> bytes:

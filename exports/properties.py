@@ -30,7 +30,7 @@ def _part(doc: Any) -> Part | None:
     package = doc.part.package
     for rel in package.rels.values():
         if rel.reltype == RELATIONSHIP_TYPE.CUSTOM_PROPERTIES and not rel.is_external:
-            return rel.target_part  # type: ignore[no-any-return]
+            return rel.target_part
     return None
 
 

@@ -112,7 +112,7 @@ def _name(style: Any) -> str:
 
 def ensure(doc: Any) -> dict[str, str]:
     """Find or define every style of :data:`SPECS`; return their ids by the names above."""
-    found: dict[str, Any] = {}
+    found: dict[tuple[Any, str], Any] = {}
     for style in doc.styles:
         found.setdefault((style.type, _name(style)), style)
     ids: dict[str, str] = {}

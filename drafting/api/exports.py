@@ -35,7 +35,7 @@ def create_export(paper_id: int) -> tuple[Response, int]:
         raise ValidationFailed("'comments' must be true or false", field="comments")
     fmt = data.get("format", "docx")
     if not isinstance(fmt, str) or fmt not in jobs.FORMATS:
-        raise ValidationFailed("'format' must be \"docx\" or \"pdf\"", field="format")
+        raise ValidationFailed('\'format\' must be "docx" or "pdf"', field="format")
     export = jobs.request_export(
         api_user(),
         paper_id,

@@ -387,6 +387,14 @@ SCHEMAS.update(
                 "edition": {**_NULLABLE_INT, "description": "Default: the working draft."},
                 "redline_against": {**_NULLABLE_INT, "description": "Edition to compare."},
                 "comments": {"type": "boolean", "default": False},
+                "format": {
+                    "type": "string",
+                    "enum": ["docx", "pdf"],
+                    "default": "docx",
+                    "description": "pdf: the PDF/A-2b records copy of an edition (sealed "
+                    "when the installation has a seal); needs an edition (a final paper's "
+                    "final edition when none is given), no redline_against, no comments.",
+                },
             },
         ),
         "Export": _obj(
@@ -683,7 +691,8 @@ PATHS.update(
             "parameters": [PAPER_ID],
             "post": _post(
                 "createExport",
-                "Queue a Word export of the paper; the same request while the caller's "
+                "Queue a Word export (or the PDF/A of an edition) of the paper; the same "
+                "request while the caller's "
                 "earlier one is queued or running returns that export.",
                 {"202": _answer("The queued export.", _ref("Export"))},
                 _optional(_ref("NewExport"), "What to export."),

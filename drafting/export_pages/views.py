@@ -38,14 +38,7 @@ class ExportForm(FlaskForm):
     edition = SelectField(_l("What to export"))
     redline_against = SelectField(_l("Show changes against (tracked changes)"))
     comments = BooleanField(_l("Include open comments as Word comments"))
-    format = SelectField(
-        _l("Format"),
-        choices=[
-            ("docx", _l("Word document (.docx)")),
-            ("pdf", _l("PDF/A for the records (editions only)")),
-        ],
-        default="docx",
-    )
+    format = SelectField(_l("Format"), default="docx")
     submit = SubmitField(_l("Create document"))
 
 
@@ -56,6 +49,12 @@ def _form(paper_id: int) -> ExportForm:
     form.edition.choices = options(
         [("", _("Current working draft"))]
         + [(str(e.number), f"{e.label} ({word} {e.number})") for e in editions]
+    )
+    form.format.choices = options(
+        [
+            ("docx", _("Word document (.docx)")),
+            ("pdf", _("PDF/A for the records (editions only)")),
+        ]
     )
     form.redline_against.choices = options(
         [("", _("No comparison"))]

@@ -9,7 +9,6 @@ accepts it and refuses a changed copy. The API refuses combinations a records co
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,10 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from flask import Flask
 
 from drafting.extensions import db
@@ -28,7 +23,8 @@ from drafting.models import Edition, Export, ExportStatus
 from exports import jobs, pdfa
 from tests import factories
 from tests.conftest import api_headers, services_required
-from tests.integration.support import configured_app, fresh
+from tests.integration.support import configured_app, fresh, isolated_client, login
+from tests.seal_certs import make_seal
 from workflows import signoff as signoff_flow
 
 pytestmark = [
@@ -39,48 +35,6 @@ pytestmark = [
         reason="LibreOffice or poppler is not installed",
     ),
 ]
-
-
-def make_seal(folder: Path) -> tuple[Path, Path]:
-    """Write a self-signed seal certificate and its key (PEM); return their paths."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Konzeptwerk Test-Siegel")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "seal.pem", folder / "seal.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @dataclass
@@ -94,6 +48,7 @@ class Made:
     title: str
     token: str
     export_id: int
+    email: str
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +63,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
             signoff_flow.start(w.coordinator, w.paper.id, label="Gesamtfassung 1")
             edition = db.session.query(Edition).filter_by(paper_id=w.paper.id).one()
             edition_hash, pid, title = edition.content_hash, w.paper.id, w.paper.title
-            token = factories.token(w.editor)
+            token, email = factories.token(w.editor), w.editor.email
             export_id = jobs.request_export(w.editor, pid, edition=1, fmt="pdf").id
             db.session.remove()
             jobs.wait_for_exports(timeout=300)
@@ -120,7 +75,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
             assert pdf is not None
         path = tmp / "records.pdf"
         path.write_bytes(pdf)
-        yield Made(app, pdf, path, cert, pid, edition_hash, title, token, export_id)
+        yield Made(app, pdf, path, cert, pid, edition_hash, title, token, export_id, email)
 
 
 def test_the_pdf_is_pdfa_2b_with_edition_and_hash_in_its_xmp(made: Made) -> None:
@@ -154,7 +109,6 @@ def test_the_seal_is_intact_and_made_by_the_configured_certificate(made: Made) -
     check = pdfa.verify_seal(made.pdf, [made.cert.read_bytes()])
     assert check.sealed and check.intact and check.trusted and check.covers_whole_file
     assert "Konzeptwerk Test-Siegel" in check.signer
-
 
 
 def test_another_certificate_is_not_trusted(made: Made, tmp_path: Path) -> None:
@@ -212,3 +166,24 @@ def test_api_offers_pdf_and_refuses_combinations_a_records_copy_cannot_have(made
         error = response.get_json()["error"]
         assert error["code"] == "validation_failed" and error["message"], payload
         assert error.get("field", field) == field, (payload, error)
+
+
+def test_the_export_page_offers_pdf_for_editions_and_says_what_is_not_possible(
+    made: Made,
+) -> None:
+    client = isolated_client(made.app)
+    login(client, made.email)
+    url = f"/papers/{made.paper_id}/exports"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="format"' in page and 'value="pdf"' in page
+    refused = client.post(
+        url, data={"edition": "1", "redline_against": "", "format": "pdf", "comments": "y"}
+    )
+    assert refused.status_code == 422
+    assert "keine Kommentare" in refused.get_data(as_text=True) or "no comments" in (
+        refused.get_data(as_text=True)
+    )
+    done = client.post(url, data={"edition": "1", "redline_against": "", "format": "pdf"})
+    assert done.status_code == 302 and "/exports/" in done.location
+    with made.app.app_context():
+        jobs.wait_for_exports(timeout=300)  # the export runs on; let it finish in this test

@@ -150,9 +150,7 @@ def _exports() -> dict[str, bytes]:
         "plain": build_document(data),
         "comments": build_document(data, comments=True),
         "redline": build_document(redline, comments=True),
-        "reference": build_document(
-            data, reference=docx_samples.reference_docx(), comments=True
-        ),
+        "reference": build_document(data, reference=docx_samples.reference_docx(), comments=True),
     }
 
 

@@ -315,8 +315,8 @@ def _reference() -> bytes:
         ("footnote text", WD_STYLE_TYPE.PARAGRAPH, 7),
         ("footnote reference", WD_STYLE_TYPE.CHARACTER, 7),
     ):
-        style = document.styles[name] if name in ("Quote",) else document.styles.add_style(
-            name, kind
+        style = (
+            document.styles[name] if name in ("Quote",) else document.styles.add_style(name, kind)
         )
         style.font.size = Pt(size)
         style.font.name = "Georgia"
@@ -353,20 +353,34 @@ def test_styles_come_from_the_reference_document() -> None:
     docx = build_document(_data([1]), reference=_reference(), comments=True)
     styles = _parts(docx)["word/styles.xml"]
     # The reference's comment styles, under the ids python-docx writes into comments.
-    for ident, name in (("CommentText", "annotation text"), ("CommentReference", "annotation reference")):
+    for ident, name in (
+        ("CommentText", "annotation text"),
+        ("CommentReference", "annotation reference"),
+    ):
         style = _style(styles, ident)
         assert style.find(f"{W}name").get(f"{W}val") == name
         assert style.find(f"{W}rPr/{W}rFonts").get(f"{W}ascii") == "Georgia"
     assert not styles.xpath("w:style[@w:styleId='Kommentartext']", namespaces={"w": W[1:-1]})
     names = {s.find(f"{W}name").get(f"{W}val"): s for s in styles.iter(f"{W}style")}
-    for name in ("Quote", "Code", "Table Contents", "footnote text", "footnote reference", "caption"):
+    for name in (
+        "Quote",
+        "Code",
+        "Table Contents",
+        "footnote text",
+        "footnote reference",
+        "caption",
+    ):
         fonts = names[name].find(f"{W}rPr/{W}rFonts")
         assert fonts is not None and fonts.get(f"{W}ascii") == "Georgia", name
     # Nothing was defined twice under the export's own names.
     assert "Table Text" not in names and "Code Block" in names
     body = _parts(docx)["word/document.xml"]
-    cells = [p.find(f"{W}pPr/{W}pStyle") for p in body.iter(f"{W}p") if p.getparent().tag == f"{W}tc"]
-    assert cells and {c.get(f"{W}val") for c in cells} == {names["Table Contents"].get(f"{W}styleId")}
+    cells = [
+        p.find(f"{W}pPr/{W}pStyle") for p in body.iter(f"{W}p") if p.getparent().tag == f"{W}tc"
+    ]
+    assert cells and {c.get(f"{W}val") for c in cells} == {
+        names["Table Contents"].get(f"{W}styleId")
+    }
     used, defined = _used_and_defined(docx)
     assert used <= defined, used - defined
 
