@@ -20,7 +20,7 @@ from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
-from workflows.permissions import can_edit_now, can_manage
+from workflows.permissions import can_comment, can_edit_now, can_manage, is_writer
 
 bp = Blueprint("papers", __name__)
 
@@ -75,6 +75,9 @@ def show(paper_id: int) -> str:
         approved_version=reviewstate.approved_version,
         suggestion_counts=suggestion_flow.open_counts(paper_id),
         comment_counts=comment_flow.open_counts(paper_id),
+        tracked=suggestion_flow.open_tracked(paper_id) if is_writer(access.member) else {},
+        margins=comment_flow.margins(paper_id, sections, access.member),
+        may_comment=can_comment(access.member),
         paper=access.paper,
         member=access.member,
         sections=list(zip(numbers, sections, strict=True)),
