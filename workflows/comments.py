@@ -23,8 +23,6 @@ from sqlalchemy.orm import aliased
 
 from drafting.extensions import db
 from drafting.models import Comment, Participant, Section, SectionVersion, User, utcnow
-from drafting.text.highlight import render_highlighted
-from drafting.text.markdown import render_inline
 from drafting.text.anchors import (
     NO_ANCHOR,
     Anchor,
@@ -34,6 +32,8 @@ from drafting.text.anchors import (
     locate_quote,
     move_anchor,
 )
+from drafting.text.highlight import render_highlighted
+from drafting.text.markdown import render_inline
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -689,9 +689,9 @@ def margins(paper_id: int, sections: Sequence[Section], member: Membership) -> M
             for t in open_threads
             if t.anchor.anchor is not None and t.root.deleted_at is None
         }
-        body = render_highlighted(section.head.body, marked) if marked else None
+        highlighted = render_highlighted(section.head.body, marked) if marked else None
         resolvable = {t.root.id for t in threads if can_resolve(member, t.root)}
-        result[section.id] = Margin(open_threads, resolved, body, resolvable)
+        result[section.id] = Margin(open_threads, resolved, highlighted, resolvable)
         shown += [c for t in threads for c in t.comments if c.deleted_at is None]
     users = mention_users(c.body for c in shown)
     rendered = {c.id: render_comment(c.body, users) for c in shown}

@@ -90,7 +90,8 @@ def show(section_id: int) -> str:
         diff=diff,
         events=review_flow.history_events(section.id),
         open_suggestions=[
-            suggestion_flow.tracked(s) for s in suggestion_flow.for_section(section.id, open_only=True)
+            suggestion_flow.tracked(s)
+            for s in suggestion_flow.for_section(section.id, open_only=True)
         ],
         may_decide=is_writer(access.member),
         may_submit=is_writer(access.member),

@@ -39,7 +39,7 @@ def test_the_suggestion_page_shows_tracked_changes_with_a_choice_per_change(
     auth.login(world.editor.email)
     page = html(client.get(f"/suggestions/{suggestion.id}"))
     text = page.split('data-tracked-text="')[1].split("</div>")[0]
-    assert 'id="change-{0}-1"'.format(suggestion.id) in text
+    assert f'id="change-{suggestion.id}-1"' in text
     assert "<ins>" in text and "[eingefügt: </span> und vom Handwerk" in text
     assert 'name="change-1" value="accept"' in page and 'name="change-2" value="reject"' in page
     for label in ("Alle annehmen", "Alle ablehnen", "Auswahl übernehmen"):
@@ -111,9 +111,10 @@ def test_reject_all_with_a_reason(client, auth, world, suggestion):
 
 def test_members_cannot_decide_and_bad_decisions_are_refused(client, auth, world, suggestion):
     auth.login(world.member.email)
-    assert client.post(
-        f"/suggestions/{suggestion.id}/decide", data={"decision": "all"}
-    ).status_code == 403
+    assert (
+        client.post(f"/suggestions/{suggestion.id}/decide", data={"decision": "all"}).status_code
+        == 403
+    )
     auth.logout()
     auth.login(world.editor.email)
     odd = client.post(f"/suggestions/{suggestion.id}/decide", data={"decision": "maybe"})
@@ -122,9 +123,7 @@ def test_members_cannot_decide_and_bad_decisions_are_refused(client, auth, world
     assert "Bitte wählen Sie" in html(client.get(f"/suggestions/{suggestion.id}"))
 
 
-def test_paper_and_review_pages_show_open_suggestions_to_editors(
-    client, auth, world, suggestion
-):
+def test_paper_and_review_pages_show_open_suggestions_to_editors(client, auth, world, suggestion):
     auth.login(world.editor.email)
     paper = html(client.get(f"/papers/{world.paper.id}"))
     assert "Offene Vorschläge als nachverfolgte Änderungen" in paper
@@ -134,5 +133,7 @@ def test_paper_and_review_pages_show_open_suggestions_to_editors(
     assert f'data-tracked-form="{suggestion.id}"' in review
     auth.logout()
     auth.login(world.member.email)
-    assert "Offene Vorschläge als nachverfolgte Änderungen" not in html(client.get(f"/papers/{world.paper.id}"))
+    assert "Offene Vorschläge als nachverfolgte Änderungen" not in html(
+        client.get(f"/papers/{world.paper.id}")
+    )
     assert db.session.scalars(select(Suggestion)).one().status == SuggestionStatus.OPEN
