@@ -126,14 +126,14 @@ def test_members_cannot_decide_and_bad_decisions_are_refused(client, auth, world
 def test_paper_and_review_pages_show_open_suggestions_to_editors(client, auth, world, suggestion):
     auth.login(world.editor.email)
     paper = html(client.get(f"/papers/{world.paper.id}"))
-    assert "Offene Vorschläge als nachverfolgte Änderungen" in paper
+    assert "Offene Änderungsvorschläge als nachverfolgte Änderungen" in paper
     assert f'data-tracked-form="{suggestion.id}"' in paper
     assert 'name="next" value="paper"' in paper
     review = html(client.get(f"/sections/{world.section.id}/review"))
     assert f'data-tracked-form="{suggestion.id}"' in review
     auth.logout()
     auth.login(world.member.email)
-    assert "Offene Vorschläge als nachverfolgte Änderungen" not in html(
+    assert "Offene Änderungsvorschläge als nachverfolgte Änderungen" not in html(
         client.get(f"/papers/{world.paper.id}")
     )
     assert db.session.scalars(select(Suggestion)).one().status == SuggestionStatus.OPEN
