@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -179,9 +180,19 @@ def mention_users(texts: Iterable[str]) -> dict[int, User]:
     return users_by_id(ids)
 
 
+@lru_cache(maxsize=1024)
+def _rendered(text: str) -> Markup:
+    return render_inline(text)
+
+
 def render_comment(text: str, users: dict[int, User]) -> Markup:
-    """Render a comment's Markdown with its mentions showing current display names."""
-    return render_inline(show_mentions(text, users) if "(user:" in text else text)
+    """Render a comment's Markdown with its mentions showing current display names.
+
+    Short texts are cached (the margin of a paper page renders every open comment): the
+    rendering depends on the text alone, mentions already replaced by current names.
+    """
+    shown = show_mentions(text, users) if "(user:" in text else text
+    return _rendered(shown) if len(shown) <= 2_000 else render_inline(shown)
 
 
 def mentionable(actor: User, paper_id: int, query: str = "", limit: int = 10) -> list[User]:
