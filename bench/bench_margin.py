@@ -23,7 +23,9 @@ import common
 
 COMMENTS, PAGE_P95_MS, BUNDLE_KB = 50, 100, 200
 # Three words in a row in a paragraph: a passage a reader would select.
-_PASSAGE = re.compile(r"(?<![\w*_])[A-Za-zÄÖÜäöüß]{3,} [A-Za-zÄÖÜäöüß]{3,} [A-Za-zÄÖÜäöüß]{3,}(?![\w*_])")
+_PASSAGE = re.compile(
+    r"(?<![\w*_])[A-Za-zÄÖÜäöüß]{3,} [A-Za-zÄÖÜäöüß]{3,} [A-Za-zÄÖÜäöüß]{3,}(?![\w*_])"
+)
 
 
 def seed_comments(paper_id: int, lead_id: int, count: int) -> int:
@@ -48,7 +50,9 @@ def seed_comments(paper_id: int, lead_id: int, count: int) -> int:
         found = _PASSAGE.search(head.body)
         assert found is not None
         quote = found.group(0)
-        comment = flow.add_comment(lead, section.id, f"Anmerkung {index}: bitte prüfen.", quote=quote)
+        comment = flow.add_comment(
+            lead, section.id, f"Anmerkung {index}: bitte prüfen.", quote=quote
+        )
         if index % 3 == 0:
             flow.add_comment(lead, section.id, "Antwort.", parent_id=comment.id)
         if index % 3 == 1:
@@ -102,8 +106,10 @@ def main() -> None:
         page = common.timed(lambda: get(page_url), repeat)
         health = common.timed(lambda: get("/health"), repeat)
         print(f"\n  {made} open threads seeded; page shows {threads} in the margin, {marks} marked")
-        print(f"  paper page: {len(html) / 1024:.0f} KB of HTML, "
-              f"{len(common.queries(statements))} SQL queries")
+        print(
+            f"  paper page: {len(html) / 1024:.0f} KB of HTML, "
+            f"{len(common.queries(statements))} SQL queries"
+        )
         common.line(f"GET /papers/<id> with {made} margin comments", page)
         common.line("GET /papers/<id> without comments (same run)", bare)
         common.line("GET /health (same run)", health)
@@ -112,8 +118,13 @@ def main() -> None:
     static = Path(__file__).resolve().parent.parent / "drafting" / "static"
     sizes = {
         name: len(gzip.compress((static / name).read_bytes(), 9))
-        for name in ("editor.bundle.js", "editor.bundle.css", "comments.js", "mentions.js",
-                     "tracked.js")
+        for name in (
+            "editor.bundle.js",
+            "editor.bundle.css",
+            "comments.js",
+            "mentions.js",
+            "tracked.js",
+        )
     }
     print()
     for name, size in sizes.items():

@@ -128,9 +128,7 @@ def test_paper_page_with_tracked_changes_and_margin_comments_and_a_mention(
     expect(section.locator(".margin-thread")).to_contain_text("Frage an @Rita Prüfung bitte")
 
     with live.app.app_context():
-        reviewer_id = db.session.scalar(
-            select(User.id).where(User.email == live.people.reviewer)
-        )
+        reviewer_id = db.session.scalar(select(User.id).where(User.email == live.people.reviewer))
         told = db.session.scalars(
             select(Notification).where(Notification.kind == "mentioned")
         ).all()

@@ -15,7 +15,9 @@ from drafting.text.changes import changes, tracked_html
 pytestmark = pytest.mark.filterwarnings("error")
 
 BASE = "Die Innenstadt lebt vom Handel. Sie braucht <mehr> Wohnungen.\n\nDie Läden schließen."
-PROPOSED = "Die Innenstadt lebt vom Handel und Handwerk. Sie braucht Wohnungen.\n\nDie Läden bleiben."
+PROPOSED = (
+    "Die Innenstadt lebt vom Handel und Handwerk. Sie braucht Wohnungen.\n\nDie Läden bleiben."
+)
 
 
 def _without(markup: str, tag: str) -> str:
@@ -41,8 +43,8 @@ def test_marks_labels_and_escaping():
         )
     )
     assert '<span class="change change-insert" id="change-7-1" data-change="1">' in out
-    assert "<ins><span class=\"visually-hidden\">[eingefügt: </span> und Handwerk" in out
-    assert "<del><span class=\"visually-hidden\">[gelöscht: </span>&lt;mehr&gt; " in out
+    assert '<ins><span class="visually-hidden">[eingefügt: </span> und Handwerk' in out
+    assert '<del><span class="visually-hidden">[gelöscht: </span>&lt;mehr&gt; ' in out
     assert "change-rejected" in out and "<mehr>" not in out
     assert '<span class="visually-hidden">Änderung 3: </span>' in out
     assert _without(out, "ins") == BASE
