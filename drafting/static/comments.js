@@ -80,7 +80,8 @@
       return;
     }
     var template = document.getElementById("margin-comment-template");
-    var post = body.getAttribute("data-comment-post");
+    // The discussion page's address takes the new comment (GET shows it, POST adds to it).
+    var post = body.getAttribute("data-comment-url");
     if (template && post && template.content) {
       openMarginBox(body, post, chosen.text, template);
       return;
