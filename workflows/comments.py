@@ -653,6 +653,10 @@ class Margins:
     rendered: dict[int, Markup]
     resolvers: dict[int, User]
 
+    def open_counts(self) -> dict[int, int]:
+        """Count the open threads per section, as :func:`open_counts` does, without a query."""
+        return {sid: len(m.open) for sid, m in self.sections.items() if m.open}
+
 
 def margins(paper_id: int, sections: Sequence[Section], member: Membership) -> Margins:
     """Load the comment threads of a paper's sections for their margins, with one query.

@@ -338,8 +338,12 @@ def tracked(suggestion: Suggestion) -> Tracked:
     return Tracked(suggestion, base.body, text_changes.changes(base.body, suggestion.body))
 
 
-def open_tracked(paper_id: int) -> dict[int, list[Tracked]]:
-    """Return the open suggestions of a paper as tracked changes, per section, oldest first."""
+def open_tracked(paper_id: int, *, with_changes: bool = True) -> dict[int, list[Tracked]]:
+    """Return the open suggestions of a paper as tracked changes, per section, oldest first.
+
+    Without ``with_changes`` the changes are not computed (and base texts not loaded): the
+    lengths of the lists are then the open counts, for readers who may not decide.
+    """
     items = list(
         db.session.scalars(
             select(Suggestion)
@@ -347,6 +351,11 @@ def open_tracked(paper_id: int) -> dict[int, list[Tracked]]:
             .order_by(Suggestion.id)
         ).unique()
     )
+    if not with_changes:
+        counted: dict[int, list[Tracked]] = {}
+        for item in items:
+            counted.setdefault(item.section_id, []).append(Tracked(item, "", []))
+        return counted
     if not items:
         return {}
     wanted = {(s.section_id, s.base_version) for s in items}
