@@ -160,13 +160,16 @@ def mentioned_ids(text: str) -> set[int]:
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
 
 
-def show_mentions(text: str, users: dict[int, User]) -> str:
-    """Replace stored mentions by "@" and the user's current display name (Markdown-escaped)."""
+def show_mentions(text: str, users: dict[int, User], *, markdown: bool = True) -> str:
+    """Replace stored mentions by "@" and the user's current display name.
+
+    With ``markdown`` (for rendering) the name's Markdown punctuation is escaped.
+    """
 
     def name(match: re.Match[str]) -> str:
         user = users.get(int(match.group(2)))
         shown = user.display_name if user is not None else match.group(1)
-        return "@" + _MARKDOWN_PUNCTUATION.sub(r"\\\1", shown)
+        return "@" + (_MARKDOWN_PUNCTUATION.sub(r"\\\1", shown) if markdown else shown)
 
     return _MENTION_ID.sub(name, text)
 
@@ -256,7 +259,12 @@ def _notify(
             "section": section.title,
             "actor": actor.display_name,
             "comment": comment.id,
-            "excerpt": _excerpt(comment.body),
+            # Mentions as the current names, not as their stored "@[Name](user:<id>)" form.
+            "excerpt": _excerpt(
+                show_mentions(comment.body, mention_users([comment.body]), markdown=False)
+                if "(user:" in comment.body
+                else comment.body
+            ),
         },
         target=Target.COMMENT,
         target_id=comment.id,

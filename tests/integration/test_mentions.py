@@ -49,6 +49,7 @@ def test_a_mention_by_id_notifies_and_shows_the_current_name(client, auth, world
     )
     told = db.session.scalars(select(Notification).where(Notification.kind == "mentioned")).all()
     assert [n.user_id for n in told] == [world.reviewer.id]
+    assert told[0].params["excerpt"] == "Bitte @Rita Prüfung prüfen."
     world.reviewer.display_name = "Rita Neu*name"
     db.session.commit()
     auth.login(world.editor.email)
@@ -62,6 +63,15 @@ def test_a_mention_by_id_notifies_and_shows_the_current_name(client, auth, world
 def test_a_mention_of_a_non_member_id_notifies_nobody(world):
     flow.add_comment(world.member, world.section.id, f"@[X](user:{world.outsider.id}) hallo")
     assert db.session.scalars(select(Notification)).all() == []
+
+
+def test_names_are_escaped_for_markdown_only_when_rendered(world):
+    users = {world.editor.id: world.editor}
+    world.editor.display_name = "Dr. Emil *Redaktion*"
+    text = f"Hallo @[E](user:{world.editor.id})!"
+    assert flow.show_mentions(text, users, markdown=False) == "Hallo @Dr. Emil *Redaktion*!"
+    rendered = str(flow.render_comment(text, users))
+    assert "@Dr. Emil *Redaktion*!" in rendered and "<em>" not in rendered
 
 
 def test_the_name_form_does_not_match_the_id_form():
