@@ -45,7 +45,10 @@
       body.parentNode.insertBefore(bar, body.nextSibling);
     }
     bar.hidden = false;
-    if (announce) { live.textContent = script.getAttribute("data-announce") || ""; }
+    if (announce) {
+      live.textContent = (document.getElementById("margin-comment-template") &&
+        script.getAttribute("data-margin-announce")) || script.getAttribute("data-announce") || "";
+    }
   }
 
   function onSelectionChange() {
