@@ -162,6 +162,36 @@
       });
     });
   }
+  // A thread and its passage go together: focus or hover on one outlines the other, and a
+  // click on a marked passage moves to its thread in the margin.
+  function pair(id, on) {
+    var marks = document.querySelectorAll("mark.anchor[data-comment='" + id + "']");
+    Array.prototype.forEach.call(marks, function (mark) { mark.classList.toggle("active", on); });
+    var thread = document.querySelector(".margin-thread[data-anchor='" + id + "']");
+    if (thread) { thread.classList.toggle("active", on); }
+  }
+  ["focusin", "mouseover"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var el = event.target.closest && event.target.closest(".margin-thread[data-anchor], mark.anchor");
+      if (el) { pair(el.getAttribute("data-anchor") || el.getAttribute("data-comment"), true); }
+    });
+  });
+  ["focusout", "mouseout"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var el = event.target.closest && event.target.closest(".margin-thread[data-anchor], mark.anchor");
+      if (el) { pair(el.getAttribute("data-anchor") || el.getAttribute("data-comment"), false); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var mark = event.target.closest && event.target.closest(".section-main mark.anchor");
+    var selection = window.getSelection();
+    if (!mark || (selection && !selection.isCollapsed)) { return; }
+    var thread = document.querySelector(".margin-thread[data-anchor='" + mark.getAttribute("data-comment") + "']");
+    if (thread) {
+      thread.setAttribute("tabindex", "-1");
+      thread.focus();
+    }
+  });
   align();
   if (wide && wide.addEventListener) { wide.addEventListener("change", align); }
   window.addEventListener("load", align);
