@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import Flask, g, has_request_context
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from drafting.text.changes import tracked_html
 
 STATUS_LABELS = {
     "drafting": _l("Draft"),
@@ -93,10 +96,24 @@ def stored_html(value: str | None) -> Markup:
     return Markup(value or "")  # noqa: S704  # nosec B704 # sanitised when stored
 
 
+def tracked(item: Any, prefix: str = "change") -> Markup:
+    """Render a suggestion's changes inline as tracked changes (workflows.suggestions.Tracked)."""
+    return tracked_html(
+        item.base_body,
+        item.changes,
+        deleted_label=str(_l("deleted")),
+        inserted_label=str(_l("inserted")),
+        change_label=str(_l("Change %(n)s:", n="%(n)s")),
+        prefix=prefix,
+        states=item.states(),
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["stored_html"] = stored_html
+    app.jinja_env.filters["tracked"] = tracked
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS

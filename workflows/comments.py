@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -31,6 +33,8 @@ from drafting.text.anchors import (
     locate_quote,
     move_anchor,
 )
+from drafting.text.highlight import render_highlighted
+from drafting.text.markdown import render_inline
 from workflows import activity, search
 from workflows.errors import (
     InvalidTransition,
@@ -42,7 +46,7 @@ from workflows.errors import (
 )
 from workflows.notifications import Target, notify, paper_people
 from workflows.numbers import to_int
-from workflows.papers import PaperAccess
+from workflows.papers import PaperAccess, get_paper
 from workflows.permissions import Membership, can_comment, is_writer
 from workflows.sections import get_section
 
@@ -86,19 +90,22 @@ def current_anchor(
     )
 
 
-def anchors_for(comments: Iterable[Comment], section: Section) -> dict[int, AnchorState]:
+def anchors_for(
+    comments: Iterable[Comment], section: Section, known: dict[int, str] | None = None
+) -> dict[int, AnchorState]:
     """Compute the current anchors of many comments of one section in one pass.
 
-    The bodies of the anchor versions are loaded with one query, and the diff of each
-    anchor version against the current text is computed once.
+    The bodies of the anchor versions are loaded with one query (unless ``known`` has them,
+    by version number), and the diff of each anchor version against the current text is
+    computed once.
     """
     head = section.head
     anchored = [c for c in comments if c.anchor_version is not None and c.anchor_start is not None]
     states: dict[int, AnchorState] = {}
     if head is None or not anchored:
         return states
-    wanted = {c.anchor_version for c in anchored} - {head.number}
-    bodies = {head.number: head.body}
+    bodies = {**(known or {}), head.number: head.body}
+    wanted = {c.anchor_version for c in anchored} - set(bodies)
     if wanted:
         rows = db.session.execute(
             select(SectionVersion.number, SectionVersion.body).where(
@@ -128,7 +135,11 @@ def anchor_state(comment: Comment, section: Section) -> AnchorState:
 
 # --- mentions ----------------------------------------------------------------------------
 
-_MENTION_NAME = re.compile(r"@\[([^\]\n]{1,120})\]")
+# The stored form of a mention chosen from the autocomplete: "@[Name](user:<id>)". The id
+# is what counts: the name is shown as the user's *current* display name (renames and
+# pseudonymised accounts follow), the written name only when the user is gone.
+_MENTION_ID = re.compile(r"@\[([^\]\n]{1,120})\]\(user:([0-9]{1,12})\)")
+_MENTION_NAME = re.compile(r"@\[([^\]\n]{1,120})\](?!\(user:[0-9])")
 _MENTION_EMAIL = re.compile(
     r"(?<![\w.+%-])@([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
 )
@@ -141,12 +152,83 @@ def mentions_in(text: str) -> tuple[set[str], set[str]]:
     return emails, {n for n in names if n}
 
 
+def mentioned_ids(text: str) -> set[int]:
+    """Return the user ids of the ``@[Name](user:<id>)`` mentions in a text."""
+    return {int(m.group(2)) for m in _MENTION_ID.finditer(text or "")}
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+
+
+def show_mentions(text: str, users: dict[int, User], *, markdown: bool = True) -> str:
+    """Replace stored mentions by "@" and the user's current display name.
+
+    With ``markdown`` (for rendering) the name's Markdown punctuation is escaped.
+    """
+
+    def name(match: re.Match[str]) -> str:
+        user = users.get(int(match.group(2)))
+        shown = user.display_name if user is not None else match.group(1)
+        return "@" + (_MARKDOWN_PUNCTUATION.sub(r"\\\1", shown) if markdown else shown)
+
+    return _MENTION_ID.sub(name, text)
+
+
+def mention_users(texts: Iterable[str]) -> dict[int, User]:
+    """Load the users mentioned by id in some texts, with one query."""
+    ids: set[int] = set()
+    for text in texts:
+        if "(user:" in text:
+            ids |= mentioned_ids(text)
+    return users_by_id(ids)
+
+
+@lru_cache(maxsize=1024)
+def _rendered(text: str) -> Markup:
+    return render_inline(text)
+
+
+def render_comment(text: str, users: dict[int, User]) -> Markup:
+    """Render a comment's Markdown with its mentions showing current display names.
+
+    Short texts are cached (the margin of a paper page renders every open comment): the
+    rendering depends on the text alone, mentions already replaced by current names.
+    """
+    shown = show_mentions(text, users) if "(user:" in text else text
+    return _rendered(shown) if len(shown) <= 2_000 else render_inline(shown)
+
+
+def mentionable(actor: User, paper_id: int, query: str = "", limit: int = 10) -> list[User]:
+    """List the active members of a paper's participating organisations, for @-mentions.
+
+    Only for users who may see the paper (:func:`workflows.papers.get_paper` raises
+    NotFound otherwise); ``query`` filters by a part of the display name.
+    """
+    get_paper(actor, paper_id)
+    statement = (
+        select(User)
+        .join(Participant, Participant.organisation_id == User.organisation_id)
+        .where(Participant.paper_id == paper_id, User.active.is_(True))
+    )
+    query = " ".join((query or "").split())[:120]
+    if query:
+        statement = statement.where(
+            func.lower(User.display_name).contains(query.lower(), autoescape=True)
+        )
+    return list(
+        db.session.scalars(statement.order_by(User.display_name, User.id).limit(limit)).unique()
+    )
+
+
 def mentioned_members(text: str, paper_id: int) -> list[User]:
     """Return the active users of participating organisations mentioned in a text."""
     emails, names = mentions_in(text)
-    if not emails and not names:
+    ids = mentioned_ids(text)
+    if not emails and not names and not ids:
         return []
     conditions = []
+    if ids:
+        conditions.append(User.id.in_(ids))
     if emails:
         conditions.append(func.lower(User.email).in_(emails))
     if names:
@@ -177,7 +259,12 @@ def _notify(
             "section": section.title,
             "actor": actor.display_name,
             "comment": comment.id,
-            "excerpt": _excerpt(comment.body),
+            # Mentions as the current names, not as their stored "@[Name](user:<id>)" form.
+            "excerpt": _excerpt(
+                show_mentions(comment.body, mention_users([comment.body]), markdown=False)
+                if "(user:" in comment.body
+                else comment.body
+            ),
         },
         target=Target.COMMENT,
         target_id=comment.id,
@@ -495,7 +582,11 @@ def section_comments(section_id: int) -> list[Comment]:
     )
 
 
-def threads_of(section: Section, comments: Sequence[Comment] | None = None) -> list[Thread]:
+def threads_of(
+    section: Section,
+    comments: Sequence[Comment] | None = None,
+    known: dict[int, str] | None = None,
+) -> list[Thread]:
     """Group a section's comments into threads: open ones first, then resolved, oldest first.
 
     A deleted comment whose thread has no replies left to show is dropped.
@@ -509,7 +600,7 @@ def threads_of(section: Section, comments: Sequence[Comment] | None = None) -> l
     for comment in comments:
         if comment.parent_id is not None and comment.parent_id in threads:
             threads[comment.parent_id].replies.append(comment)
-    anchors = anchors_for([t.root for t in threads.values()], section)
+    anchors = anchors_for([t.root for t in threads.values()], section, known)
     result = []
     for thread in threads.values():
         thread.anchor = anchors.get(thread.root.id, NO_ANCHOR)
@@ -547,3 +638,84 @@ def open_counts(paper_id: int) -> dict[int, int]:
         .group_by(Comment.section_id)
     )
     return {section_id: int(count) for section_id, count in rows}
+
+
+# --- margin of the paper page --------------------------------------------------------------
+
+
+@dataclass
+class Margin:
+    """A section's threads for the margin of the paper page, and its highlighted text."""
+
+    open: list[Thread]
+    resolved: list[Thread]
+    body_html: Markup | None  # the text with the open threads' passages marked, if any
+    resolvable: set[int]  # ids of the threads the reader may resolve or reopen
+
+
+@dataclass
+class Margins:
+    """The margins of a paper's sections: threads, rendered comments, who resolved."""
+
+    sections: dict[int, Margin]
+    rendered: dict[int, Markup]
+    resolvers: dict[int, User]
+
+    def open_counts(self) -> dict[int, int]:
+        """Count the open threads per section, as :func:`open_counts` does, without a query."""
+        return {sid: len(m.open) for sid, m in self.sections.items() if m.open}
+
+
+def margins(paper_id: int, sections: Sequence[Section], member: Membership) -> Margins:
+    """Load the comment threads of a paper's sections for their margins, with one query.
+
+    Only sections with comments cost anything: their anchors are moved to the current text
+    (:func:`anchors_for`) and their text is rendered with the open passages highlighted
+    (cached by :func:`drafting.text.highlight.render_highlighted`).
+    """
+    # One query: the comments, who resolved them, and the text of their anchor versions.
+    resolver = aliased(User)
+    by_section: dict[int, list[Comment]] = {}
+    known: dict[int, dict[int, str]] = {}
+    resolvers: dict[int, User] = {}
+    rows = db.session.execute(
+        select(Comment, resolver, SectionVersion.number, SectionVersion.body)
+        .outerjoin(resolver, resolver.id == Comment.resolved_by_id)
+        .outerjoin(
+            SectionVersion,
+            and_(
+                SectionVersion.section_id == Comment.section_id,
+                SectionVersion.number == Comment.anchor_version,
+                Comment.parent_id.is_(None),
+            ),
+        )
+        .where(Comment.paper_id == paper_id)
+        .order_by(Comment.created_at, Comment.id)
+    ).unique()
+    for comment, who, number, body in rows:
+        by_section.setdefault(comment.section_id, []).append(comment)
+        if who is not None:
+            resolvers[who.id] = who
+        if number is not None:
+            known.setdefault(comment.section_id, {})[number] = body
+    result: dict[int, Margin] = {}
+    shown: list[Comment] = []
+    for section in sections:
+        comments = by_section.get(section.id)
+        if not comments or section.head is None:
+            continue
+        threads = threads_of(section, comments, known.get(section.id))
+        open_threads = [t for t in threads if not t.resolved]
+        resolved = [t for t in threads if t.resolved]
+        marked = {
+            t.root.id: t.anchor.anchor
+            for t in open_threads
+            if t.anchor.anchor is not None and t.root.deleted_at is None
+        }
+        highlighted = render_highlighted(section.head.body, marked) if marked else None
+        resolvable = {t.root.id for t in threads if can_resolve(member, t.root)}
+        result[section.id] = Margin(open_threads, resolved, highlighted, resolvable)
+        shown += [c for t in threads for c in t.comments if c.deleted_at is None]
+    users = mention_users(c.body for c in shown)
+    rendered = {c.id: render_comment(c.body, users) for c in shown}
+    return Margins(result, rendered, resolvers)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from drafting.extensions import db
-from drafting.models import PaperStatus, Suggestion, SuggestionStatus, User, utcnow
+from drafting.models import (
+    PaperStatus,
+    SectionVersion,
+    Suggestion,
+    SuggestionStatus,
+    User,
+    utcnow,
+)
 from drafting.text import changes as text_changes
 from workflows import activity, search
 from workflows.errors import (
@@ -295,3 +303,105 @@ def open_counts(paper_id: int) -> dict[int, int]:
         .group_by(Suggestion.section_id)
     ).all()
     return {section_id: count for section_id, count in rows}
+
+
+# --- tracked changes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A suggestion with its changes against its base text, for showing them inline."""
+
+    suggestion: Suggestion
+    base_body: str
+    changes: list[text_changes.Change]
+
+    def states(self) -> dict[int, str]:
+        """Return "accepted"/"rejected" per change id once the suggestion is decided."""
+        decided = self.suggestion.decided_changes
+        if self.suggestion.status == SuggestionStatus.ACCEPTED:
+            return {c.id: "accepted" for c in self.changes}
+        if self.suggestion.status == SuggestionStatus.REJECTED:
+            return {c.id: "rejected" for c in self.changes}
+        if decided:
+            return {
+                **{int(i): "accepted" for i in decided.get("accepted", [])},
+                **{int(i): "rejected" for i in decided.get("rejected", [])},
+            }
+        return {}
+
+
+def tracked(suggestion: Suggestion) -> Tracked:
+    """Return a suggestion's tracked changes against the version it was based on."""
+    base = version_of(suggestion.section_id, suggestion.base_version)
+    assert base is not None, "a suggestion's base version always exists"
+    return Tracked(suggestion, base.body, text_changes.changes(base.body, suggestion.body))
+
+
+def open_tracked(paper_id: int, *, with_changes: bool = True) -> dict[int, list[Tracked]]:
+    """Return the open suggestions of a paper as tracked changes, per section, oldest first.
+
+    Without ``with_changes`` the changes are not computed (and base texts not loaded): the
+    lengths of the lists are then the open counts, for readers who may not decide.
+    """
+    items = list(
+        db.session.scalars(
+            select(Suggestion)
+            .where(Suggestion.paper_id == paper_id, Suggestion.status == SuggestionStatus.OPEN)
+            .order_by(Suggestion.id)
+        ).unique()
+    )
+    if not with_changes:
+        counted: dict[int, list[Tracked]] = {}
+        for item in items:
+            counted.setdefault(item.section_id, []).append(Tracked(item, "", []))
+        return counted
+    if not items:
+        return {}
+    wanted = {(s.section_id, s.base_version) for s in items}
+    rows = db.session.execute(
+        select(SectionVersion.section_id, SectionVersion.number, SectionVersion.body).where(
+            tuple_(SectionVersion.section_id, SectionVersion.number).in_(list(wanted))
+        )
+    )
+    bodies = {(section_id, number): body for section_id, number, body in rows}
+    result: dict[int, list[Tracked]] = {}
+    for item in items:
+        base = bodies.get((item.section_id, item.base_version), "")
+        result.setdefault(item.section_id, []).append(
+            Tracked(item, base, text_changes.changes(base, item.body))
+        )
+    return result
+
+
+def decide(
+    actor: User,
+    suggestion_id: int,
+    *,
+    decision: str,
+    choices: Mapping[str, str],
+    reason: str = "",
+) -> SaveResult | Suggestion:
+    """Decide a suggestion change by change, as posted by the tracked-changes form.
+
+    ``decision`` is ``"all"`` (accept every change), ``"none"`` (reject the suggestion, a
+    reason is needed) or ``"choice"``: then ``choices`` maps ``change-<id>`` to
+    ``"accept"`` or ``"reject"``, and changes not named are accepted. Accepting every
+    change is a plain accept; rejecting every change is a rejection.
+
+    :raises ValidationFailed: for an unknown decision, or a rejection without a reason.
+    """
+    if decision == "all":
+        return accept(actor, suggestion_id)
+    if decision == "none":
+        return reject(actor, suggestion_id, reason)
+    if decision != "choice":
+        raise ValidationFailed(_l("Choose what to do with the suggestion."), field="decision")
+    suggestion = get_suggestion(actor, suggestion_id)
+    found = [change.id for change in changes_of(suggestion)]
+    rejected = {i for i in found if choices.get(f"change-{i}") == "reject"}
+    if not rejected:
+        return accept(actor, suggestion_id)
+    if len(rejected) == len(found):
+        return reject(actor, suggestion_id, reason)
+    return accept(actor, suggestion_id, changes=[i for i in found if i not in rejected])

@@ -20,7 +20,10 @@ class CommentForm(FlaskForm):
     )
     body = TextAreaField(
         _l("Comment"),
-        description=_l("Mention members with @ and their e-mail address, or @[Name]."),
+        description=_l(
+            "Mention members with @: type @ and a part of the name and choose from the list, "
+            "or write @ and their e-mail address, or @[Name]."
+        ),
     )
     submit = SubmitField(_l("Add comment"))
 

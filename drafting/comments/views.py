@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -11,7 +20,6 @@ from werkzeug.wrappers import Response
 
 from drafting.comments.forms import CommentForm, EditCommentForm, ReplyForm
 from drafting.text.highlight import render_highlighted
-from drafting.text.markdown import render_inline
 from workflows import comments as flow
 from workflows import sections as section_flow
 from workflows.errors import TooLarge, ValidationFailed
@@ -53,8 +61,9 @@ def _page(
     }
     body_html = render_highlighted(head.body, highlighted) if highlighted else None
     comments = [c for t in threads for c in t.comments]
+    users = flow.mention_users(c.body for c in comments if c.deleted_at is None)
     rendered: dict[int, Markup] = {
-        c.id: render_inline(c.body) for c in comments if c.deleted_at is None
+        c.id: flow.render_comment(c.body, users) for c in comments if c.deleted_at is None
     }
     # Forms other than the one being answered start empty (formdata=None), not from the post.
     if form is None:
@@ -92,7 +101,16 @@ def _page(
     ), status
 
 
-def _to_comment(section_id: int, comment_id: int) -> Response:
+def _to_comment(section_id: int, comment_id: int, *, paper_anchor: str | None = None) -> Response:
+    if request.form.get("next") == "paper":  # from the margin of the paper page
+        section, _access = section_flow.get_section(current_user, section_id)
+        return redirect(
+            url_for(
+                "papers.show",
+                paper_id=section.paper_id,
+                _anchor=paper_anchor or f"comment-{comment_id}",
+            )
+        )
     return redirect(
         url_for("comments.discussion", section_id=section_id, _anchor=f"comment-{comment_id}")
     )
@@ -179,7 +197,7 @@ def resolve(comment_id: int) -> Response:
         abort(400)
     comment = flow.resolve_comment(current_user, comment_id)
     flash(_("The thread was marked as resolved."), "success")
-    return _to_comment(comment.section_id, comment.id)
+    return _to_comment(comment.section_id, comment.id, paper_anchor=f"section-{comment.section_id}")
 
 
 @bp.post("/comments/<int:comment_id>/reopen")
@@ -190,4 +208,26 @@ def reopen(comment_id: int) -> Response:
         abort(400)
     comment = flow.reopen_comment(current_user, comment_id)
     flash(_("The thread is open again."), "success")
-    return _to_comment(comment.section_id, comment.id)
+    return _to_comment(comment.section_id, comment.id, paper_anchor=f"section-{comment.section_id}")
+
+
+@bp.get("/papers/<int:paper_id>/mentionable")
+@login_required
+def mentionable(paper_id: int) -> Response:
+    """List the paper's members whose name contains ``q``, for the @-mention autocomplete."""
+    users = flow.mentionable(current_user, paper_id, request.args.get("q", ""))
+    return jsonify(
+        {
+            "members": [
+                {
+                    "id": u.id,
+                    "name": u.display_name,
+                    "organisation": u.organisation.short_name if u.organisation else "",
+                    "mention": "@[{}](user:{})".format(
+                        u.display_name.replace("[", "(").replace("]", ")"), u.id
+                    ),
+                }
+                for u in users
+            ]
+        }
+    )

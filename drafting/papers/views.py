@@ -20,7 +20,7 @@ from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
-from workflows.permissions import can_edit_now, can_manage
+from workflows.permissions import can_comment, can_edit_now, can_manage, is_writer
 
 bp = Blueprint("papers", __name__)
 
@@ -67,14 +67,21 @@ def show(paper_id: int) -> str:
     numbers = heading_numbers(s.level for s in sections)
     removed = section_flow.list_sections(paper_id, removed=True)
     statuses = reviewstate.statuses_for(s.id for s in sections)
+    writer = is_writer(access.member)
+    # One query each gives the open suggestions and the comment threads, and their counts.
+    tracked = suggestion_flow.open_tracked(paper_id, with_changes=writer)
+    margins = comment_flow.margins(paper_id, sections, access.member)
     return render_template(
         "papers/show.html",
         statuses=statuses,
         progress=reviewstate.progress(sections, statuses),
         is_overdue=reviewstate.is_overdue,
         approved_version=reviewstate.approved_version,
-        suggestion_counts=suggestion_flow.open_counts(paper_id),
-        comment_counts=comment_flow.open_counts(paper_id),
+        suggestion_counts={sid: len(items) for sid, items in tracked.items()},
+        comment_counts=margins.open_counts(),
+        tracked=tracked if writer else {},
+        margins=margins,
+        may_comment=can_comment(access.member),
         paper=access.paper,
         member=access.member,
         sections=list(zip(numbers, sections, strict=True)),

@@ -89,6 +89,11 @@ def show(section_id: int) -> str:
         compare_with=compare_with,
         diff=diff,
         events=review_flow.history_events(section.id),
+        open_suggestions=[
+            suggestion_flow.tracked(s)
+            for s in suggestion_flow.for_section(section.id, open_only=True)
+        ],
+        may_decide=is_writer(access.member),
         may_submit=is_writer(access.member),
         may_review=can_review(access.member),
         own_version=head.author_id == current_user.id,
@@ -199,6 +204,7 @@ def suggestion(suggestion_id: int) -> str:
         head=head,
         base=base,
         diff=diff,
+        tracked=suggestion_flow.tracked(item),
         moved_on=moved_on,
         may_decide=is_writer(access.member) and item.status == SuggestionStatus.OPEN,
         reject_form=RejectForm(),
@@ -283,6 +289,41 @@ def resolve_suggestion(suggestion_id: int) -> str | WerkzeugResponse | tuple[str
         return _suggestion_conflict(item, err.extra), 409
     flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
     return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+
+
+@bp.post("/suggestions/<int:suggestion_id>/decide")
+@login_required
+def decide(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Accept or reject a suggestion change by change (the tracked-changes form)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    back = {
+        "paper": url_for(
+            "papers.show", paper_id=item.paper_id, _anchor=f"section-{item.section_id}"
+        ),
+        "review": url_for("review.show", section_id=item.section_id),
+    }.get(request.form.get("next", ""), url_for("review.suggestion", suggestion_id=suggestion_id))
+    try:
+        result = suggestion_flow.decide(
+            current_user,
+            suggestion_id,
+            decision=request.form.get("decision", ""),
+            choices=request.form,
+            reason=request.form.get("reason", ""),
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(back)
+    except EditConflict as err:
+        return _suggestion_conflict(item, err.extra), 409
+    if isinstance(result, Suggestion):
+        flash(_("The suggestion was rejected."), "success")
+    elif item.status == SuggestionStatus.PARTLY_ACCEPTED:
+        flash(_("The chosen changes were accepted as version %(n)s.", n=result.version), "success")
+    else:
+        flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
+    return redirect(back)
 
 
 @bp.post("/suggestions/<int:suggestion_id>/reject")

@@ -16,7 +16,8 @@
   bar.hidden = true;
   var button = document.createElement("button");
   button.type = "button";
-  button.textContent = script.getAttribute("data-label") || "Comment on this passage";
+  button.textContent = (document.getElementById("margin-comment-template") && script.getAttribute("data-margin-label")) ||
+    script.getAttribute("data-label") || "Comment on this passage";
   bar.appendChild(button);
   var live = document.createElement("p");
   live.className = "visually-hidden";
@@ -44,7 +45,10 @@
       body.parentNode.insertBefore(bar, body.nextSibling);
     }
     bar.hidden = false;
-    if (announce) { live.textContent = script.getAttribute("data-announce") || ""; }
+    if (announce) {
+      live.textContent = (document.getElementById("margin-comment-template") &&
+        script.getAttribute("data-margin-announce")) || script.getAttribute("data-announce") || "";
+    }
   }
 
   function onSelectionChange() {
@@ -78,9 +82,125 @@
       if (comment) { comment.focus(); }
       return;
     }
+    var template = document.getElementById("margin-comment-template");
+    // The discussion page's address takes the new comment (GET shows it, POST adds to it).
+    var post = body.getAttribute("data-comment-url");
+    if (template && post && template.content) {
+      openMarginBox(body, post, chosen.text, template);
+      return;
+    }
     var url = body.getAttribute("data-comment-url");
     window.location.href = url + "?quote=" + encodeURIComponent(chosen.text) + "#new-comment";
   }
+
+  // On the paper page: a comment box in the section's margin, next to the passage.
+  var boxes = 0;
+  function openMarginBox(body, post, text, template) {
+    var main = body.closest(".section-main") || body.parentNode;
+    var aside = main.querySelector(".margin");
+    if (!aside) {
+      aside = document.createElement("aside");
+      aside.className = "margin";
+      aside.setAttribute("aria-label", script.getAttribute("data-margin-label") || "Comments");
+      main.appendChild(aside);
+      main.classList.add("has-margin");
+    }
+    var old = aside.querySelector("[data-margin-form]");
+    if (old) { old.parentNode.removeChild(old); }
+    var form = template.content.firstElementChild.cloneNode(true);
+    boxes += 1;
+    var id = "margin-comment-body-" + boxes;
+    form.setAttribute("action", post);
+    form.querySelector("[name=quote]").value = text;
+    form.querySelector("[data-quote-shown]").textContent = text.length > 120 ? text.slice(0, 119) + "…" : text;
+    var label = form.querySelector("label[data-for]");
+    var area = form.querySelector("textarea");
+    area.id = id;
+    label.setAttribute("for", id);
+    // Beside the passage: the box takes the place of the passage in the margin's order.
+    var range = window.getSelection().rangeCount ? window.getSelection().getRangeAt(0) : null;
+    form.setAttribute("data-top", range ? String(range.getBoundingClientRect().top - main.getBoundingClientRect().top) : "0");
+    aside.insertBefore(form, aside.firstChild);
+    form.querySelector("[data-cancel]").addEventListener("click", function () {
+      form.parentNode.removeChild(form);
+      body.setAttribute("tabindex", "-1");
+      body.focus();
+      align();
+    });
+    if (window.KonzeptwerkMentions) { window.KonzeptwerkMentions.attach(area); }
+    hide();
+    align();
+    area.focus();
+  }
+
+  // Wide screens: each thread beside its marked passage, in text order, never overlapping.
+  var wide = window.matchMedia ? window.matchMedia("(min-width: 60rem)") : null;
+  function align() {
+    var asides = document.querySelectorAll(".section-main .margin");
+    Array.prototype.forEach.call(asides, function (aside) {
+      var items = Array.prototype.filter.call(aside.children, function (el) {
+        return el.matches(".margin-thread, [data-margin-form]");
+      });
+      items.forEach(function (el) { el.style.marginTop = ""; });
+      if (!wide || !wide.matches) { return; }
+      var main = aside.parentNode;
+      var base = aside.getBoundingClientRect().top;
+      var mainTop = main.getBoundingClientRect().top;
+      var bottom = 0;
+      items.forEach(function (el) {
+        var want = null;
+        var anchor = el.getAttribute("data-anchor");
+        if (anchor) {
+          var mark = document.getElementById("anchor-" + anchor);
+          if (mark) { want = mark.getBoundingClientRect().top - base; }
+        } else if (el.hasAttribute("data-top")) {
+          want = parseFloat(el.getAttribute("data-top")) - (base - mainTop);
+        }
+        var top = Math.max(bottom, want === null ? bottom : want);
+        el.style.marginTop = (top - bottom) + "px";
+        bottom = top + el.getBoundingClientRect().height + 8;
+      });
+    });
+  }
+  // A thread and its passage go together: focus or hover on one outlines the other, and a
+  // click on a marked passage moves to its thread in the margin.
+  function pair(id, on) {
+    var marks = document.querySelectorAll("mark.anchor[data-comment='" + id + "']");
+    Array.prototype.forEach.call(marks, function (mark) { mark.classList.toggle("active", on); });
+    var thread = document.querySelector(".margin-thread[data-anchor='" + id + "']");
+    if (thread) { thread.classList.toggle("active", on); }
+  }
+  ["focusin", "mouseover"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var el = event.target.closest && event.target.closest(".margin-thread[data-anchor], mark.anchor");
+      if (el) { pair(el.getAttribute("data-anchor") || el.getAttribute("data-comment"), true); }
+    });
+  });
+  ["focusout", "mouseout"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var el = event.target.closest && event.target.closest(".margin-thread[data-anchor], mark.anchor");
+      if (el) { pair(el.getAttribute("data-anchor") || el.getAttribute("data-comment"), false); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var mark = event.target.closest && event.target.closest(".section-main mark.anchor");
+    var selection = window.getSelection();
+    if (!mark || (selection && !selection.isCollapsed)) { return; }
+    var thread = document.querySelector(".margin-thread[data-anchor='" + mark.getAttribute("data-comment") + "']");
+    if (thread) {
+      thread.setAttribute("tabindex", "-1");
+      thread.focus();
+    }
+  });
+  align();
+  if (wide && wide.addEventListener) { wide.addEventListener("change", align); }
+  window.addEventListener("load", align);
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    if (resizeTimer) { clearTimeout(resizeTimer); }
+    resizeTimer = setTimeout(align, 150);
+  });
+  document.addEventListener("toggle", function () { align(); }, true);
 
   // Keep the selection when the button is pressed with the mouse.
   button.addEventListener("mousedown", function (event) { event.preventDefault(); });

@@ -18,9 +18,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from markupsafe import Markup, escape
+
 from drafting.text.textdiff import EQUAL, INSERT, diff_ops, tokenize
 
-__all__ = ["Change", "apply", "changes"]
+__all__ = ["Change", "apply", "changes", "tracked_html"]
 
 Kind = Literal["insert", "delete", "replace"]
 
@@ -140,3 +142,63 @@ def apply(base: str, all_changes: Sequence[Change], accepted: Collection[int]) -
         cursor = change.end
     parts.append(base[cursor:])
     return "".join(parts)
+
+
+_PILCROW = Markup('<span class="diff-newline" aria-hidden="true">¶</span>\n')
+_MARK = Markup(
+    '<{tag}><span class="visually-hidden">[{label}: </span>{body}'
+    '<span class="visually-hidden">]</span></{tag}>'
+)
+_CHANGE = Markup(
+    '<span class="change change-{kind}{state}" id="{prefix}-{id}" data-change="{id}">'
+    '<span class="change-number" aria-hidden="true">{id}</span>'
+    '<span class="visually-hidden">{name} </span>{marks}</span>'
+)
+
+
+def _mark(tag: str, label: str, text: str) -> Markup:
+    body = escape(text).replace("\n", _PILCROW)
+    return _MARK.format(tag=tag, label=label, body=body)
+
+
+def tracked_html(
+    base: str,
+    all_changes: Sequence[Change],
+    *,
+    deleted_label: str = "deleted",
+    inserted_label: str = "inserted",
+    change_label: str = "Change %(n)s:",
+    prefix: str = "change",
+    states: dict[int, str] | None = None,
+) -> Markup:
+    """Render ``base`` with every change shown inline as a tracked change, like Word does.
+
+    Each change is a ``<span class="change" id="<prefix>-<id>">`` holding a ``<del>`` of
+    the words it removes and an ``<ins>`` of the words it adds; each mark carries visually
+    hidden text ("[deleted: …]") so that the change is announced and never shown by colour
+    alone. ``states`` maps change ids to ``"accepted"`` or ``"rejected"`` (a CSS class).
+    Render the result in an element styled ``white-space: pre-wrap``.
+    """
+    parts: list[Markup] = []
+    cursor = 0
+    for change in sorted(all_changes, key=lambda c: c.start):
+        parts.append(escape(base[cursor : change.start]))
+        marks = Markup("")
+        if change.before:
+            marks += _mark("del", deleted_label, change.before)
+        if change.after:
+            marks += _mark("ins", inserted_label, change.after)
+        state = (states or {}).get(change.id)
+        parts.append(
+            _CHANGE.format(
+                kind=change.kind,
+                state=f" change-{state}" if state else "",
+                prefix=prefix,
+                id=change.id,
+                name=change_label % {"n": change.id},
+                marks=marks,
+            )
+        )
+        cursor = change.end
+    parts.append(escape(base[cursor:]))
+    return Markup("").join(parts)
