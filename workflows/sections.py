@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -110,7 +111,13 @@ def check_body(body: str) -> str:
     limit = current_app.config["MAX_BODY_CHARS"]
     if len(body) > limit:
         raise TooLarge(
-            _l("The text is longer than %(n)s characters.", n=limit), field="body", limit=limit
+            lazy_ngettext(
+                "The text is longer than %(num)d character.",
+                "The text is longer than %(num)d characters.",
+                limit,
+            ),
+            field="body",
+            limit=limit,
         )
     return body
 
@@ -537,6 +544,33 @@ def move_section(actor: User, section_id: int, direction: str) -> Section:
         _renumber(siblings, access.paper)
         activity.record(
             section.paper_id, actor, "section.moved", section_id=section.id, direction=direction
+        )
+        db.session.commit()
+    return section
+
+
+def move_section_to(actor: User, section_id: int, position: Any) -> Section:
+    """Move a section to ``position`` (1 = first) among the paper's present sections: the
+    "move to…" page, the keyboard-friendly way to move a section more than one place."""
+    try:
+        target = int(position)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("Please choose a place."), field="position") from None
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    _require_edit(access)
+    siblings = list_sections(section.paper_id)
+    if not 1 <= target <= len(siblings):
+        raise ValidationFailed(_l("Please choose a place."), field="position")
+    index = next(i for i, s in enumerate(siblings) if s.id == section.id)
+    if index != target - 1:
+        siblings.insert(target - 1, siblings.pop(index))
+        _renumber(siblings, access.paper)
+        activity.record(
+            section.paper_id,
+            actor,
+            "section.moved",
+            section_id=section.id,
+            direction="up" if target - 1 < index else "down",
         )
         db.session.commit()
     return section

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -27,12 +28,14 @@ from drafting.models import (
     PaperStatus,
     Participant,
     Role,
+    Section,
     SectionVersion,
     SignoffDecision,
     SignoffDecisionKind,
     User,
     utcnow,
 )
+from drafting.text.outline import heading_numbers
 from workflows import activity
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from workflows.notifications import Target, notify, paper_people
@@ -110,6 +113,28 @@ def current_edition(paper: Paper) -> Edition | None:
     return db.session.get(Edition, paper.current_edition_id)
 
 
+def _unapproved(sections: list[Section]) -> list[dict[str, Any]]:
+    statuses = statuses_for(s.id for s in sections)
+    unapproved = []
+    for s in sections:
+        st = statuses.get(s.id)
+        if not is_approved_at(st, s.version):
+            unapproved.append(
+                {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
+            )
+    return unapproved
+
+
+def unapproved_sections(paper_id: int) -> list[dict[str, Any]]:
+    """The paper's sections whose current version is not approved, in order, numbered:
+    the start page lists them before anyone tries to start the sign-off."""
+    sections = list_sections(paper_id)
+    numbers = {
+        s.id: n for n, s in zip(heading_numbers(s.level for s in sections), sections, strict=True)
+    }
+    return [{**u, "number": numbers[u["id"]]} for u in _unapproved(sections)]
+
+
 def start(
     actor: User,
     paper_id: int,
@@ -129,14 +154,7 @@ def start(
     sections = list_sections(paper_id)
     if not sections:
         raise InvalidTransition(_l("The paper has no sections to sign."), unapproved=[])
-    statuses = statuses_for(s.id for s in sections)
-    unapproved = []
-    for s in sections:
-        st = statuses.get(s.id)
-        if not is_approved_at(st, s.version):
-            unapproved.append(
-                {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
-            )
+    unapproved = _unapproved(sections)
     if unapproved:
         raise InvalidTransition(
             _l("Sign-off can only start when every section is approved."),
