@@ -185,9 +185,27 @@ _REGISTRY: dict[str, Kind] = {
             _render_suggestion_decided,
         ),
         Kind(
+            "suggestion_made",
+            _l("Someone suggests a change to a section I edit"),
+            lambda p: _(
+                "%(actor)s suggested a change to “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind(
             "signoff_started",
             _l("A sign-off round starts on a paper I sign for"),
             _render_signoff_started,
+        ),
+        Kind(
+            "signoff_cancelled",
+            _l("A sign-off round on a paper I sign for is cancelled"),
+            lambda p: _(
+                "%(actor)s cancelled the sign-off of “%(paper)s”; the paper is a draft again.",
+                actor=_who(p),
+                paper=p.get("paper", ""),
+            ),
         ),
         Kind(
             "signoff_reminder",

@@ -282,6 +282,23 @@ def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
     db.session.commit()
 
 
+def role_candidates(paper_id: int) -> list[User]:
+    """The active people of the paper's participating organisations, by organisation and
+    name: whom the role form offers."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(
+                Participant,
+                (Participant.organisation_id == User.organisation_id)
+                & (Participant.paper_id == paper_id),
+            )
+            .where(User.active.is_(True))
+            .order_by(User.organisation_id, User.display_name)
+        )
+    )
+
+
 def get_participant(actor: User, paper_id: int, organisation_id: int) -> Participant:
     """Return an organisation's participation in a paper the actor manages (for the
     confirmation page before removing it)."""

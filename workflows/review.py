@@ -66,8 +66,11 @@ def submit(
     status.submitted_at = utcnow()
     status.reviewer_ids = named
     _event(section, section.version, actor, "submitted")
+    # Sent to all reviewers, it never reaches the section's authors since its approval:
+    # they may not review their own text (four eyes), so the request is not for them.
+    authors = contributors_since_approval(section.id, section.version)
     _notify(
-        named or paper_people(access.paper.id, role=Role.REVIEWER),
+        named or [i for i in paper_people(access.paper.id, role=Role.REVIEWER) if i not in authors],
         "review_requested",
         section,
         actor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from drafting.models import (
 )
 from drafting.text.markdown import render
 from drafting.text.merge import MergeResult, merge3
+from drafting.text.outline import heading_numbers
 from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
@@ -665,3 +666,24 @@ def history(section_id: int) -> list[SectionVersion]:
             .order_by(SectionVersion.number.desc())
         )
     )
+
+
+def numbered_titles(section_ids: Iterable[int]) -> dict[int, str]:
+    """Name sections as the paper page does, "2.1 Title" (lists such as "My work")."""
+    wanted = set(section_ids)
+    if not wanted:
+        return {}
+    paper_ids = set(
+        db.session.scalars(select(Section.paper_id).where(Section.id.in_(wanted)).distinct())
+    )
+    named: dict[int, str] = {}
+    for paper_id in paper_ids:
+        sections = list_sections(paper_id)
+        levels = (s.level for s in sections)
+        for number, s in zip(heading_numbers(levels), sections, strict=True):
+            if s.id in wanted:
+                named[s.id] = f"{number} {s.title}"
+    for removed_id in wanted - named.keys():
+        removed = db.session.get(Section, removed_id)
+        named[removed_id] = removed.title if removed is not None else ""
+    return named

@@ -25,6 +25,7 @@ from drafting.models import (
     EditionSection,
     EditionStatus,
     Paper,
+    PaperRole,
     PaperStatus,
     Participant,
     Role,
@@ -111,6 +112,36 @@ def current_edition(paper: Paper) -> Edition | None:
     if paper.current_edition_id is None:
         return None
     return db.session.get(Edition, paper.current_edition_id)
+
+
+def pending_for(user: User) -> list[tuple[Paper, Edition]]:
+    """The open rounds the user signs for whose organisation has not decided yet ("My
+    work"), oldest deadline first; only papers the user's organisation takes part in."""
+    decided = select(SignoffDecision.edition_id).where(
+        SignoffDecision.organisation_id == user.organisation_id
+    )
+    rows = db.session.execute(
+        select(Paper, Edition)
+        .join(Edition, Edition.id == Paper.current_edition_id)
+        .join(
+            Participant,
+            (Participant.paper_id == Paper.id)
+            & (Participant.organisation_id == user.organisation_id),
+        )
+        .join(
+            PaperRole,
+            (PaperRole.paper_id == Paper.id)
+            & (PaperRole.user_id == user.id)
+            & (PaperRole.role == Role.SIGNATORY),
+        )
+        .where(
+            Paper.status == PaperStatus.SIGNING,
+            Edition.status == EditionStatus.SIGNING,
+            Edition.id.not_in(decided),
+        )
+        .order_by(Edition.deadline.is_(None), Edition.deadline, Paper.id)
+    ).all()
+    return [(paper, edition) for paper, edition in rows]
 
 
 def _unapproved(sections: list[Section]) -> list[dict[str, Any]]:
@@ -357,6 +388,14 @@ def cancel(actor: User, paper_id: int) -> Edition:
     paper.current_edition_id = None
     paper.updated_at = utcnow()
     activity.record(paper_id, actor, "signoff.cancelled", edition=edition.number)
+    notify(
+        paper_people(paper_id, role=Role.SIGNATORY),
+        "signoff_cancelled",
+        paper_id=paper_id,
+        actor=actor,
+        params={"paper": paper.title, "actor": actor.display_name},
+        target=Target.SIGNOFF,
+    )
     db.session.commit()
     return edition
 

@@ -104,6 +104,7 @@ def _settings_page(paper_id: int, **forms: FlaskForm) -> str:
         role_form=forms.get("role_form") or RoleForm(),
         action_form=FlaskForm(),
         roles=paper_flow.paper_members(paper_id),
+        people=paper_flow.role_candidates(paper_id),
         participants=sorted(access.paper.participants, key=lambda p: p.organisation.name),
     )
 

@@ -46,6 +46,7 @@ from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
 from workflows import sections as section_flow
+from workflows import signoff as signoff_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
 from workflows.permissions import can_comment, can_review, is_writer
@@ -471,4 +472,10 @@ def my_work() -> str:
         overdue=overdue,
         mentions=mentions,
         open_suggestions=open_suggestions,
+        # Issue 15: sign-offs waiting for the user, and sections named "2.1 Title".
+        pending_signoffs=signoff_flow.pending_for(current_user),
+        section_names=section_flow.numbered_titles(
+            [s.id for _st, s, _h in to_review + sent_back + overdue]
+            + [item.section_id for item in open_suggestions]
+        ),
     )

@@ -346,3 +346,110 @@ def test_sizes_and_numbers_in_the_users_language(app: Flask, size: int, de: str,
         with force_locale("en"):
             assert filesize(size) == en
             assert number(12345) == "12,345"
+
+
+# --- item 6: notifications that reach the right people --------------------------------------
+
+
+def inbox(user: Any, kind: str) -> list[Any]:
+    from drafting.models import Notification
+
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id, Notification.kind == kind)
+        )
+    )
+
+
+def test_editors_hear_of_new_suggestions(app: Flask, world: factories.World) -> None:
+    from workflows import suggestions as suggestion_flow
+
+    suggestion_flow.create_suggestion(
+        world.member, world.section.id, body="Die Innenstadt lebt.", base_version=1
+    )
+    (told,) = inbox(world.editor, "suggestion_made")
+    assert told.section_id == world.section.id
+    assert inbox(world.member, "suggestion_made") == []  # not the author
+    assert inbox(world.reviewer, "suggestion_made") == []  # not who does not edit
+    with app.test_request_context():
+        from flask_babel import force_locale
+
+        from workflows import notifications
+
+        with force_locale("en"):
+            assert notifications.message(told) == (
+                "Max Mitglied suggested a change to “Ausgangslage”."
+            )
+
+
+def test_signatories_hear_of_a_cancelled_round_and_see_it_pending(
+    app: Flask, world: factories.World
+) -> None:
+    factories.approve_all(world)
+    from workflows import signoff as signoff_flow
+
+    signoff_flow.start(world.coordinator, world.paper.id, label="Entwurf")
+    assert inbox(world.signatory, "signoff_started")
+    work = page(browser(app, world.signatory).get("/my-work"))
+    assert "sign-off (1)" in work and "Waiting for my organisation" in work
+    assert f'href="/papers/{world.paper.id}/signoff">Konzept Innenstadt</a> – Entwurf' in work
+    # Once the organisation decided, the task is gone.
+    signoff_flow.decide(world.signatory, world.paper.id, "approve", "")
+    assert "Waiting for my organisation" not in page(browser(app, world.signatory).get("/my-work"))
+
+    signoff_flow.cancel(world.coordinator, world.paper.id)
+    (told,) = inbox(world.signatory, "signoff_cancelled")
+    assert told.paper_id == world.paper.id
+    assert inbox(world.coordinator, "signoff_cancelled") == []  # not who cancelled
+
+
+def test_submitting_to_all_reviewers_never_notifies_the_author(
+    app: Flask, world: factories.World
+) -> None:
+    from drafting.models import Role
+    from workflows import papers as paper_flow
+    from workflows import review as review_flow
+    from workflows import sections as section_flow
+
+    # The reviewer also edits, and wrote the current version.
+    paper_flow.grant_role(world.coordinator, world.paper.id, world.reviewer.email, Role.EDITOR)
+    section_flow.save_section(world.reviewer, world.section.id, body="Neu.", base_version=1)
+    second_reviewer = factories.user(world.city, "second@example.org", name="Zweite Prüferin")
+    paper_flow.grant_role(world.coordinator, world.paper.id, second_reviewer.email, Role.REVIEWER)
+    review_flow.submit(world.editor, world.section.id)
+    assert inbox(world.reviewer, "review_requested") == []
+    assert len(inbox(second_reviewer, "review_requested")) == 1
+
+
+def test_my_work_names_sections_by_number_and_title(app: Flask, world: factories.World) -> None:
+    from workflows import suggestions as suggestion_flow
+
+    second = factories.section(world.editor, world.paper, title="Ziele", level=2)
+    suggestion_flow.create_suggestion(world.member, second.id, body="Mehr.", base_version=1)
+    work = page(browser(app, world.editor).get("/my-work"))
+    assert "Suggestion for 1.1 Ziele</a> – by Max Mitglied" in work
+    assert "#1" not in work
+
+
+# --- item 7: the role form -------------------------------------------------------------------
+
+
+def test_role_form_offers_the_people_of_participating_organisations(
+    app: Flask, world: factories.World
+) -> None:
+    html = page(browser(app, world.coordinator).get(f"/papers/{world.paper.id}/settings"))
+    email = re.search(r'<input[^>]*id="email"[^>]*>', html)
+    assert email and 'list="role-people"' in email.group(0)
+    people = re.search(r'<datalist id="role-people">(.*?)</datalist>', html, re.S)
+    assert people
+    offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', people.group(1))
+    assert ("member@example.org", "Max Mitglied (CITY)") in offered
+    assert ("reviewer@example.org", "Rita Prüfung (IHK)") in offered
+    assert all(value != "outsider@example.org" for value, _label in offered)
+    assert "add their organisation above first" in html
+    # The least privileged role comes first and is chosen.
+    select_html = re.search(r'<select[^>]*id="role".*?</select>', html, re.S)
+    assert select_html
+    values = re.findall(r'<option([^>]*)value="(\w+)"', select_html.group(0))
+    assert [v for _attrs, v in values] == ["reviewer", "signatory", "editor", "coordinator"]
+    assert re.search(r'<option selected value="reviewer">|<option value="reviewer" selected', html)
