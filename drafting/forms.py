@@ -8,6 +8,8 @@ from typing import Any
 from flask import render_template
 from wtforms.fields.choices import SelectChoice
 
+from drafting.text.quotes import unnest_quotes
+
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Turn (value, label) pairs into WTForms select choices, labels translated now."""
@@ -22,7 +24,7 @@ def confirmation(
     it works without JavaScript; the POST endpoint itself does the action."""
     return render_template(
         "confirm.html",
-        question=question,
+        question=unnest_quotes(question),
         consequence=consequence,
         action=action,
         label=label,

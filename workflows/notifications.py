@@ -36,6 +36,7 @@ from drafting.models import (
     User,
     utcnow,
 )
+from drafting.text.quotes import unnest_quotes
 from workflows.errors import NotFound, ValidationFailed
 
 #: Key in ``Session.info`` under which :func:`notify` leaves the ids of notifications to e-mail
@@ -353,7 +354,7 @@ def message(notification: Notification) -> str:
     if kind is None:
         # A kind that was removed from the code since the row was written.
         return _("New activity on “%(paper)s”.", paper=params.get("paper", ""))
-    return kind.render(params)
+    return unnest_quotes(kind.render(params))
 
 
 def detail(notification: Notification) -> str:

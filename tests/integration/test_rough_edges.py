@@ -453,3 +453,26 @@ def test_role_form_offers_the_people_of_participating_organisations(
     values = re.findall(r'<option([^>]*)value="(\w+)"', select_html.group(0))
     assert [v for _attrs, v in values] == ["reviewer", "signatory", "editor", "coordinator"]
     assert re.search(r'<option selected value="reviewer">|<option value="reviewer" selected', html)
+
+
+def test_quotes_in_titles_are_not_nested(app: Flask, world: factories.World) -> None:
+    from flask_babel import force_locale
+
+    from workflows import notifications
+
+    world.paper.title = "Konzeption „Lebendige Innenstädte“"
+    db.session.commit()
+    (told,) = notifications.notify(
+        [world.signatory.id],
+        "signoff_cancelled",
+        paper_id=world.paper.id,
+        actor=world.coordinator,
+        params={"paper": world.paper.title},
+    )
+    with app.test_request_context(), force_locale("de"):
+        assert notifications.message(told) == (
+            "Cora Koordination hat die Mitzeichnung von „Konzeption ‚Lebendige Innenstädte‘“ "
+            "abgebrochen; das Konzeptpapier ist wieder ein Entwurf."
+        )
+    html = page(browser(app, world.coordinator, en=False).get(f"/papers/{world.paper.id}/archive"))
+    assert "„Konzeption ‚Lebendige Innenstädte‘“ archivieren?" in html

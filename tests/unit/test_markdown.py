@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
 from drafting.text.markdown import plain_text, render, render_inline, shift_headings
+from drafting.text.quotes import unnest_quotes
 from tests.xss_corpus import MARKER, PAYLOADS, TEMPLATE_MARKERS, assert_inert
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -418,3 +419,24 @@ def test_payload_mixtures_render_inert(parts: list[str]) -> None:
 def test_arbitrary_text_renders_inert(source: str) -> None:
     assert_inert(render(source), strict=True)
     assert_inert(render_inline(source), strict=True)
+
+
+# --- quotes inside quotes (issue 15) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "„Gemeinsame Konzeption „Lebendige Innenstädte 2030““ archivieren?",
+            "„Gemeinsame Konzeption ‚Lebendige Innenstädte 2030‘“ archivieren?",
+        ),
+        ("Archive “Plan “Mitte””?", "Archive “Plan ‘Mitte’”?"),
+        ("„Eins“ und „Zwei“", "„Eins“ und „Zwei“"),
+        ("“One” and “two”", "“One” and “two”"),
+        ("no quotes", "no quotes"),
+        ("„a „b „c“““", "„a ‚b ‚c‘‘“"),
+    ],
+)
+def test_unnest_quotes(text: str, expected: str) -> None:
+    assert unnest_quotes(text) == expected
