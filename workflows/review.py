@@ -233,6 +233,38 @@ def request_changes(actor: User, section_id: int, version: int, reason: str) -> 
     return status
 
 
+def comparison_base(
+    section_id: int, status: ReviewStatus | None, head_number: int
+) -> tuple[int, str] | None:
+    """Which version the review page compares the current text with, and why.
+
+    After "changes requested" (and no approval since) it is the version the changes were
+    requested on, so the reviewer sees what changed since their request (``"requested"``);
+    otherwise the last approved version, or the one whose approval a save reset
+    (``"approved"``). None when there is nothing to compare.
+    """
+    if status is None:
+        return None
+    latest = db.session.scalar(
+        select(ReviewEvent)
+        .where(
+            ReviewEvent.section_id == section_id,
+            ReviewEvent.kind.in_(("changes_requested", "approved")),
+        )
+        .order_by(ReviewEvent.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.kind == "changes_requested":
+        if latest.version != head_number:
+            return latest.version, "requested"
+    reference = status.reset_from or (
+        status.approved_version if status.approved_version != head_number else None
+    )
+    if reference and reference != head_number:
+        return reference, "approved"
+    return None
+
+
 def history_events(section_id: int) -> list[ReviewEvent]:
     """Return a section's review events, newest first."""
     return list(

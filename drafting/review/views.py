@@ -70,13 +70,10 @@ def show(section_id: int) -> str:
     status = db.session.get(ReviewStatus, section.id)
     head = section.head
     assert head is not None
-    compare_with = None
-    if status is not None:
-        reference = status.reset_from or (
-            status.approved_version if status.approved_version != head.number else None
-        )
-        if reference and reference != head.number:
-            compare_with = section_flow.version_of(section.id, reference)
+    compare_with, compare_reason = None, None
+    if (base := review_flow.comparison_base(section.id, status, head.number)) is not None:
+        compare_with = section_flow.version_of(section.id, base[0])
+        compare_reason = base[1]
     diff = None
     if compare_with is not None:
         diff = textdiff.inline_html(textdiff.diff_ops(compare_with.body, head.body), **_labels())
@@ -88,6 +85,7 @@ def show(section_id: int) -> str:
         state=status.state if status else ReviewState.DRAFT,
         head=head,
         compare_with=compare_with,
+        compare_reason=compare_reason,
         diff=diff,
         events=review_flow.history_events(section.id),
         may_submit=is_writer(access.member),

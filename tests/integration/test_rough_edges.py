@@ -476,3 +476,33 @@ def test_quotes_in_titles_are_not_nested(app: Flask, world: factories.World) -> 
         )
     html = page(browser(app, world.coordinator, en=False).get(f"/papers/{world.paper.id}/archive"))
     assert "„Konzeption ‚Lebendige Innenstädte‘“ archivieren?" in html
+
+
+# --- item 9: after "changes requested" the reviewer sees what changed since -----------------
+
+
+def test_reviewer_sees_the_diff_since_their_request(app: Flask, world: factories.World) -> None:
+    from workflows import review as review_flow
+    from workflows import sections as section_flow
+
+    sid = world.section.id
+    review_flow.submit(world.editor, sid)
+    review_flow.request_changes(world.reviewer, sid, 1, "Bitte den Wohnungsbau nennen.")
+    section_flow.save_section(
+        world.editor,
+        sid,
+        base_version=1,
+        body="Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnungsbau.",
+    )
+    html = page(browser(app, world.reviewer).get(f"/sections/{sid}/review"))
+    assert "Changes since the request for changes (version 1)" in html
+    since = html.split('id="since-heading"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r"<del>.*?Wohnen.*?</del>", since)
+    assert re.search(r"<ins>.*?Wohnungsbau.*?</ins>", since)
+
+    # Once approved, the page compares with the approved version again.
+    review_flow.submit(world.editor, sid)
+    review_flow.approve(world.reviewer, sid, 2)
+    section_flow.save_section(world.editor, sid, base_version=2, body="Ganz neu.")
+    html = page(browser(app, world.reviewer).get(f"/sections/{sid}/review"))
+    assert "Changes since the approved version 2" in html
