@@ -6,11 +6,24 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, has_request_context
-from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    lazy_pgettext,
+    ngettext,
+)
+from flask_babel import (
+    gettext as _,
+)
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from drafting.text.changes import tracked_html
+
+from drafting.text.markdown import shift_headings
 
 STATUS_LABELS = {
     "drafting": _l("Draft"),
@@ -48,10 +61,12 @@ SUGGESTION_LABELS = {
     "rejected": _l("rejected"),
 }
 
+# The words of the options and of the Word annex ("Zustimmung"), not the review's
+# "Freigegeben": a context keeps them apart from the review states' "Approved".
 DECISION_LABELS = {
-    "approve": _l("Approved"),
-    "approve_with_reservation": _l("Approved with reservation"),
-    "reject": _l("Rejected"),
+    "approve": lazy_pgettext("sign-off", "Approved"),
+    "approve_with_reservation": lazy_pgettext("sign-off", "Approved with reservation"),
+    "reject": lazy_pgettext("sign-off", "Rejected"),
 }
 EDITION_LABELS = {
     "signing": _l("in sign-off"),
@@ -90,10 +105,33 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
     return found
 
 
-def stored_html(value: str | None) -> Markup:
-    """Mark HTML as safe that was sanitised when it was stored (rendered section versions)."""
-    # Sanitised by drafting.text.markdown at save time.
-    return Markup(value or "")  # noqa: S704  # nosec B704 # sanitised when stored
+def number(value: float | None, digits: int = 0) -> str:
+    """Format a number in the user's language ("1.234", "40,1")."""
+    if value is None:
+        return ""
+    if digits:
+        return format_decimal(round(value, digits), f"#,##0.{'0' * digits}")
+    return format_decimal(value)
+
+
+def filesize(value: int | None) -> str:
+    """Format a size in bytes for people, in the user's language ("40,1 KB", "2,3 MB")."""
+    if value is None:
+        return ""
+    if value < 1024:
+        return ngettext("%(size)s byte", "%(size)s bytes", value, size=number(value))
+    if value < 1024 * 1024:
+        return _("%(size)s KB", size=number(value / 1024, 1))
+    return _("%(size)s MB", size=number(value / (1024 * 1024), 1))
+
+
+def stored_html(value: str | None, level: int = 1) -> Markup:
+    """Mark HTML as safe that was sanitised when it was stored (rendered section versions),
+    with its headings as sub-headings of a section heading of ``level`` (0: the page's
+    ``<h1>`` is the section's title)."""
+    # Sanitised by drafting.text.markdown at save time; shift_headings only renames tags.
+    html = shift_headings(value or "", level)
+    return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
 
 
 def tracked(item: Any, prefix: str = "change") -> Markup:
@@ -114,6 +152,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["stored_html"] = stored_html
     app.jinja_env.filters["tracked"] = tracked
+
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS

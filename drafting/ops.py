@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, redirect, url_for
 from flask.cli import AppGroup
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -232,6 +232,13 @@ def readiness() -> tuple[bool, dict[str, str], dict[str, str]]:
 def health() -> dict[str, str]:
     """Answer that the process is alive (liveness; cheap, touches nothing else)."""
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Point clients that ask for the conventional icon path to the app's SVG icon (pages
+    name it in a ``<link rel=icon>``; this answers the rest instead of a 404)."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/ready")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from drafting.extensions import db
 from drafting.models import Section, User
@@ -72,9 +73,9 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
     if len(doc.sections) > max_sections:
         raise TooLarge(
             _l(
-                "The document has %(count)s sections; at most %(n)s can be imported at once. "
+                "The document has %(sections)s; at most %(n)s can be imported at once. "
                 "Please split it into several documents.",
-                count=len(doc.sections),
+                sections=lazy_ngettext("%(num)d section", "%(num)d sections", len(doc.sections)),
                 n=max_sections,
             ),
             field="file",
@@ -89,19 +90,22 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
         total += len(s.title) + max(len(body), len(accepted_body))
         if total > max_chars:
             raise TooLarge(
-                _l(
-                    "The document has more than %(n)s characters of text; "
+                lazy_ngettext(
+                    "The document has more than %(num)d character of text; "
                     "please split it into several documents.",
-                    n=max_chars,
+                    "The document has more than %(num)d characters of text; "
+                    "please split it into several documents.",
+                    max_chars,
                 ),
                 field="file",
                 limit=max_chars,
             )
         if len(s.title) > max_title or len(s.accepted_title) > max_title:
             raise ValidationFailed(
-                _l(
-                    "A heading is longer than %(n)s characters: %(title)s",
-                    n=max_title,
+                lazy_ngettext(
+                    "A heading is longer than %(num)d character: %(title)s",
+                    "A heading is longer than %(num)d characters: %(title)s",
+                    max_title,
                     title=s.title[:80] + "…",
                 ),
                 field="file",
@@ -118,10 +122,11 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
             )
         if max(len(body), len(accepted_body)) > max_body:
             raise TooLarge(
-                _l(
-                    "The section “%(title)s” is longer than %(n)s characters.",
+                lazy_ngettext(
+                    "The section “%(title)s” is longer than %(num)d character.",
+                    "The section “%(title)s” is longer than %(num)d characters.",
+                    max_body,
                     title=s.title[:80],
-                    n=max_body,
                 ),
                 field="file",
             )

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, update
 from zxcvbn import zxcvbn
 
@@ -64,7 +65,12 @@ def check_password_strength(password: str, user_inputs: Iterable[str] = ()) -> N
     password = password or ""
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(
-            _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD), field="password"
+            lazy_ngettext(
+                "The password needs at least %(num)d character.",
+                "The password needs at least %(num)d characters.",
+                MIN_PASSWORD,
+            ),
+            field="password",
         )
     inputs: list[str] = []
     for value in user_inputs:

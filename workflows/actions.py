@@ -17,6 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from drafting.text.quotes import unnest_quotes
+
 
 class Action(StrEnum):
     """What an activity-log entry records (the value is what the log stores)."""
@@ -426,4 +428,4 @@ def sentence(
     if action is None:
         return value
     context = Context(actor or _("The system"), section, version, details or {})
-    return _TEXTS[action].render(context)
+    return unnest_quotes(_TEXTS[action].render(context))

@@ -19,6 +19,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from flask_babel import lazy_ngettext
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -292,7 +294,11 @@ def check_comment_body(body: Any) -> str:
         raise ValidationFailed(_l("Please write a comment."), field="body")
     if len(body) > MAX_BODY_CHARS:
         raise TooLarge(
-            _l("The comment is longer than %(n)s characters.", n=MAX_BODY_CHARS),
+            lazy_ngettext(
+                "The comment is longer than %(num)d character.",
+                "The comment is longer than %(num)d characters.",
+                MAX_BODY_CHARS,
+            ),
             field="body",
             limit=MAX_BODY_CHARS,
         )
@@ -312,7 +318,11 @@ def _check_quote(quote: Any) -> str:
     limit = int(current_app.config.get("COMMENT_MAX_QUOTE_CHARS", MAX_QUOTE_CHARS))
     if len(quote) > limit:
         raise TooLarge(
-            _l("The quoted passage is longer than %(n)s characters.", n=limit),
+            lazy_ngettext(
+                "The quoted passage is longer than %(num)d character.",
+                "The quoted passage is longer than %(num)d characters.",
+                limit,
+            ),
             field="quote",
             limit=limit,
         )

@@ -36,6 +36,7 @@ from drafting.models import (
     User,
     utcnow,
 )
+from drafting.text.quotes import unnest_quotes
 from workflows.errors import NotFound, ValidationFailed
 
 #: Key in ``Session.info`` under which :func:`notify` leaves the ids of notifications to e-mail
@@ -185,9 +186,27 @@ _REGISTRY: dict[str, Kind] = {
             _render_suggestion_decided,
         ),
         Kind(
+            "suggestion_made",
+            _l("Someone suggests a change to a section I edit"),
+            lambda p: _(
+                "%(actor)s suggested a change to “%(section)s”.",
+                actor=_who(p),
+                section=p.get("section", ""),
+            ),
+        ),
+        Kind(
             "signoff_started",
             _l("A sign-off round starts on a paper I sign for"),
             _render_signoff_started,
+        ),
+        Kind(
+            "signoff_cancelled",
+            _l("A sign-off round on a paper I sign for is cancelled"),
+            lambda p: _(
+                "%(actor)s cancelled the sign-off of “%(paper)s”; the paper is a draft again.",
+                actor=_who(p),
+                paper=p.get("paper", ""),
+            ),
         ),
         Kind(
             "signoff_reminder",
@@ -335,7 +354,7 @@ def message(notification: Notification) -> str:
     if kind is None:
         # A kind that was removed from the code since the row was written.
         return _("New activity on “%(paper)s”.", paper=params.get("paper", ""))
-    return kind.render(params)
+    return unnest_quotes(kind.render(params))
 
 
 def detail(notification: Notification) -> str:

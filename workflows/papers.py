@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -103,7 +104,12 @@ def check_title(title: str) -> str:
     limit = current_app.config["MAX_TITLE_CHARS"]
     if len(title) > limit:
         raise ValidationFailed(
-            _l("The title is longer than %(n)s characters.", n=limit), field="title"
+            lazy_ngettext(
+                "The title is longer than %(num)d character.",
+                "The title is longer than %(num)d characters.",
+                limit,
+            ),
+            field="title",
         )
     return title
 
@@ -274,6 +280,49 @@ def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
         paper_id, actor, "role.revoked", user=granted.user.email, role=granted.role.value
     )
     db.session.commit()
+
+
+def role_candidates(paper_id: int) -> list[User]:
+    """The active people of the paper's participating organisations, by organisation and
+    name: whom the role form offers."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(
+                Participant,
+                (Participant.organisation_id == User.organisation_id)
+                & (Participant.paper_id == paper_id),
+            )
+            .where(User.active.is_(True))
+            .order_by(User.organisation_id, User.display_name)
+        )
+    )
+
+
+def get_participant(actor: User, paper_id: int, organisation_id: int) -> Participant:
+    """Return an organisation's participation in a paper the actor manages (for the
+    confirmation page before removing it)."""
+    access = get_paper(actor, paper_id)
+    _require_manage(access)
+    part = db.session.scalar(
+        select(Participant).where(
+            Participant.paper_id == paper_id, Participant.organisation_id == organisation_id
+        )
+    )
+    if part is None:
+        raise NotFound(_l("Organisation does not take part."))
+    return part
+
+
+def get_role(actor: User, paper_id: int, role_id: int) -> PaperRole:
+    """Return a role on a paper the actor manages (for the confirmation page before
+    taking it away)."""
+    access = get_paper(actor, paper_id)
+    _require_manage(access)
+    granted = db.session.get(PaperRole, role_id)
+    if granted is None or granted.paper_id != paper_id:
+        raise NotFound(_l("Role not found."))
+    return granted
 
 
 def paper_members(paper_id: int) -> list[PaperRole]:

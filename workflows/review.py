@@ -66,8 +66,11 @@ def submit(
     status.submitted_at = utcnow()
     status.reviewer_ids = named
     _event(section, section.version, actor, "submitted")
+    # Sent to all reviewers, it never reaches the section's authors since its approval:
+    # they may not review their own text (four eyes), so the request is not for them.
+    authors = contributors_since_approval(section.id, section.version)
     _notify(
-        named or paper_people(access.paper.id, role=Role.REVIEWER),
+        named or [i for i in paper_people(access.paper.id, role=Role.REVIEWER) if i not in authors],
         "review_requested",
         section,
         actor,
@@ -228,6 +231,38 @@ def request_changes(actor: User, section_id: int, version: int, reason: str) -> 
     _notify(recipients, "changes_requested", section, actor, reason=reason)
     db.session.commit()
     return status
+
+
+def comparison_base(
+    section_id: int, status: ReviewStatus | None, head_number: int
+) -> tuple[int, str] | None:
+    """Which version the review page compares the current text with, and why.
+
+    After "changes requested" (and no approval since) it is the version the changes were
+    requested on, so the reviewer sees what changed since their request (``"requested"``);
+    otherwise the last approved version, or the one whose approval a save reset
+    (``"approved"``). None when there is nothing to compare.
+    """
+    if status is None:
+        return None
+    latest = db.session.scalar(
+        select(ReviewEvent)
+        .where(
+            ReviewEvent.section_id == section_id,
+            ReviewEvent.kind.in_(("changes_requested", "approved")),
+        )
+        .order_by(ReviewEvent.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.kind == "changes_requested":
+        if latest.version != head_number:
+            return latest.version, "requested"
+    reference = status.reset_from or (
+        status.approved_version if status.approved_version != head_number else None
+    )
+    if reference and reference != head_number:
+        return reference, "approved"
+    return None
 
 
 def history_events(section_id: int) -> list[ReviewEvent]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -24,6 +25,7 @@ from drafting.models import (
 )
 from drafting.text.markdown import render
 from drafting.text.merge import MergeResult, merge3
+from drafting.text.outline import heading_numbers
 from workflows import activity, reviewstate, search
 from workflows.errors import (
     EditConflict,
@@ -110,7 +112,13 @@ def check_body(body: str) -> str:
     limit = current_app.config["MAX_BODY_CHARS"]
     if len(body) > limit:
         raise TooLarge(
-            _l("The text is longer than %(n)s characters.", n=limit), field="body", limit=limit
+            lazy_ngettext(
+                "The text is longer than %(num)d character.",
+                "The text is longer than %(num)d characters.",
+                limit,
+            ),
+            field="body",
+            limit=limit,
         )
     return body
 
@@ -542,6 +550,33 @@ def move_section(actor: User, section_id: int, direction: str) -> Section:
     return section
 
 
+def move_section_to(actor: User, section_id: int, position: Any) -> Section:
+    """Move a section to ``position`` (1 = first) among the paper's present sections: the
+    "move to…" page, the keyboard-friendly way to move a section more than one place."""
+    try:
+        target = int(position)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("Please choose a place."), field="position") from None
+    section, access = get_section(actor, section_id, lock=True, include_removed=False)
+    _require_edit(access)
+    siblings = list_sections(section.paper_id)
+    if not 1 <= target <= len(siblings):
+        raise ValidationFailed(_l("Please choose a place."), field="position")
+    index = next(i for i, s in enumerate(siblings) if s.id == section.id)
+    if index != target - 1:
+        siblings.insert(target - 1, siblings.pop(index))
+        _renumber(siblings, access.paper)
+        activity.record(
+            section.paper_id,
+            actor,
+            "section.moved",
+            section_id=section.id,
+            direction="up" if target - 1 < index else "down",
+        )
+        db.session.commit()
+    return section
+
+
 def _renumber(ordered: list[Section], paper: Paper) -> None:
     # Removed sections keep their old positions; present ones get a dense order after them.
     removed_max = db.session.scalar(
@@ -631,3 +666,24 @@ def history(section_id: int) -> list[SectionVersion]:
             .order_by(SectionVersion.number.desc())
         )
     )
+
+
+def numbered_titles(section_ids: Iterable[int]) -> dict[int, str]:
+    """Name sections as the paper page does, "2.1 Title" (lists such as "My work")."""
+    wanted = set(section_ids)
+    if not wanted:
+        return {}
+    paper_ids = set(
+        db.session.scalars(select(Section.paper_id).where(Section.id.in_(wanted)).distinct())
+    )
+    named: dict[int, str] = {}
+    for paper_id in paper_ids:
+        sections = list_sections(paper_id)
+        levels = (s.level for s in sections)
+        for number, s in zip(heading_numbers(levels), sections, strict=True):
+            if s.id in wanted:
+                named[s.id] = f"{number} {s.title}"
+    for removed_id in wanted - named.keys():
+        removed = db.session.get(Section, removed_id)
+        named[removed_id] = removed.title if removed is not None else ""
+    return named

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -24,15 +25,18 @@ from drafting.models import (
     EditionSection,
     EditionStatus,
     Paper,
+    PaperRole,
     PaperStatus,
     Participant,
     Role,
+    Section,
     SectionVersion,
     SignoffDecision,
     SignoffDecisionKind,
     User,
     utcnow,
 )
+from drafting.text.outline import heading_numbers
 from workflows import activity
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from workflows.notifications import Target, notify, paper_people
@@ -110,6 +114,58 @@ def current_edition(paper: Paper) -> Edition | None:
     return db.session.get(Edition, paper.current_edition_id)
 
 
+def pending_for(user: User) -> list[tuple[Paper, Edition]]:
+    """The open rounds the user signs for whose organisation has not decided yet ("My
+    work"), oldest deadline first; only papers the user's organisation takes part in."""
+    decided = select(SignoffDecision.edition_id).where(
+        SignoffDecision.organisation_id == user.organisation_id
+    )
+    rows = db.session.execute(
+        select(Paper, Edition)
+        .join(Edition, Edition.id == Paper.current_edition_id)
+        .join(
+            Participant,
+            (Participant.paper_id == Paper.id)
+            & (Participant.organisation_id == user.organisation_id),
+        )
+        .join(
+            PaperRole,
+            (PaperRole.paper_id == Paper.id)
+            & (PaperRole.user_id == user.id)
+            & (PaperRole.role == Role.SIGNATORY),
+        )
+        .where(
+            Paper.status == PaperStatus.SIGNING,
+            Edition.status == EditionStatus.SIGNING,
+            Edition.id.not_in(decided),
+        )
+        .order_by(Edition.deadline.is_(None), Edition.deadline, Paper.id)
+    ).all()
+    return [(paper, edition) for paper, edition in rows]
+
+
+def _unapproved(sections: list[Section]) -> list[dict[str, Any]]:
+    statuses = statuses_for(s.id for s in sections)
+    unapproved = []
+    for s in sections:
+        st = statuses.get(s.id)
+        if not is_approved_at(st, s.version):
+            unapproved.append(
+                {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
+            )
+    return unapproved
+
+
+def unapproved_sections(paper_id: int) -> list[dict[str, Any]]:
+    """The paper's sections whose current version is not approved, in order, numbered:
+    the start page lists them before anyone tries to start the sign-off."""
+    sections = list_sections(paper_id)
+    numbers = {
+        s.id: n for n, s in zip(heading_numbers(s.level for s in sections), sections, strict=True)
+    }
+    return [{**u, "number": numbers[u["id"]]} for u in _unapproved(sections)]
+
+
 def start(
     actor: User,
     paper_id: int,
@@ -129,14 +185,7 @@ def start(
     sections = list_sections(paper_id)
     if not sections:
         raise InvalidTransition(_l("The paper has no sections to sign."), unapproved=[])
-    statuses = statuses_for(s.id for s in sections)
-    unapproved = []
-    for s in sections:
-        st = statuses.get(s.id)
-        if not is_approved_at(st, s.version):
-            unapproved.append(
-                {"id": s.id, "title": s.title, "review_state": st.state.value if st else "draft"}
-            )
+    unapproved = _unapproved(sections)
     if unapproved:
         raise InvalidTransition(
             _l("Sign-off can only start when every section is approved."),
@@ -339,6 +388,14 @@ def cancel(actor: User, paper_id: int) -> Edition:
     paper.current_edition_id = None
     paper.updated_at = utcnow()
     activity.record(paper_id, actor, "signoff.cancelled", edition=edition.number)
+    notify(
+        paper_people(paper_id, role=Role.SIGNATORY),
+        "signoff_cancelled",
+        paper_id=paper_id,
+        actor=actor,
+        params={"paper": paper.title, "actor": actor.display_name},
+        target=Target.SIGNOFF,
+    )
     db.session.commit()
     return edition
 

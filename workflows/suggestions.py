@@ -13,6 +13,7 @@ from sqlalchemy import select, tuple_
 from drafting.extensions import db
 from drafting.models import (
     PaperStatus,
+    Role,
     SectionVersion,
     Suggestion,
     SuggestionStatus,
@@ -29,7 +30,7 @@ from workflows.errors import (
     TooLarge,
     ValidationFailed,
 )
-from workflows.notifications import Target, notify
+from workflows.notifications import Target, notify, paper_people
 from workflows.papers import get_paper
 from workflows.permissions import can_comment, is_writer
 from workflows.sections import (
@@ -100,6 +101,16 @@ def create_suggestion(
         section_id=section.id,
         version=base.number,
         suggestion=suggestion.id,
+    )
+    # The paper's editors decide on suggestions: each of them hears of a new one.
+    notify(
+        paper_people(section.paper_id, role=Role.EDITOR),
+        "suggestion_made",
+        paper_id=section.paper_id,
+        section_id=section.id,
+        actor=actor,
+        target=Target.SUGGESTION,
+        target_id=suggestion.id,
     )
     if commit:
         db.session.commit()

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from limits import parse_many
 from sqlalchemy import func, select
 
@@ -69,10 +70,10 @@ def check_export_rate(actor: User) -> None:
             minutes = max(1, round(retry_after / 60))
             raise RateLimited(
                 _l(
-                    "You have requested %(n)s exports recently, the most allowed. "
-                    "Please try again in %(m)s minutes.",
-                    n=limit.amount,
-                    m=minutes,
+                    "You have requested %(exports)s recently, the most allowed. "
+                    "Please try again in %(minutes)s.",
+                    exports=lazy_ngettext("%(num)d export", "%(num)d exports", limit.amount),
+                    minutes=lazy_ngettext("%(num)d minute", "%(num)d minutes", minutes),
                 ),
                 retry_after=int(retry_after),
             )

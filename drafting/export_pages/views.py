@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -190,9 +191,11 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
             return _import_page(form, paper, err.status)
         flash(
             _(
-                "Imported %(n)s sections and %(m)s suggestions from tracked changes.",
-                n=result.sections,
-                m=result.suggestions,
+                "Imported %(sections)s and %(suggestions)s from tracked changes.",
+                sections=ngettext("%(num)d section", "%(num)d sections", result.sections),
+                suggestions=ngettext(
+                    "%(num)d suggestion", "%(num)d suggestions", result.suggestions
+                ),
             ),
             "success",
         )

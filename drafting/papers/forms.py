@@ -30,14 +30,34 @@ def role_choices() -> list[tuple[str, str]]:
         Role.REVIEWER: _l("Reviewer"),
         Role.SIGNATORY: _l("Signatory"),
     }
-    return [(r.value, str(labels[r])) for r in Role]
+    # Least privileged first, and the form's default (issue 15): reading and commenting need
+    # no role at all, every member of a participating organisation may do that.
+    order = (Role.REVIEWER, Role.SIGNATORY, Role.EDITOR, Role.COORDINATOR)
+    return [(r.value, str(labels[r])) for r in order]
 
 
 class RoleForm(FlaskForm):
     email = EmailField(
-        _l("E-mail address of the person"), validators=[DataRequired(), Length(max=254)]
+        _l("Person"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l(
+            "Type a name, an organisation or an e-mail address and choose from the list. Only "
+            "people of participating organisations can be given a role: add their "
+            "organisation above first."
+        ),
+        # The people of the participating organisations, as a <datalist> on the page.
+        render_kw={"list": "role-people", "autocomplete": "off"},
     )
-    role = SelectField(_l("Role"), validators=[DataRequired()])
+    role = SelectField(
+        _l("Role"),
+        validators=[DataRequired()],
+        default=Role.REVIEWER.value,
+        description=_l(
+            "Everyone in a participating organisation can already read and comment. "
+            "Reviewers approve sections, signatories decide in the sign-off, editors change "
+            "the text, coordinators also manage participants and roles."
+        ),
+    )
     submit = SubmitField(_l("Give role"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting.extensions import db
-from drafting.forms import options
+from drafting.filters import ROLE_LABELS
+from drafting.forms import confirmation, options
 from drafting.models import Organisation
 from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
 from drafting.text.outline import heading_numbers
@@ -110,6 +111,7 @@ def _settings_page(paper_id: int, **forms: FlaskForm) -> str:
         role_form=forms.get("role_form") or RoleForm(),
         action_form=FlaskForm(),
         roles=paper_flow.paper_members(paper_id),
+        people=paper_flow.role_candidates(paper_id),
         participants=sorted(access.paper.participants, key=lambda p: p.organisation.name),
     )
 
@@ -160,6 +162,47 @@ def add_participant(paper_id: int) -> str | Response:
             flash(_("The organisation takes part now."), "success")
             return redirect(url_for("papers.settings", paper_id=paper_id))
     return _settings_page(paper_id, participant_form=form)
+
+
+def _confirm(question: str, consequence: str, action: str, label: str, paper_id: int) -> str:
+    back = url_for("papers.settings", paper_id=paper_id)
+    return confirmation(
+        question, consequence, action, label, back, _("Back to participants and roles")
+    )
+
+
+@bp.get("/papers/<int:paper_id>/participants/<int:org_id>/remove")
+@login_required
+def confirm_remove_participant(paper_id: int, org_id: int) -> str:
+    """Ask before removing an organisation from the paper (works without JavaScript)."""
+    part = paper_flow.get_participant(current_user, paper_id, org_id)
+    name = part.organisation.name
+    return _confirm(
+        _("Remove %(organisation)s from this paper?", organisation=name),
+        _(
+            "%(organisation)s no longer takes part, and its people lose their roles on this "
+            "paper. Their comments and versions stay.",
+            organisation=name,
+        ),
+        url_for("papers.remove_participant", paper_id=paper_id, org_id=org_id),
+        _("Remove the organisation"),
+        paper_id,
+    )
+
+
+@bp.get("/papers/<int:paper_id>/roles/<int:role_id>/revoke")
+@login_required
+def confirm_revoke_role(paper_id: int, role_id: int) -> str:
+    """Ask before taking a role away (works without JavaScript)."""
+    granted = paper_flow.get_role(current_user, paper_id, role_id)
+    role, name = ROLE_LABELS[granted.role.value], granted.user.display_name
+    return _confirm(
+        _("Take the role “%(role)s” away from %(name)s?", role=role, name=name),
+        _("%(name)s can no longer act as %(role)s on this paper.", role=role, name=name),
+        url_for("papers.revoke_role", paper_id=paper_id, role_id=role_id),
+        _("Take the role away"),
+        paper_id,
+    )
 
 
 @bp.post("/papers/<int:paper_id>/participants/<int:org_id>/remove")

@@ -46,6 +46,7 @@ from workflows import notifications, reviewstate
 from workflows import papers as paper_flow
 from workflows import review as review_flow
 from workflows import sections as section_flow
+from workflows import signoff as signoff_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, TooLarge, ValidationFailed
 from workflows.permissions import can_comment, can_review, is_writer
@@ -69,13 +70,10 @@ def show(section_id: int) -> str:
     status = db.session.get(ReviewStatus, section.id)
     head = section.head
     assert head is not None
-    compare_with = None
-    if status is not None:
-        reference = status.reset_from or (
-            status.approved_version if status.approved_version != head.number else None
-        )
-        if reference and reference != head.number:
-            compare_with = section_flow.version_of(section.id, reference)
+    compare_with, compare_reason = None, None
+    if (base := review_flow.comparison_base(section.id, status, head.number)) is not None:
+        compare_with = section_flow.version_of(section.id, base[0])
+        compare_reason = base[1]
     diff = None
     if compare_with is not None:
         diff = textdiff.inline_html(textdiff.diff_ops(compare_with.body, head.body), **_labels())
@@ -87,6 +85,7 @@ def show(section_id: int) -> str:
         state=status.state if status else ReviewState.DRAFT,
         head=head,
         compare_with=compare_with,
+        compare_reason=compare_reason,
         diff=diff,
         events=review_flow.history_events(section.id),
         open_suggestions=[
@@ -512,4 +511,10 @@ def my_work() -> str:
         overdue=overdue,
         mentions=mentions,
         open_suggestions=open_suggestions,
+        # Issue 15: sign-offs waiting for the user, and sections named "2.1 Title".
+        pending_signoffs=signoff_flow.pending_for(current_user),
+        section_names=section_flow.numbered_titles(
+            [s.id for _st, s, _h in to_review + sent_back + overdue]
+            + [item.section_id for item in open_suggestions]
+        ),
     )

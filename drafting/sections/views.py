@@ -14,6 +14,7 @@ from drafting.models import Section, SectionVersion
 from drafting.sections.forms import ResolveForm, SectionForm
 from drafting.text import textdiff
 from drafting.text.merge import merge3, resolve
+from drafting.text.outline import heading_numbers
 from workflows import papers as paper_flow
 from workflows import sections as flow
 from workflows.errors import (
@@ -392,6 +393,23 @@ def restore(section_id: int, number: int) -> Response:
     return redirect(_paper_anchor(result.section))
 
 
+def _writable_section(section_id: int) -> tuple[Section, Any]:
+    section, access = flow.get_section(current_user, section_id, include_removed=False)
+    if not can_edit_now(access.member, access.paper):
+        abort(403)
+    return section, access
+
+
+@bp.get("/sections/<int:section_id>/remove")
+@login_required
+def confirm_remove(section_id: int) -> str:
+    """Ask before removing a section (the paper page's menu links here; works without JS)."""
+    section, access = _writable_section(section_id)
+    return render_template(
+        "sections/remove.html", section=section, paper=access.paper, action_form=FlaskForm()
+    )
+
+
 @bp.post("/sections/<int:section_id>/remove")
 @login_required
 def remove(section_id: int) -> Response:
@@ -420,13 +438,43 @@ def undo_remove(section_id: int) -> Response:
     return redirect(_paper_anchor(section))
 
 
+def _move_page(section: Section, error: str | None = None) -> str:
+    sections = flow.list_sections(section.paper_id)
+    numbers = heading_numbers(s.level for s in sections)
+    return render_template(
+        "sections/move.html",
+        section=section,
+        paper=section.paper,
+        places=list(zip(numbers, sections, strict=True)),
+        current=next(i for i, s in enumerate(sections, 1) if s.id == section.id),
+        error=error,
+        action_form=FlaskForm(),
+    )
+
+
+@bp.get("/sections/<int:section_id>/move")
+@login_required
+def move_page(section_id: int) -> str:
+    """The "move to…" page: choose a new place for a section from the list of sections."""
+    section, _access = _writable_section(section_id)
+    return _move_page(section)
+
+
 @bp.post("/sections/<int:section_id>/move")
 @login_required
-def move(section_id: int) -> Response:
-    """Move a section up or down."""
+def move(section_id: int) -> Response | tuple[str, int]:
+    """Move a section up or down (``direction``) or to a place (``position``, 1 = first)."""
     if not FlaskForm().validate_on_submit():
         abort(400)
-    section = flow.move_section(current_user, section_id, request.form.get("direction", ""))
+    if "position" in request.form:
+        try:
+            section = flow.move_section_to(current_user, section_id, request.form["position"])
+        except ValidationFailed as err:
+            section, _access = flow.get_section(current_user, section_id, include_removed=False)
+            return _move_page(section, str(err.message)), 400
+        flash(_("The section “%(title)s” was moved.", title=section.title), "success")
+    else:
+        section = flow.move_section(current_user, section_id, request.form.get("direction", ""))
     return redirect(_paper_anchor(section))
 
 

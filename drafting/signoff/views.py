@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from drafting.forms import confirmation
 from drafting.signoff.forms import DecisionForm, StartForm
 from drafting.text import textdiff
 from drafting.text.outline import heading_numbers
@@ -50,7 +51,10 @@ def _page(
         start_form=start_form or StartForm(),
         decision_form=decision_form,
         action_form=FlaskForm(),
-        unapproved=unapproved or [],
+        # Listed before anyone tries to start, numbered as on the paper page.
+        unapproved=flow.unapproved_sections(paper_id)
+        if paper.status.value == "drafting" and can_manage(access.member)
+        else unapproved or [],
         editions=flow.editions(paper_id),
         status_labels=flow.PAPER_STATUS_LABELS,
     ), status
@@ -121,6 +125,49 @@ def _action(paper_id: int, action: str) -> Response:
         flow.archive(current_user, paper_id)
         flash(_("The paper was archived."), "success")
     return redirect(url_for("signoff.show", paper_id=paper_id))
+
+
+def _confirm(paper_id: int, what: str) -> str:
+    access = paper_flow.get_paper(current_user, paper_id)
+    if not can_manage(access.member):
+        abort(403)
+    title = access.paper.title
+    if what == "cancel":
+        texts = (
+            _("Cancel the sign-off round of “%(title)s”?", title=title),
+            _(
+                "The edition is marked as cancelled, the decisions recorded for it no longer "
+                "count, and the paper returns to drafting."
+            ),
+            url_for("signoff.cancel", paper_id=paper_id),
+            _("Cancel the round"),
+        )
+    else:
+        texts = (
+            _("Archive “%(title)s”?", title=title),
+            _(
+                "The paper can no longer be changed or reopened for a new edition cycle. Its "
+                "editions and the record of sign-off stay available."
+            ),
+            url_for("signoff.archive", paper_id=paper_id),
+            _("Archive the paper"),
+        )
+    back = url_for("signoff.show", paper_id=paper_id)
+    return confirmation(*texts, back, _("Back to the sign-off"))
+
+
+@bp.get("/papers/<int:paper_id>/signoff/cancel")
+@login_required
+def confirm_cancel(paper_id: int) -> str:
+    """Ask before cancelling the open round (works without JavaScript)."""
+    return _confirm(paper_id, "cancel")
+
+
+@bp.get("/papers/<int:paper_id>/archive")
+@login_required
+def confirm_archive(paper_id: int) -> str:
+    """Ask before archiving a final paper (works without JavaScript)."""
+    return _confirm(paper_id, "archive")
 
 
 @bp.post("/papers/<int:paper_id>/signoff/cancel")

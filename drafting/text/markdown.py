@@ -8,10 +8,12 @@ page. The allowlist lives in this module and nowhere else.
 
 Choices a reader of a rendered paper will notice:
 
-* **Headings are shifted down.** The paper page uses ``<h1>`` for the paper and
-  ``<h2>``–``<h4>`` for section headings, so a heading inside a body must never reach
-  that range: ``# x`` renders as ``<h5>``, ``##`` and deeper as ``<h6>``. Raw HTML
-  ``<h1>``–``<h4>`` are not in the allowlist and are unwrapped to their text.
+* **Headings are sub-headings of the section.** The paper page uses ``<h1>`` for the
+  paper and ``<h2>``–``<h4>`` for sections of level 1–3. A body is rendered (and stored)
+  as if its section had level 1: ``# x`` becomes ``<h3>``, ``##`` ``<h4>``, ``###``
+  ``<h5>``, deeper ``<h6>``; :func:`shift_headings` moves them under a deeper section's
+  heading when the page is shown. Raw HTML ``<h1>``/``<h2>`` are not in the allowlist
+  and are unwrapped to their text.
 * **Images render as their alt text.** Remote images in a shared paper would be
   tracking pixels and mixed content, and the Word export has no place for them.
 * **Links** keep only ``http``, ``https``, ``mailto`` and relative/fragment targets, and
@@ -22,6 +24,7 @@ Choices a reader of a rendered paper will notice:
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Final
 
@@ -30,7 +33,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
-__all__ = ["plain_text", "render", "render_inline"]
+__all__ = ["plain_text", "render", "render_inline", "shift_headings"]
 
 # Built once: the instance only holds parser configuration, every call gets a fresh state.
 _md: Final = (
@@ -39,8 +42,9 @@ _md: Final = (
     .enable("strikethrough")
 )
 
-_FIRST_BODY_HEADING: Final = 5  # h2–h4 belong to the paper page's section headings
+_FIRST_BODY_HEADING: Final = 3  # "#" under a level-1 section (whose heading is an h2)
 _LAST_HEADING: Final = 6
+_BODY_HEADING_TAG: Final = re.compile(r"<(/?)h([3-6])>")
 
 _ALIGN_CLASSES: Final = {
     "text-align:left": "md-align-left",
@@ -49,7 +53,7 @@ _ALIGN_CLASSES: Final = {
 }
 
 _ALLOWED_TAGS: Final = frozenset(
-    "a b blockquote br code del em h5 h6 hr i ins li ol p pre s strong sub sup"
+    "a b blockquote br code del em h3 h4 h5 h6 hr i ins li ol p pre s strong sub sup"
     " table tbody td th thead tr ul".split()
 )
 # Dropped together with their content, not just unwrapped: their text is code or markup,
@@ -73,10 +77,10 @@ _sanitiser: Final = nh3.Cleaner(
 
 
 def render(text: str) -> Markup:
-    """Render Markdown to sanitised HTML with body headings shifted to h5–h6.
-
-    ``#`` becomes ``<h5>`` and ``##`` or deeper ``<h6>``, so a body heading never collides
-    with the paper page's own h1–h4; the module docstring lists the other choices.
+    """Render Markdown to sanitised HTML with body headings as sub-headings of a level-1
+    section: ``#`` becomes ``<h3>``, ``##`` ``<h4>``, ``###`` ``<h5>``, deeper ``<h6>``
+    (:func:`shift_headings` adapts them to other levels); the module docstring lists the
+    other choices.
     """
     tokens = _parse(text)
     return _sanitise(_md.renderer.render(tokens, _md.options, {}))
@@ -89,6 +93,25 @@ def render_inline(text: str) -> Markup:
         # The renderer skips hidden paragraph tokens, exactly as it does in tight lists.
         tokens[0].hidden = tokens[2].hidden = True
     return _sanitise(_md.renderer.render(tokens, _md.options, {}))
+
+
+def shift_headings(html: str, level: int) -> str:
+    """Move the body headings of HTML from :func:`render` under a section heading of
+    ``level`` (1 → ``<h2>``, so ``#`` stays ``<h3>``; 2 → ``#`` becomes ``<h4>``; 0, for a
+    page whose ``<h1>`` is the section's title → ``#`` becomes ``<h2>``), at most ``<h6>``.
+
+    Only the bare heading tags :func:`render` writes are touched (the sanitiser allows no
+    attributes on them, and a ``<`` in text is always escaped).
+    """
+    offset = level - 1
+    if not offset or "<h" not in html:
+        return html
+
+    def shifted(match: re.Match[str]) -> str:
+        number = min(max(int(match.group(2)) + offset, 2), _LAST_HEADING)
+        return f"<{match.group(1)}h{number}>"
+
+    return _BODY_HEADING_TAG.sub(shifted, html)
 
 
 def plain_text(text: str) -> str:
@@ -133,7 +156,12 @@ def _sanitise(html: str) -> Markup:
 
 
 _BLOCK_TAGS: Final = frozenset(
-    {"p", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "hr", "tr", "li"}
+    {"p", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol", "hr", "tr", "li"}
+)
+
+
+_BLANK_AFTER: Final = frozenset(
+    {"p", "h3", "h4", "h5", "h6", "pre", "blockquote", "table", "ul", "ol"}
 )
 
 
@@ -191,7 +219,7 @@ class _TextExtractor(HTMLParser):
             self._prefix = ""
         elif tag in ("ul", "ol") and self._lists:
             self._lists.pop()
-        if not self._lists and tag in ("p", "h5", "h6", "pre", "blockquote", "table", "ul", "ol"):
+        if not self._lists and tag in _BLANK_AFTER:
             self._blank_line()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

@@ -135,8 +135,9 @@ def test_a_whole_round_with_three_organisations_one_with_a_reservation(
     coordinator.reload()
     check_a11y(coordinator)
     expect(coordinator.locator(f"main form[action$='/papers/{pid}/new-cycle']")).to_have_count(1)
-    expect(coordinator.locator(f"main form[action$='/papers/{pid}/archive']")).to_have_count(1)
-    expect(coordinator.locator(f"main form[action$='{round_path}/cancel']")).to_have_count(0)
+    # Archiving asks first (issue 15): a link to a confirmation page, not a form.
+    expect(coordinator.locator(f"main a[href$='/papers/{pid}/archive']")).to_have_count(1)
+    expect(coordinator.locator(f"main a[href$='{round_path}/cancel']")).to_have_count(0)
 
     # The edition and its printable record.
     member.locator(f"main a[href$='/papers/{pid}/editions/1']").first.click()

@@ -68,6 +68,7 @@ def test_write_a_paper_from_login_to_comparing_versions(page: Page, live_server:
     section = page.locator("section.paper-section", has_text="Ausgangslage")
     expect(section).to_contain_text("Der Bahnhof ist abends belebt.")
 
+    section.locator("details.action-menu summary").click()  # the section's menu (issue 15)
     section.locator("a[href$='/history']").click()
     page.wait_for_url(re.compile(r"/sections/\d+/history$"))
     check_a11y(page)

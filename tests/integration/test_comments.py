@@ -549,7 +549,7 @@ def test_highlighting_keeps_markdown_intact():
     body = "# Ziele\n\n- **Mehr** _Leben_ in der [Stadt](https://stadt.example)\n- Kein Leerstand"
     start = body.index("**Mehr**")
     html = str(render_highlighted(body, {7: (start, body.index("Leerstand") + 9)}))
-    assert "<h5>" in html and "<strong>" in html and "<em>" in html
+    assert "<h3>" in html and "<strong>" in html and "<em>" in html
     assert 'href="https://stadt.example"' in html
     assert re.sub(r"</?mark[^>]*>", "", html) == str(render(body))
 

@@ -127,7 +127,7 @@ def test_asvs_v11_1_4_the_form_says_why_with_429(app, client, auth, world, held)
         f"/papers/{world.paper.id}/exports", data={"edition": "", "redline_against": ""}
     )
     assert response.status_code == 429
-    assert "You have requested 1 exports recently" in response.get_data(as_text=True)
+    assert "You have requested 1 export recently" in response.get_data(as_text=True)
 
 
 def test_asvs_v11_1_4_the_count_is_shared_through_the_database(app, world, held):

@@ -999,7 +999,7 @@ def test_due_dates_mark_overdue_reviews_on_the_paper_page_and_my_work(client, au
 
     auth.login(world.reviewer.email)
     paper = html(client.get(f"/papers/{world.paper.id}"))
-    assert "1 overdue" in paper
+    assert "1 section overdue" in paper
     late_block = paper.split(f'id="section-{late.id}"')[1].split("</section>")[0]
     soon_block = paper.split(f'id="section-{soon.id}"')[1].split("</section>")[0]
     assert 'class="overdue"' in late_block
@@ -1174,7 +1174,7 @@ def test_the_paper_page_needs_as_many_queries_for_30_sections_as_for_3(client, a
         assert response.status_code == 200
         counts[paper_id] = len(statements)
     assert "Review: 15 of 30 sections approved" in html(response)
-    assert "7 overdue" in html(response)
+    assert "7 sections overdue" in html(response)
     assert counts[small] == counts[large], counts
 
 
@@ -1183,7 +1183,7 @@ def test_approval_counts_on_the_paper_page_use_the_carry_over(client, auth, worl
     save(world, world.section.id, TRIVIAL_CHANGES["case"], editorial=True)
     auth.login(world.member.email)
     page = html(client.get(f"/papers/{world.paper.id}"))
-    assert "Review: 1 of 1 sections approved" in page
+    assert "Review: 1 of 1 section approved" in page
 
 
 # --- hostile text in review comments and reasons ----------------------------------------------

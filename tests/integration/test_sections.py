@@ -240,7 +240,7 @@ def test_compare_inline_and_side_by_side(editor: FlaskClient, world: factories.W
     left, right = changed[0]
     assert "Handel" in left and "<del>" in left and "Handwerk" not in left
     assert "Handwerk" in right and "<ins>" in right and "Handel" not in right
-    assert "1 words inserted, 1 words deleted" in page
+    assert "1 word inserted, 1 word deleted" in page  # ngettext (issue 15)
 
     # Without parameters: the newest version against the one before.
     assert "Version 1 compared with version 2" in editor.get(

@@ -338,8 +338,8 @@ def test_start_is_refused_while_sections_are_not_approved(app, w):
     )
     html = page(shown)
     assert shown.status_code == 409
-    assert "These sections are not approved yet:" in html
-    listing = html.split("These sections are not approved yet:")[1]
+    assert "2 sections are not approved yet:" in html
+    listing = html.split("sections are not approved yet:")[1]
     assert "Mobilität" in listing and "Räume" in listing and "Ausgangslage" not in listing
     assert f"/sections/{draft.id}/review" in listing
     assert editions_of(pid) == [] and paper(w).status == P.DRAFTING

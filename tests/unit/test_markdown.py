@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
-from drafting.text.markdown import plain_text, render, render_inline
+from drafting.text.markdown import plain_text, render, render_inline, shift_headings
+from drafting.text.quotes import unnest_quotes
 from tests.xss_corpus import MARKER, PAYLOADS, TEMPLATE_MARKERS, assert_inert
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -174,13 +175,43 @@ def test_images_render_as_alt_text() -> None:
 
 @pytest.mark.parametrize(
     ("source", "tag"),
-    [("# a", "h5"), ("## a", "h6"), ("### a", "h6"), ("###### a", "h6"), ("a\n===", "h5")],
+    [
+        ("# a", "h3"),
+        ("## a", "h4"),
+        ("### a", "h5"),
+        ("#### a", "h6"),
+        ("###### a", "h6"),
+        ("a\n===", "h3"),
+        ("a\n---", "h4"),
+    ],
 )
-def test_body_headings_are_shifted_below_section_headings(source: str, tag: str) -> None:
+def test_body_headings_are_sub_headings_of_a_level_1_section(source: str, tag: str) -> None:
+    # A level-1 section's heading is an h2 on the paper page (issue 15: not a 10.7 px h6).
     assert render(source) == f"<{tag}>a</{tag}>\n"
 
 
-@pytest.mark.parametrize("level", range(1, 5))
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        (0, "<h2>a</h2><h3>b</h3><h4>c</h4><h5>d</h5>"),
+        (1, "<h3>a</h3><h4>b</h4><h5>c</h5><h6>d</h6>"),
+        (2, "<h4>a</h4><h5>b</h5><h6>c</h6><h6>d</h6>"),
+        (3, "<h5>a</h5><h6>b</h6><h6>c</h6><h6>d</h6>"),
+    ],
+)
+def test_shift_headings_puts_body_headings_under_the_section_level(
+    level: int, expected: str
+) -> None:
+    html = str(render("# a\n## b\n### c\n#### d")).replace("\n", "")
+    assert shift_headings(html, level) == expected
+
+
+def test_shift_headings_leaves_text_that_looks_like_a_tag_alone() -> None:
+    html = str(render("`<h3>` and &lt;h4&gt; are text"))
+    assert shift_headings(html, 3) == html
+
+
+@pytest.mark.parametrize("level", range(1, 3))
 def test_raw_html_headings_cannot_reach_page_levels(level: int) -> None:
     html = render(f"<h{level}>Titel</h{level}>")
     assert html.strip() == "Titel"
@@ -252,7 +283,7 @@ def test_render_inline_keeps_blocks_for_longer_text() -> None:
 
 
 def test_render_inline_applies_the_same_rules() -> None:
-    assert render_inline("# a") == "<h5>a</h5>\n"
+    assert render_inline("# a") == "<h3>a</h3>\n"
     assert REL in render_inline("[a](https://example.org)")
     assert render_inline("<script>alert(1)</script>x") == "x"
 
@@ -388,3 +419,24 @@ def test_payload_mixtures_render_inert(parts: list[str]) -> None:
 def test_arbitrary_text_renders_inert(source: str) -> None:
     assert_inert(render(source), strict=True)
     assert_inert(render_inline(source), strict=True)
+
+
+# --- quotes inside quotes (issue 15) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "„Gemeinsame Konzeption „Lebendige Innenstädte 2030““ archivieren?",
+            "„Gemeinsame Konzeption ‚Lebendige Innenstädte 2030‘“ archivieren?",
+        ),
+        ("Archive “Plan “Mitte””?", "Archive “Plan ‘Mitte’”?"),
+        ("„Eins“ und „Zwei“", "„Eins“ und „Zwei“"),
+        ("“One” and “two”", "“One” and “two”"),
+        ("no quotes", "no quotes"),
+        ("„a „b „c“““", "„a ‚b ‚c‘‘“"),
+    ],
+)
+def test_unnest_quotes(text: str, expected: str) -> None:
+    assert unnest_quotes(text) == expected

@@ -245,3 +245,50 @@ def test_login_page_is_english_for_english_browsers(client: FlaskClient, header:
     assert "E-mail address" in page
     assert "Skip to content" in page
     assert "Anmelden" not in page
+
+
+# --- counts need ngettext (issue 15: "1 offene Änderungsvorschläge") --------------------------
+
+# A placeholder followed (after at most one other word, "3 open suggestions") by a countable
+# noun is a count: its string must come from ngettext so that "1 …" reads in the singular.
+COUNT_NOUNS = (
+    "words? sections? comments? suggestions? characters? days? hours? minutes? seconds?"
+    " replies reply versions? changes? papers? notifications? people persons? organisations?"
+    " members? items? files? entries entry signatories signatory reviews? pages? rows?"
+    " threads? editions? results? bytes? times? roles? users?"
+)
+# Placeholders that name a person or a thing ("%(actor)s saved version …") are no counts.
+NOT_COUNTS = "actor user name title section organisation role edition version old other date"
+COUNT = re.compile(
+    r"%\((?!(?:"
+    + "|".join(NOT_COUNTS.split())
+    + r")\))\w+\)[sd] (?:\w+ )?(?:"
+    + "|".join(COUNT_NOUNS.split())
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_count_without_ngettext(extracted: Catalog) -> None:
+    singular_only = [
+        m.id for m in _messages(extracted) if isinstance(m.id, str) and COUNT.search(m.id)
+    ]
+    assert not singular_only, (
+        "these msgids put a number before a noun but are not plural forms; use ngettext "
+        "(templates: ngettext('%(num)d x', '%(num)d xs', n)):\n"
+        + "\n".join(f"  {msgid!r}" for msgid in singular_only)
+    )
+
+
+@pytest.mark.parametrize(
+    ("msgid", "is_count"),
+    [
+        ("%(n)s open suggestions", True),
+        ("Review: %(n)s of %(m)s sections approved", True),
+        ("The password needs at least %(n)s characters.", True),
+        ("Version %(n)s", False),
+        ("%(actor)s saved version %(version)s of “%(section)s”.", False),
+    ],
+)
+def test_the_count_check_tells_counts_from_numbers(msgid: str, is_count: bool) -> None:
+    assert bool(COUNT.search(msgid)) is is_count
