@@ -36,10 +36,11 @@ from drafting.models import (
 from exports import layout
 from exports.builder import build_document
 from exports.collect import collect
-from workflows import activity, throttle
+from workflows import activity, throttle, uow
 from workflows.errors import ValidationFailed, WorkflowError
 from workflows.jobs import EXPORTS_QUEUE, get_queue
 from workflows.papers import get_paper
+from workflows.uow import unit_of_work, use_case
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def safe_filename(title: str, suffix: str) -> str:
     return f"{text}-{suffix}.docx"
 
 
+@use_case
 def request_export(
     actor: User,
     paper_id: int,
@@ -123,8 +125,10 @@ def request_export(
         suffix += f"-aenderungen-zu-{redline_against}"
     export.filename = safe_filename(access.paper.title, suffix)
     export.job_id = f"export-{export.id}"
-    db.session.commit()
-    enqueue(export.id)
+    export_id = export.id
+    # The worker must find the row: hand it to the queue once the request's unit of work
+    # has committed (QueueUnavailable then reaches the caller as before).
+    uow.on_commit(lambda: enqueue(export_id))
     return export
 
 
@@ -148,12 +152,12 @@ def enqueue(export_id: int) -> None:
         )
     except (RedisError, OSError) as err:
         log.warning("Redis unreachable, export %s not queued: %s", export_id, err)
-        export = db.session.get(Export, export_id)
-        if export is not None:
-            export.status = ExportStatus.FAILED
-            export.error = str(_l("The job queue is not reachable. Please try again later."))
-            export.finished_at = utcnow()
-            db.session.commit()
+        with unit_of_work():
+            export = db.session.get(Export, export_id)
+            if export is not None:
+                export.status = ExportStatus.FAILED
+                export.error = str(_l("The job queue is not reachable. Please try again later."))
+                export.finished_at = utcnow()
         raise QueueUnavailable(
             _l(
                 "Exports are not possible right now: the job queue is not reachable. "
@@ -216,15 +220,17 @@ def run_export(export_id: int) -> None:
     Raises on failure after recording the reason, so rq retries; the last failure leaves
     the export ``failed`` with a readable reason.
     """
-    export = db.session.get(Export, export_id)
-    if export is None or export.status == ExportStatus.DONE:
-        return
-    export.status = ExportStatus.RUNNING
-    export.attempts = (export.attempts or 0) + 1
-    export.started_at = export.heartbeat_at = utcnow()
-    export.progress = 1
-    export.error = ""
-    db.session.commit()
+    # A job owns its transactions: the status, each heartbeat and the result are units of
+    # work of their own, so the progress bar (another process) sees them at once.
+    with unit_of_work():
+        export = db.session.get(Export, export_id)
+        if export is None or export.status == ExportStatus.DONE:
+            return
+        export.status = ExportStatus.RUNNING
+        export.attempts = (export.attempts or 0) + 1
+        export.started_at = export.heartbeat_at = utcnow()
+        export.progress = 1
+        export.error = ""
     job = get_current_job()
     last = [0.0]
 
@@ -236,12 +242,12 @@ def run_export(export_id: int) -> None:
         if job is not None:
             job.meta["progress"] = percent
             job.save_meta()
-        db.session.execute(
-            Export.__table__.update()
-            .where(Export.id == export_id)
-            .values(progress=percent, heartbeat_at=utcnow())
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                Export.__table__.update()
+                .where(Export.id == export_id)
+                .values(progress=percent, heartbeat_at=utcnow())
+            )
 
     try:
         options = dict(export.options or {})
@@ -267,15 +273,20 @@ def run_export(export_id: int) -> None:
                 )
     except Exception as err:
         db.session.rollback()
-        export = db.session.get(Export, export_id)
-        assert export is not None
-        final = export.attempts >= MAX_ATTEMPTS
-        export.status = ExportStatus.FAILED if final else ExportStatus.QUEUED
-        export.error = _reason(err)
-        if final:
-            export.finished_at = utcnow()
-        db.session.commit()
+        with unit_of_work():
+            export = db.session.get(Export, export_id)
+            assert export is not None
+            final = export.attempts >= MAX_ATTEMPTS
+            export.status = ExportStatus.FAILED if final else ExportStatus.QUEUED
+            export.error = _reason(err)
+            if final:
+                export.finished_at = utcnow()
         raise
+    with unit_of_work():
+        _store_result(export_id, content)
+
+
+def _store_result(export_id: int, content: bytes) -> None:
     export = db.session.get(Export, export_id)
     assert export is not None
     export.content = content
@@ -299,7 +310,6 @@ def run_export(export_id: int) -> None:
         size=len(content),
         **{k: v for k, v in (export.options or {}).items()},
     )
-    db.session.commit()
 
 
 def _reason(err: Exception) -> str:
@@ -320,6 +330,7 @@ def stale_after() -> timedelta:
     return timedelta(seconds=float(seconds)) if seconds else STALE_AFTER
 
 
+@use_case
 def recover_stale(now: Any = None) -> int:
     """Requeue (or fail, after the last try) exports whose worker died mid-job."""
     now = now or utcnow()
@@ -340,13 +351,16 @@ def recover_stale(now: Any = None) -> int:
             export.status = ExportStatus.QUEUED
             export.error = str(_l("The export worker stopped; the export was queued again."))
             requeue.append(export.id)
-    db.session.commit()
-    for export_id in requeue:
+    uow.on_commit(lambda: _requeue(requeue))
+    return len(stale)
+
+
+def _requeue(export_ids: list[int]) -> None:
+    for export_id in export_ids:
         try:
             enqueue(export_id)
         except QueueUnavailable:
             log.warning("could not requeue export %s", export_id)
-    return len(stale)
 
 
 def get_export(actor: User, export_id: int) -> Export:

@@ -18,6 +18,7 @@ from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
 from workflows import activity, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
+from workflows.uow import use_case
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
 
@@ -125,6 +126,7 @@ def normalise_email(email: str) -> str:
         raise ValidationFailed(_l("Not a valid e-mail address."), field="email") from None
 
 
+@use_case
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None without telling why."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
@@ -143,10 +145,10 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-        db.session.commit()
     return user
 
 
+@use_case
 def create_organisation(
     name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
 ) -> Organisation:
@@ -171,10 +173,10 @@ def create_organisation(
         name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
     )
     db.session.add(org)
-    db.session.commit()
     return org
 
 
+@use_case
 def update_organisation(
     org_id: int,
     name: str,
@@ -199,7 +201,6 @@ def update_organisation(
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
     if may_create_papers is not None:
         org.may_create_papers = may_create_papers
-    db.session.commit()
 
 
 def organisation_by_short(short_name: str) -> Organisation:
@@ -213,6 +214,7 @@ def organisation_by_short(short_name: str) -> Organisation:
     return org
 
 
+@use_case
 def create_user(
     email: str,
     display_name: str,
@@ -248,10 +250,10 @@ def create_user(
         locale=locale if locale in LOCALES else "de",
     )
     db.session.add(user)
-    db.session.commit()
     return user
 
 
+@use_case
 def update_user(
     user_id: int,
     *,
@@ -279,7 +281,6 @@ def update_user(
         end_access(user)
     user.active = active
     user.is_admin = is_admin
-    db.session.commit()
     return user
 
 
@@ -296,6 +297,7 @@ def end_access(user: User, *, keep_session: str | None = None) -> None:
     )
 
 
+@use_case
 def deactivate_user(email: str) -> User:
     """Deactivate an account: it can no longer log in, its sessions and tokens end.
 
@@ -306,10 +308,10 @@ def deactivate_user(email: str) -> User:
         raise NotFound(_l("User not found."))
     user.active = False
     end_access(user)
-    db.session.commit()
     return user
 
 
+@use_case
 def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> User:
     """Move a user to another organisation; their roles on papers end (see :func:`_move`).
 
@@ -324,7 +326,6 @@ def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> 
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
     if user.organisation_id != organisation_id:
         _move(user, target, actor)
-    db.session.commit()
     return user
 
 
@@ -363,6 +364,7 @@ def _move(user: User, target: Organisation, actor: User | None) -> None:
     user.organisation = target
 
 
+@use_case
 def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
     """Change a user's own password after checking the current one.
 
@@ -374,17 +376,17 @@ def change_password(user: User, current: str, new: str, *, keep_session: str | N
     check_password_strength(new, context_words(user))
     user.password_hash = hash_password(new)
     end_access(user, keep_session=keep_session)
-    db.session.commit()
 
 
+@use_case
 def set_locale(user: User, locale: str) -> None:
     """Set the user's interface language."""
     if locale not in LOCALES:
         raise ValidationFailed(_l("Unsupported language."), field="locale")
     user.locale = locale
-    db.session.commit()
 
 
+@use_case
 def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
     """Create an API token valid for API_TOKEN_DAYS; the plain token is returned once."""
     plain = "kzw_" + secrets.token_urlsafe(32)
@@ -398,10 +400,10 @@ def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
         expires_at=now + timedelta(days=int(current_app.config.get("API_TOKEN_DAYS", 90))),
     )
     db.session.add(token)
-    db.session.commit()
     return token, plain
 
 
+@use_case
 def revoke_token(user: User, token_id: int) -> None:
     """Revoke one of the user's own tokens."""
     token = db.session.get(ApiToken, token_id)
@@ -409,7 +411,6 @@ def revoke_token(user: User, token_id: int) -> None:
         raise NotFound(_l("Token not found."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        db.session.commit()
 
 
 def user_for_token(plain: str) -> User | None:
@@ -422,6 +423,7 @@ def user_for_token(plain: str) -> User | None:
     return token.user
 
 
+@use_case
 def set_password(actor: User | None, user: User, new: str) -> int:
     """Set a user's password as an administrator (or the CLI, ``actor`` None): every session
     of the user ends and every API token is revoked; return the number of tokens revoked.
@@ -439,7 +441,6 @@ def set_password(actor: User | None, user: User, new: str) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     )
     end_access(user)
-    db.session.commit()
     import logging
 
     logging.getLogger("konzeptwerk.security").warning(

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from drafting.extensions import db
 from drafting.models import Notification, User, utcnow
 from workflows import notifications
+from workflows.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -303,13 +304,13 @@ def send_notification_email(notification_id: int) -> bool:
 
     _send(email)
 
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(emailed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(emailed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return True
 
 

@@ -26,6 +26,7 @@ from workflows.permissions import Membership, can_review, is_writer
 from workflows.reviewstate import Action, S, is_approved_at, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
+from workflows.uow import use_case
 
 
 def _notify(
@@ -42,6 +43,7 @@ def _notify(
     )
 
 
+@use_case
 def submit(
     actor: User, section_id: int, *, reviewers: Iterable[str] = (), due: date | None = None
 ) -> ReviewStatus:
@@ -73,7 +75,6 @@ def submit(
         actor,
         due=due.isoformat() if due else "",
     )
-    db.session.commit()
     return status
 
 
@@ -144,6 +145,7 @@ def contributors_since_approval(section_id: int, number: int) -> set[int]:
     return {uid for row in rows for uid in row if uid is not None}
 
 
+@use_case
 def approve(actor: User, section_id: int, version: int, comment: str = "") -> ReviewStatus:
     """Approve the given version of a section (four-eyes; idempotent).
 
@@ -187,10 +189,10 @@ def approve(actor: User, section_id: int, version: int, comment: str = "") -> Re
     if status.submitted_by_id:
         recipients.add(status.submitted_by_id)
     _notify(recipients, "approved", section, actor, version=version)
-    db.session.commit()
     return status
 
 
+@use_case
 def request_changes(actor: User, section_id: int, version: int, reason: str) -> ReviewStatus:
     """Send a section back to its editors with a reason.
 
@@ -226,7 +228,6 @@ def request_changes(actor: User, section_id: int, version: int, reason: str) -> 
     if status.submitted_by_id:
         recipients.add(status.submitted_by_id)
     _notify(recipients, "changes_requested", section, actor, reason=reason)
-    db.session.commit()
     return status
 
 

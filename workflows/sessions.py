@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 
 from drafting.extensions import db
 from drafting.models import LoginSession, User, utcnow
+from workflows.uow import use_case
 
 # Record the time of a request at most this often, so that browsing writes little.
 TOUCH_SECONDS = 60
@@ -83,6 +84,7 @@ def end_all(user: User, *, keep: str | None = None) -> None:
     user.rotate_sessions()
 
 
+@use_case
 def check(user_id: str, key: object, *, idle: int, lifetime: int) -> Check:
     """Return the user a session cookie logs in, or why it does not; commits a timeout.
 
@@ -105,9 +107,7 @@ def check(user_id: str, key: object, *, idle: int, lifetime: int) -> Check:
         ended = Ended.IDLE
     if ended is not None:
         record.ended_at = now
-        db.session.commit()
         return Check(None, ended)
     if now - record.last_seen_at >= timedelta(seconds=min(TOUCH_SECONDS, idle / 10)):
         record.last_seen_at = now
-        db.session.commit()
     return Check(user)
