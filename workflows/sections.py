@@ -616,6 +616,16 @@ def list_sections(paper_id: int, *, removed: bool = False) -> list[Section]:
     )
 
 
+def head_titles(paper_id: int) -> dict[int, str]:
+    """Return the current title of every section of a paper (removed ones too), by id."""
+    rows = db.session.execute(
+        select(Section.id, SectionVersion.title)
+        .join(SectionVersion, SectionVersion.id == Section.head_id)
+        .where(Section.paper_id == paper_id)
+    ).all()
+    return {sid: title for sid, title in rows}
+
+
 def history(section_id: int) -> list[SectionVersion]:
     """Return all versions of a section, newest first, without their bodies' HTML."""
     return list(
