@@ -39,8 +39,8 @@ from drafting.models import (
 )
 from exports import jobs
 from tests import factories
-from tests.conftest import IS_POSTGRES, api_headers
-from tests.integration.support import configured_app, english, fresh, isolated_client, login
+from tests.conftest import IS_POSTGRES
+from tests.support import Api, configured_app, english, fresh, isolated_client, login
 from workflows import activity
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
@@ -50,21 +50,6 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-class Api:
-    """An API client authenticated as one user (English messages)."""
-
-    def __init__(self, app: Flask, user: Any) -> None:
-        self.client = isolated_client(app)
-        self.headers = {**api_headers(factories.token(user)), "Accept-Language": "en"}
-
-    def __call__(self, method: str, path: str, payload: Any = None) -> Any:
-        response = self.client.open(
-            f"/api/v1{path}", method=method, json=payload, headers=self.headers
-        )
-        fresh()
-        return response
 
 
 def export_row(export_id: int) -> Export:
