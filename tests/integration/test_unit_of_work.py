@@ -3,9 +3,12 @@ back; nested actions join it; after-commit work runs only after the outermost co
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Paper, Section, Suggestion
@@ -14,7 +17,7 @@ from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows import uow
-from workflows.errors import ValidationFailed
+from workflows.errors import InvalidTransition, ValidationFailed
 
 
 def count(model: type) -> int:
@@ -33,7 +36,6 @@ def test_nested_actions_commit_once_at_the_outermost_boundary(
     app: Flask, world: factories.World
 ) -> None:
     commits: list[int] = []
-    from sqlalchemy import event
 
     def on_commit(_session: object) -> None:
         commits.append(1)
@@ -95,38 +97,33 @@ def test_accepting_a_suggestion_is_one_transaction(app: Flask, world: factories.
     db.session.rollback()
     accepted = db.session.get(Suggestion, suggestion_id)
     assert accepted is not None and accepted.result_version == result.version == 2
-    # A second accept fails after the save would have happened: no version 3 appears.
-    with pytest.raises(Exception):  # noqa: B017 - InvalidTransition or NotAllowed
+    # A second accept is refused as a whole: no version 3 appears.
+    with pytest.raises(InvalidTransition):
         suggestion_flow.accept(world.editor, suggestion_id)
     section = db.session.get(Section, world.section.id)
     assert section is not None and section.version == 2
 
 
 def test_a_retried_save_inside_a_use_case_keeps_the_outer_work(
-    app: Flask, world: factories.World
+    app: Flask, world: factories.World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A unique-constraint clash inside a nested save rolls back only its savepoint.
-    from sqlalchemy.exc import IntegrityError
-
     calls = {"n": 0}
     original = section_flow._save_once
 
-    def flaky(*args: object, **kwargs: object) -> section_flow.SaveResult:
+    def flaky(*args: Any, **kwargs: Any) -> section_flow.SaveResult:
         calls["n"] += 1
         if calls["n"] == 1:
             raise IntegrityError("INSERT", {}, Exception("duplicate version"))
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(*args, **kwargs)
 
-    section_flow._save_once = flaky  # type: ignore[assignment]
-    try:
-        with uow.unit_of_work():
-            paper = paper_flow.create_paper(world.coordinator, "Mit Wiederholung", "")
-            paper_id = paper.id
-            result = section_flow.save_section(
-                world.editor, world.section.id, body="Zweiter Stand.", base_version=1
-            )
-    finally:
-        section_flow._save_once = original  # type: ignore[assignment]
+    monkeypatch.setattr(section_flow, "_save_once", flaky)
+    with uow.unit_of_work():
+        paper = paper_flow.create_paper(world.coordinator, "Mit Wiederholung", "")
+        paper_id = paper.id
+        result = section_flow.save_section(
+            world.editor, world.section.id, body="Zweiter Stand.", base_version=1
+        )
     assert calls["n"] == 2 and result.version == 2
     db.session.rollback()
     assert db.session.get(Paper, paper_id) is not None
