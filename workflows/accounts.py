@@ -18,7 +18,7 @@ from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
 from workflows import activity, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
-from workflows.uow import use_case
+from workflows.uow import unit_of_work, use_case
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
 
@@ -126,7 +126,6 @@ def normalise_email(email: str) -> str:
         raise ValidationFailed(_l("Not a valid e-mail address."), field="email") from None
 
 
-@use_case
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None without telling why."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
@@ -144,7 +143,8 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.is_active:
         return None
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        with unit_of_work():
+            user.password_hash = hash_password(password)
     return user
 
 
