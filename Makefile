@@ -31,7 +31,7 @@ XDIST ?= -n 2 --dist loadgroup
 CATALOGS := $(wildcard drafting/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: help venv install run demo-logins services test test-sqlite test-postgres test-browser lint \
+.PHONY: help venv install run demo-logins services test test-fast test-sqlite test-postgres test-browser lint \
         fmt scan audit-deps bench translations compile-translations clean assets assets-check
 
 help:  ## List the targets.
@@ -129,6 +129,11 @@ test:  ## The whole suite: services, lint, then pytest on SQLite and on PostgreS
 
 test-sqlite: $(INSTALLED) compile-translations  ## pytest on SQLite: unit, integration and browser tests.
 	env -u TEST_DATABASE_URL $(PYTEST) $(XDIST) -m "not postgres" $(PYTEST_ARGS)
+
+test-fast: $(INSTALLED) compile-translations  ## The inner loop: unit and SQLite integration tests, no browser, services or slow ones.
+	env -u TEST_DATABASE_URL KONZEPTWERK_REQUIRE_SERVICES= CI= $(PYTEST) $(XDIST) \
+	  -m "not browser and not slow and not postgres and not redis and not node" \
+	  tests/unit tests/integration $(PYTEST_ARGS)
 
 test-postgres: $(INSTALLED) compile-translations  ## pytest on PostgreSQL (PG_TEST_URL), without the browser tests.
 	$(PY) .ci/ensure_database.py "$(PG_TEST_URL)"

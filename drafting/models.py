@@ -25,11 +25,13 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    select,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-from drafting.extensions import db
+from drafting.extensions import Model, db
 
 
 def utcnow() -> datetime:
@@ -37,7 +39,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class TZDateTime(db.TypeDecorator):  # type: ignore[name-defined]
+class TZDateTime(TypeDecorator[datetime]):
     """A DateTime that always comes back timezone-aware (SQLite drops the zone)."""
 
     impl = DateTime(timezone=True)
@@ -90,7 +92,7 @@ class PaperStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-class Organisation(db.Model):  # type: ignore[name-defined]
+class Organisation(Model):
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,7 +109,7 @@ class Organisation(db.Model):  # type: ignore[name-defined]
         return f"<Organisation {self.short_name}>"
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined]
+class User(UserMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,7 +141,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         return f"<User {self.email}>"
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined]
+class ApiToken(Model):
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,7 +166,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
         return self.expires_at <= (now or utcnow())
 
 
-class LoginSession(db.Model):  # type: ignore[name-defined]
+class LoginSession(Model):
     """One login of one browser; logging out, the idle timeout or the lifetime ends it.
 
     The browser's signed session cookie holds a random key; only its SHA-256 is stored.
@@ -182,7 +184,7 @@ class LoginSession(db.Model):  # type: ignore[name-defined]
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class ThrottleCounter(db.Model):  # type: ignore[name-defined]
+class ThrottleCounter(Model):
     """A login-throttling counter of one fixed window, shared by all processes (no Redis)."""
 
     __tablename__ = "throttle_counter"
@@ -193,7 +195,7 @@ class ThrottleCounter(db.Model):  # type: ignore[name-defined]
     window_end: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
-class Paper(db.Model):  # type: ignore[name-defined]
+class Paper(Model):
     __tablename__ = "paper"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,7 +231,7 @@ class Paper(db.Model):  # type: ignore[name-defined]
     )
 
 
-class Participant(db.Model):  # type: ignore[name-defined]
+class Participant(Model):
     """An organisation taking part in a paper (the lead organisation included)."""
 
     __tablename__ = "participant"
@@ -244,7 +246,7 @@ class Participant(db.Model):  # type: ignore[name-defined]
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class PaperRole(db.Model):  # type: ignore[name-defined]
+class PaperRole(Model):
     __tablename__ = "paper_role"
     __table_args__ = (UniqueConstraint("paper_id", "user_id", "role"),)
 
@@ -258,7 +260,7 @@ class PaperRole(db.Model):  # type: ignore[name-defined]
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class Section(db.Model):  # type: ignore[name-defined]
+class Section(Model):
     """A titled unit of a paper. Its text lives in immutable :class:`SectionVersion` rows."""
 
     __tablename__ = "section"
@@ -299,7 +301,7 @@ class Section(db.Model):  # type: ignore[name-defined]
         return self.head.number if self.head else 0
 
 
-class SectionVersion(db.Model):  # type: ignore[name-defined]
+class SectionVersion(Model):
     """One immutable saved state of a section; rows are inserted, never updated."""
 
     __tablename__ = "section_version"
@@ -326,7 +328,7 @@ class SectionVersion(db.Model):  # type: ignore[name-defined]
     coauthor: Mapped[User | None] = relationship(foreign_keys=[coauthor_id])
 
 
-class Draft(db.Model):  # type: ignore[name-defined]
+class Draft(Model):
     """A user's autosaved, not yet saved text of a section (one per user and section)."""
 
     __tablename__ = "draft"
@@ -341,7 +343,7 @@ class Draft(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
-class ActivityEntry(db.Model):  # type: ignore[name-defined]
+class ActivityEntry(Model):
     """An append-only record of who did what on a paper, chained by hashes."""
 
     __tablename__ = "activity_entry"
@@ -368,9 +370,9 @@ class ActivityEntry(db.Model):  # type: ignore[name-defined]
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
-def count_rows(model: type[db.Model]) -> int:  # type: ignore[name-defined]
+def count_rows(model: type[Model]) -> int:
     """Return the number of rows of a model's table."""
-    return int(db.session.scalar(db.select(func.count()).select_from(model)) or 0)
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 class ReviewState(enum.StrEnum):
@@ -380,7 +382,7 @@ class ReviewState(enum.StrEnum):
     APPROVED = "approved"
 
 
-class ReviewStatus(db.Model):  # type: ignore[name-defined]
+class ReviewStatus(Model):
     """The review state of one section (one row per section, created on first submit)."""
 
     __tablename__ = "review_status"
@@ -408,7 +410,7 @@ class ReviewStatus(db.Model):  # type: ignore[name-defined]
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
 
-class ReviewEvent(db.Model):  # type: ignore[name-defined]
+class ReviewEvent(Model):
     """One step in a section's review history (submitted, approved, sent back, carried, reset)."""
 
     __tablename__ = "review_event"
@@ -424,7 +426,7 @@ class ReviewEvent(db.Model):  # type: ignore[name-defined]
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
-class Comment(db.Model):  # type: ignore[name-defined]
+class Comment(Model):
     """A remark on a section, optionally anchored to a quoted passage; threads via parent_id."""
 
     __tablename__ = "comment"
@@ -456,7 +458,7 @@ class SuggestionStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Suggestion(db.Model):  # type: ignore[name-defined]
+class Suggestion(Model):
     """A proposed new text of a section (Änderungsvorschlag), accepted or rejected by an editor."""
 
     __tablename__ = "suggestion"
@@ -485,7 +487,7 @@ class Suggestion(db.Model):  # type: ignore[name-defined]
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-class Notification(db.Model):  # type: ignore[name-defined]
+class Notification(Model):
     """An entry in a user's inbox; e-mailed too when SMTP is configured and not opted out."""
 
     __tablename__ = "notification"
@@ -509,7 +511,7 @@ class Notification(db.Model):  # type: ignore[name-defined]
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
 
 
-class NotificationOptOut(db.Model):  # type: ignore[name-defined]
+class NotificationOptOut(Model):
     """A user's choice not to get e-mail for one kind of notification."""
 
     __tablename__ = "notification_opt_out"
@@ -526,7 +528,7 @@ class EditionStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Edition(db.Model):  # type: ignore[name-defined]
+class Edition(Model):
     """A frozen snapshot of a whole paper (Gesamtfassung): one version per section and a hash."""
 
     __tablename__ = "edition"
@@ -554,7 +556,7 @@ class Edition(db.Model):  # type: ignore[name-defined]
     )
 
 
-class EditionSection(db.Model):  # type: ignore[name-defined]
+class EditionSection(Model):
     """Which version of which section belongs to an edition, in order."""
 
     __tablename__ = "edition_section"
@@ -576,7 +578,7 @@ class SignoffDecisionKind(enum.StrEnum):
     REJECT = "reject"
 
 
-class SignoffDecision(db.Model):  # type: ignore[name-defined]
+class SignoffDecision(Model):
     """One organisation's current decision on an edition (changes are in the activity log)."""
 
     __tablename__ = "signoff_decision"
@@ -605,7 +607,7 @@ class ExportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class Export(db.Model):  # type: ignore[name-defined]
+class Export(Model):
     """A Word export of a paper: its options, progress and, when done, the file itself.
 
     Files live in the database so that web nodes stay stateless.
@@ -636,7 +638,7 @@ class Export(db.Model):  # type: ignore[name-defined]
     requested_by: Mapped[User] = relationship(lazy="joined")
 
 
-class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
+class ReferenceTemplate(Model):
     """A reference .docx uploaded by an administrator whose styles exports use."""
 
     __tablename__ = "reference_template"
@@ -650,7 +652,7 @@ class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
     uploaded_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
-class SearchEntry(db.Model):  # type: ignore[name-defined]
+class SearchEntry(Model):
     """One searchable text (a section version, comment, suggestion or paper title), kept on write.
 
     ``title_terms``/``body_terms`` hold the Python-made German stems; SQLite indexes them

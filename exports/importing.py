@@ -18,6 +18,7 @@ from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import NotAllowed, PaperLocked, TooLarge, ValidationFailed
 from workflows.permissions import is_writer
+from workflows.uow import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,9 @@ def import_docx(actor: User, data: bytes, *, paper_id: int | None = None) -> Imp
     text), naming the Word authors, instead of having the changes applied.
 
     The import is one unit of work (ASVS 4.0.3 V11.1.2/V11.1.4): the whole document is read
-    and checked before the first write; the actions called only flush; on any error the
-    session is rolled back, so no paper and no section of a failed import remain. The
-    caller — view, API endpoint, job — commits once.
+    and checked before the first write; the actions called join one unit of work
+    (:func:`workflows.uow.unit_of_work`): on any error it is rolled back, so no paper and no
+    section of a failed import remain; it commits once at the end (or joins the caller's).
 
     :raises UnsafeDocument: for files that are not safe, readable .docx documents.
     :raises TooLarge: over the caps ``IMPORT_MAX_SECTIONS`` / ``IMPORT_MAX_CHARS`` (413).
@@ -166,11 +167,8 @@ def import_docx(actor: User, data: bytes, *, paper_id: int | None = None) -> Imp
     doc = read(data, _limits())
     planned = _validate(doc)
     tracked = any(p.changed for p in planned)
-    try:
+    with unit_of_work():
         return _write(actor, doc, planned, tracked, paper_id)
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _write(
@@ -190,7 +188,7 @@ def _write(
         existing = {s.title.casefold(): s.id for s in section_flow.list_sections(paper_id)}
     else:
         title = (doc.title or planned[0].title)[: current_app.config["MAX_TITLE_CHARS"]]
-        paper = paper_flow.create_paper(actor, title, "", commit=False)
+        paper = paper_flow.create_paper(actor, title, "")
         paper_id = paper.id
     targets: list[int | None] = [
         existing.get(s.title.casefold()) if tracked else None for s in planned
@@ -203,7 +201,6 @@ def _write(
             paper_id,
             [section_flow.NewSection(s.title, s.level, s.body) for s in fresh],
             note=_("Imported from Word"),
-            commit=False,
         )
     )
     suggested = 0
@@ -221,7 +218,6 @@ def _write(
             base_version=base.version,
             title=s.accepted_title if s.accepted_title != s.title else None,
             note=_("Tracked changes from Word by %(authors)s", authors=authors),
-            commit=False,
         )
         suggested += 1
     created = len(fresh)

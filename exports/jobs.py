@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
-from rq import Retry, get_current_job
-from sqlalchemy import select
+from rq import get_current_job
+from sqlalchemy import func, or_, select
 
 from drafting.extensions import db
 from drafting.models import (
@@ -37,10 +34,11 @@ from drafting.models import (
 from exports import layout, pdfa
 from exports.builder import build_document
 from exports.collect import collect
-from workflows import activity, throttle
+from workflows import activity, throttle, uow
 from workflows.errors import ValidationFailed, WorkflowError
-from workflows.jobs import EXPORTS_QUEUE, get_queue
+from workflows.jobs import EXPORTS_QUEUE, Retries, submit, wait_for_background_jobs
 from workflows.papers import get_paper
+from workflows.uow import unit_of_work, use_case
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +47,14 @@ RETRY_INTERVALS = [5, 15, 45]
 #: A running export whose heartbeat is older than this is taken as abandoned by a dead worker
 #: (the app config ``EXPORT_STALE_SECONDS`` overrides it).
 STALE_AFTER = timedelta(seconds=90)
+#: A queued export that no worker has started for this long counts as lost (its rq job gone:
+#: Redis flushed, or the in-process runner's process ended); ``EXPORT_QUEUED_STALE_SECONDS``
+#: overrides it. Well above rq's retry waits, so a retry on its way is not taken for lost.
+QUEUED_STALE_AFTER = timedelta(seconds=600)
 JOB_TIMEOUT = 900
 
-_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="konzeptwerk-exports")
-_running: set[Future[Any]] = set()
-_lock = threading.Lock()
+#: Tries after the first: the export is built at most MAX_ATTEMPTS times.
+RETRIES = Retries(max=MAX_ATTEMPTS - 1, intervals=tuple(RETRY_INTERVALS))
 
 
 class QueueUnavailable(WorkflowError):
@@ -72,6 +73,7 @@ def safe_filename(title: str, suffix: str) -> str:
     return f"{text}-{suffix}.docx"
 
 
+@use_case
 def request_export(
     actor: User,
     paper_id: int,
@@ -135,8 +137,10 @@ def request_export(
     if fmt == "pdf":
         export.filename = export.filename.removesuffix(".docx") + ".pdf"
     export.job_id = f"export-{export.id}"
-    db.session.commit()
-    enqueue(export.id)
+    export_id = export.id
+    # The worker must find the row: hand it to the queue once the request's unit of work
+    # has committed (QueueUnavailable then reaches the caller as before).
+    uow.on_commit(lambda: enqueue(export_id))
     return export
 
 
@@ -171,31 +175,30 @@ def _pdf_edition(
 
 
 def enqueue(export_id: int) -> None:
-    """Hand an export to the rq queue, or to the in-process runner without Redis.
+    """Hand an export to the job runner (rq with Redis, in-process without).
 
     :raises QueueUnavailable: when Redis is configured but unreachable (the export is failed).
     """
-    if not current_app.config.get("REDIS_URL"):
-        _run_in_process(export_id)
-        return
     try:
-        get_queue(EXPORTS_QUEUE).enqueue(
+        submit(
             run_export,
             export_id,
+            queue=EXPORTS_QUEUE,
+            retry=RETRIES,
+            give_up=_given_up,
             job_id=f"export-{export_id}-{int(time.time() * 1000)}",
-            retry=Retry(max=MAX_ATTEMPTS - 1, interval=RETRY_INTERVALS),
-            job_timeout=JOB_TIMEOUT,
+            timeout=JOB_TIMEOUT,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
         )
     except (RedisError, OSError) as err:
         log.warning("Redis unreachable, export %s not queued: %s", export_id, err)
-        export = db.session.get(Export, export_id)
-        if export is not None:
-            export.status = ExportStatus.FAILED
-            export.error = str(_l("The job queue is not reachable. Please try again later."))
-            export.finished_at = utcnow()
-            db.session.commit()
+        with unit_of_work():
+            export = db.session.get(Export, export_id)
+            if export is not None:
+                export.status = ExportStatus.FAILED
+                export.error = str(_l("The job queue is not reachable. Please try again later."))
+                export.finished_at = utcnow()
         raise QueueUnavailable(
             _l(
                 "Exports are not possible right now: the job queue is not reachable. "
@@ -204,42 +207,15 @@ def enqueue(export_id: int) -> None:
         ) from err
 
 
-def _run_in_process(export_id: int) -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def work() -> None:
-        with app.app_context():
-            for attempt in range(MAX_ATTEMPTS):
-                try:
-                    run_export(export_id)
-                    return
-                except Exception:  # noqa: BLE001 — recorded on the export; retried below
-                    db.session.rollback()
-                    log.exception("export %s failed (attempt %s)", export_id, attempt + 1)
-                    export = db.session.get(Export, export_id)
-                    if export is None or export.status == ExportStatus.FAILED:
-                        return
-                    time.sleep(min(RETRY_INTERVALS[attempt], 2 if app.testing else 60))
-                finally:
-                    db.session.remove()
-
-    future = _executor.submit(work)
-    with _lock:
-        _running.add(future)
-    future.add_done_callback(lambda f: _discard(f))
-
-
-def _discard(future: Future[Any]) -> None:
-    with _lock:
-        _running.discard(future)
+def _given_up(export_id: int) -> bool:
+    # run_export fails the export for good on its last try (or it is gone): stop retrying.
+    export = db.session.get(Export, export_id)
+    return export is None or export.status == ExportStatus.FAILED
 
 
 def wait_for_exports(timeout: float = 60) -> None:
     """Wait until in-process exports have finished (for tests and the CLI)."""
-    with _lock:
-        pending = set(_running)
-    if pending:
-        wait_futures(pending, timeout=timeout)
+    wait_for_background_jobs(timeout, queue=EXPORTS_QUEUE)
 
 
 def _reference() -> bytes | None:
@@ -258,15 +234,17 @@ def run_export(export_id: int) -> None:
     Raises on failure after recording the reason, so rq retries; the last failure leaves
     the export ``failed`` with a readable reason.
     """
-    export = db.session.get(Export, export_id)
-    if export is None or export.status == ExportStatus.DONE:
-        return
-    export.status = ExportStatus.RUNNING
-    export.attempts = (export.attempts or 0) + 1
-    export.started_at = export.heartbeat_at = utcnow()
-    export.progress = 1
-    export.error = ""
-    db.session.commit()
+    # A job owns its transactions: the status, each heartbeat and the result are units of
+    # work of their own, so the progress bar (another process) sees them at once.
+    with unit_of_work():
+        export = db.session.get(Export, export_id)
+        if export is None or export.status == ExportStatus.DONE:
+            return
+        export.status = ExportStatus.RUNNING
+        export.attempts = (export.attempts or 0) + 1
+        export.started_at = export.heartbeat_at = utcnow()
+        export.progress = 1
+        export.error = ""
     job = get_current_job()
     last = [0.0]
 
@@ -278,12 +256,12 @@ def run_export(export_id: int) -> None:
         if job is not None:
             job.meta["progress"] = percent
             job.save_meta()
-        db.session.execute(
-            Export.__table__.update()
-            .where(Export.id == export_id)
-            .values(progress=percent, heartbeat_at=utcnow())
-        )
-        db.session.commit()
+        with unit_of_work():
+            db.session.execute(
+                Export.__table__.update()
+                .where(Export.id == export_id)
+                .values(progress=percent, heartbeat_at=utcnow())
+            )
 
     try:
         options = dict(export.options or {})
@@ -313,15 +291,21 @@ def run_export(export_id: int) -> None:
             content = pdfa.records_pdf(content, data, current_app.config)
     except Exception as err:
         db.session.rollback()
-        export = db.session.get(Export, export_id)
-        assert export is not None
-        final = export.attempts >= MAX_ATTEMPTS
-        export.status = ExportStatus.FAILED if final else ExportStatus.QUEUED
-        export.error = _reason(err)
-        if final:
-            export.finished_at = utcnow()
-        db.session.commit()
+        with unit_of_work():
+            export = db.session.get(Export, export_id)
+            assert export is not None
+            final = export.attempts >= MAX_ATTEMPTS
+            export.status = ExportStatus.FAILED if final else ExportStatus.QUEUED
+            export.heartbeat_at = utcnow()  # queued for a retry: not lost
+            export.error = _reason(err)
+            if final:
+                export.finished_at = utcnow()
         raise
+    with unit_of_work():
+        _store_result(export_id, content)
+
+
+def _store_result(export_id: int, content: bytes) -> None:
     export = db.session.get(Export, export_id)
     assert export is not None
     export.content = content
@@ -345,7 +329,6 @@ def run_export(export_id: int) -> None:
         size=len(content),
         **{k: v for k, v in (export.options or {}).items()},
     )
-    db.session.commit()
 
 
 def _reason(err: Exception) -> str:
@@ -366,33 +349,74 @@ def stale_after() -> timedelta:
     return timedelta(seconds=float(seconds)) if seconds else STALE_AFTER
 
 
+@use_case
+def queued_stale_after() -> timedelta:
+    """Return how long an export may wait in the queue before its job counts as lost."""
+    seconds = current_app.config.get("EXPORT_QUEUED_STALE_SECONDS")
+    return timedelta(seconds=float(seconds)) if seconds else QUEUED_STALE_AFTER
+
+
+def _last_sign_of_life() -> Any:
+    return func.coalesce(Export.heartbeat_at, Export.created_at)
+
+
+def is_stale(export: Export, now: Any = None) -> bool:
+    """Tell whether a running export's worker died or a queued export's job was lost."""
+    now = now or utcnow()
+    if export.status == ExportStatus.RUNNING:
+        return export.heartbeat_at is not None and export.heartbeat_at < now - stale_after()
+    if export.status == ExportStatus.QUEUED:
+        seen = export.heartbeat_at or export.created_at
+        return seen is not None and seen < now - queued_stale_after()
+    return False
+
+
+@use_case
 def recover_stale(now: Any = None) -> int:
-    """Requeue (or fail, after the last try) exports whose worker died mid-job."""
+    """Requeue (or fail, after the last try) exports whose worker died mid-job, and requeue
+    queued exports whose job was lost before a worker started it."""
     now = now or utcnow()
     # Every progress bar polls: SKIP LOCKED leaves an export another poller is requeueing to
     # it, instead of requeueing it twice (two workers building the same export).
     stale = db.session.scalars(
         select(Export)
-        .where(Export.status == ExportStatus.RUNNING, Export.heartbeat_at < now - stale_after())
+        .where(
+            or_(
+                (Export.status == ExportStatus.RUNNING)
+                & (Export.heartbeat_at < now - stale_after()),
+                (Export.status == ExportStatus.QUEUED)
+                & (_last_sign_of_life() < now - queued_stale_after()),
+            )
+        )
+        .order_by(Export.id)
         .with_for_update(skip_locked=True, of=Export)
     ).all()
     requeue = []
     for export in stale:
-        if export.attempts >= MAX_ATTEMPTS:
+        if export.status == ExportStatus.QUEUED:
+            # Never started, so no try is used up; the new heartbeat starts the wait anew.
+            export.heartbeat_at = now
+            export.error = str(_l("The export job was lost; the export was queued again."))
+            requeue.append(export.id)
+        elif export.attempts >= MAX_ATTEMPTS:
             export.status = ExportStatus.FAILED
             export.error = str(_l("The export worker stopped during the export."))
             export.finished_at = now
         else:
             export.status = ExportStatus.QUEUED
+            export.heartbeat_at = now
             export.error = str(_l("The export worker stopped; the export was queued again."))
             requeue.append(export.id)
-    db.session.commit()
-    for export_id in requeue:
+    uow.on_commit(lambda: _requeue(requeue))
+    return len(stale)
+
+
+def _requeue(export_ids: list[int]) -> None:
+    for export_id in export_ids:
         try:
             enqueue(export_id)
         except QueueUnavailable:
             log.warning("could not requeue export %s", export_id)
-    return len(stale)
 
 
 def get_export(actor: User, export_id: int) -> Export:
@@ -406,11 +430,7 @@ def get_export(actor: User, export_id: int) -> Export:
     if export is None:
         raise NotFound(_l("Export not found."))
     get_paper(actor, export.paper_id, missing=_l("Export not found."))
-    if (
-        export.status == ExportStatus.RUNNING
-        and export.heartbeat_at is not None
-        and export.heartbeat_at < utcnow() - stale_after()
-    ):
+    if is_stale(export):
         recover_stale()
         db.session.refresh(export)
     return export

@@ -9,8 +9,10 @@ from drafting.extensions import db
 from drafting.models import ReferenceTemplate, User, utcnow
 from exports.docx_safety import check
 from workflows.errors import NotFound, ValidationFailed
+from workflows.uow import use_case
 
 
+@use_case
 def upload(actor: User, name: str, data: bytes) -> ReferenceTemplate:
     """Store a checked reference document and make it the active one."""
     name = (name or "").strip()[:200]
@@ -27,10 +29,10 @@ def upload(actor: User, name: str, data: bytes) -> ReferenceTemplate:
         uploaded_at=utcnow(),
     )
     db.session.add(template)
-    db.session.commit()
     return template
 
 
+@use_case
 def activate(template_id: int) -> None:
     """Make one reference document active (0: use the built-in styles)."""
     if template_id and db.session.get(ReferenceTemplate, template_id) is None:
@@ -40,7 +42,6 @@ def activate(template_id: int) -> None:
         db.session.execute(
             update(ReferenceTemplate).where(ReferenceTemplate.id == template_id).values(active=True)
         )
-    db.session.commit()
 
 
 def listing() -> list[ReferenceTemplate]:

@@ -19,6 +19,7 @@ from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
 from workflows import activity, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
+from workflows.uow import unit_of_work, use_case
 
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
 
@@ -148,11 +149,12 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.is_active:
         return None
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        db.session.commit()
+        with unit_of_work():
+            user.password_hash = hash_password(password)
     return user
 
 
+@use_case
 def create_organisation(
     name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
 ) -> Organisation:
@@ -177,10 +179,10 @@ def create_organisation(
         name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
     )
     db.session.add(org)
-    db.session.commit()
     return org
 
 
+@use_case
 def update_organisation(
     org_id: int,
     name: str,
@@ -205,7 +207,6 @@ def update_organisation(
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
     if may_create_papers is not None:
         org.may_create_papers = may_create_papers
-    db.session.commit()
 
 
 def organisation_by_short(short_name: str) -> Organisation:
@@ -219,6 +220,7 @@ def organisation_by_short(short_name: str) -> Organisation:
     return org
 
 
+@use_case
 def create_user(
     email: str,
     display_name: str,
@@ -254,10 +256,10 @@ def create_user(
         locale=locale if locale in LOCALES else "de",
     )
     db.session.add(user)
-    db.session.commit()
     return user
 
 
+@use_case
 def update_user(
     user_id: int,
     *,
@@ -285,7 +287,6 @@ def update_user(
         end_access(user)
     user.active = active
     user.is_admin = is_admin
-    db.session.commit()
     return user
 
 
@@ -302,6 +303,7 @@ def end_access(user: User, *, keep_session: str | None = None) -> None:
     )
 
 
+@use_case
 def deactivate_user(email: str) -> User:
     """Deactivate an account: it can no longer log in, its sessions and tokens end.
 
@@ -312,10 +314,10 @@ def deactivate_user(email: str) -> User:
         raise NotFound(_l("User not found."))
     user.active = False
     end_access(user)
-    db.session.commit()
     return user
 
 
+@use_case
 def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> User:
     """Move a user to another organisation; their roles on papers end (see :func:`_move`).
 
@@ -330,7 +332,6 @@ def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> 
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
     if user.organisation_id != organisation_id:
         _move(user, target, actor)
-    db.session.commit()
     return user
 
 
@@ -369,6 +370,7 @@ def _move(user: User, target: Organisation, actor: User | None) -> None:
     user.organisation = target
 
 
+@use_case
 def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
     """Change a user's own password after checking the current one.
 
@@ -380,17 +382,17 @@ def change_password(user: User, current: str, new: str, *, keep_session: str | N
     check_password_strength(new, context_words(user))
     user.password_hash = hash_password(new)
     end_access(user, keep_session=keep_session)
-    db.session.commit()
 
 
+@use_case
 def set_locale(user: User, locale: str) -> None:
     """Set the user's interface language."""
     if locale not in LOCALES:
         raise ValidationFailed(_l("Unsupported language."), field="locale")
     user.locale = locale
-    db.session.commit()
 
 
+@use_case
 def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
     """Create an API token valid for API_TOKEN_DAYS; the plain token is returned once."""
     plain = "kzw_" + secrets.token_urlsafe(32)
@@ -404,10 +406,10 @@ def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
         expires_at=now + timedelta(days=int(current_app.config.get("API_TOKEN_DAYS", 90))),
     )
     db.session.add(token)
-    db.session.commit()
     return token, plain
 
 
+@use_case
 def revoke_token(user: User, token_id: int) -> None:
     """Revoke one of the user's own tokens."""
     token = db.session.get(ApiToken, token_id)
@@ -415,7 +417,6 @@ def revoke_token(user: User, token_id: int) -> None:
         raise NotFound(_l("Token not found."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        db.session.commit()
 
 
 def user_for_token(plain: str) -> User | None:
@@ -428,6 +429,7 @@ def user_for_token(plain: str) -> User | None:
     return token.user
 
 
+@use_case
 def set_password(actor: User | None, user: User, new: str) -> int:
     """Set a user's password as an administrator (or the CLI, ``actor`` None): every session
     of the user ends and every API token is revoked; return the number of tokens revoked.
@@ -445,7 +447,6 @@ def set_password(actor: User | None, user: User, new: str) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     )
     end_access(user)
-    db.session.commit()
     import logging
 
     logging.getLogger("konzeptwerk.security").warning(

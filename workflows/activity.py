@@ -18,7 +18,7 @@ from datetime import UTC
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from drafting.extensions import db
 from drafting.models import ActivityEntry, Paper, User, utcnow
@@ -187,3 +187,38 @@ def check_anchor(paper_id: int, seq: int, head: str) -> ChainProblem | None:
     if not hmac.compare_digest(entry.hash, head.strip().lower()):
         return ChainProblem(seq, "differs from the anchored head")
     return None
+
+
+# --- queries of the log page ---------------------------------------------------------------
+
+
+def entries_query(
+    paper_id: int,
+    *,
+    action: str | None = None,
+    section_id: int | None = None,
+    person: str | None = None,
+) -> Select[Any]:
+    """Return the query of a paper's log entries, newest first, filtered by an action prefix,
+    a section and the e-mail address of the person who acted (for paging or a CSV file)."""
+    query = select(ActivityEntry).where(ActivityEntry.paper_id == paper_id)
+    if action:
+        query = query.where(ActivityEntry.action.startswith(action.strip()))
+    if section_id:
+        query = query.where(ActivityEntry.section_id == section_id)
+    if person:
+        query = query.join(User, User.id == ActivityEntry.actor_id).where(
+            User.email == person.strip().lower()
+        )
+    return query.order_by(ActivityEntry.seq.desc())
+
+
+def actions_used(paper_id: int) -> list[str]:
+    """Return the actions that occur in a paper's log, sorted."""
+    return sorted(
+        set(
+            db.session.scalars(
+                select(ActivityEntry.action).where(ActivityEntry.paper_id == paper_id).distinct()
+            )
+        )
+    )

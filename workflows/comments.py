@@ -51,6 +51,7 @@ from workflows.numbers import to_int
 from workflows.papers import PaperAccess, get_paper
 from workflows.permissions import Membership, can_comment, is_writer
 from workflows.sections import get_section
+from workflows.uow import use_case
 
 MAX_BODY_CHARS = 20_000
 MAX_QUOTE_CHARS = 5_000
@@ -340,6 +341,7 @@ def _parent_number(parent_id: Any) -> int | None:
         raise ValidationFailed(_l("Unknown comment to reply to."), field="parent_id") from None
 
 
+@use_case
 def add_comment(
     actor: User, section_id: int, body: Any, quote: Any = "", parent_id: Any = None
 ) -> Comment:
@@ -432,7 +434,6 @@ def add_comment(
         _notify(told, "reply", comment, section, actor)
     mentioned = {u.id for u in mentioned_members(body, section.paper_id)} - {actor.id} - told
     _notify(mentioned, "mentioned", comment, section, actor)
-    db.session.commit()
     return comment
 
 
@@ -463,6 +464,7 @@ def get_comment(actor: User, comment_id: int) -> tuple[Comment, Section, PaperAc
     return comment, section, access
 
 
+@use_case
 def edit_comment(actor: User, comment_id: int, body: Any) -> Comment:
     """Change the text of one's own comment; it is marked as edited.
 
@@ -492,10 +494,10 @@ def edit_comment(actor: User, comment_id: int, body: Any) -> Comment:
     # Only people mentioned for the first time hear about the change.
     now = {u.id for u in mentioned_members(body, comment.paper_id)}
     _notify(now - before - {actor.id}, "mentioned", comment, section, actor)
-    db.session.commit()
     return comment
 
 
+@use_case
 def delete_comment(actor: User, comment_id: int) -> Comment:
     """Delete one's own comment softly: its replies stay, its text is no longer shown.
 
@@ -515,10 +517,10 @@ def delete_comment(actor: User, comment_id: int) -> Comment:
             version=section.version,
             comment=comment.id,
         )
-        db.session.commit()
     return comment
 
 
+@use_case
 def _set_resolved(actor: User, comment_id: int, resolved: bool) -> Comment:
     comment, section, access = _load(actor, comment_id)
     if not can_resolve(access.member, comment):
@@ -539,7 +541,6 @@ def _set_resolved(actor: User, comment_id: int, resolved: bool) -> Comment:
         version=section.version,
         comment=comment.id,
     )
-    db.session.commit()
     return comment
 
 

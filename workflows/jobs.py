@@ -1,8 +1,9 @@
 """Background jobs of the workflows, and the queue that runs them.
 
 With ``REDIS_URL`` set, jobs go to rq queues and ``flask --app wsgi worker`` runs them inside an
-application context. Without Redis (the ``make run`` default), or when Redis is unreachable,
-they run in this process on one background thread, so a request never waits for them.
+application context. Without Redis (the ``make run`` default) they run in this process on
+background threads, so a request never waits for them; :func:`submit` is the one entry for
+both, with the same retries. E-mails also fall back to in-process while Redis is unreachable.
 
 Job functions take ids, never ORM objects, and raise when they fail, so rq can retry them.
 """
@@ -13,9 +14,11 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from drafting.extensions import db
 from drafting.models import Notification, User, utcnow
 from workflows import notifications
+from workflows.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +46,35 @@ QUEUES: tuple[str, ...] = (MAIL_QUEUE, EXPORTS_QUEUE)
 MAIL_RETRY_INTERVALS = [10, 30, 60]
 SMTP_TIMEOUT = 30
 
-# One thread: e-mails are few, and one connection at a time is kind to the SMTP server.
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="konzeptwerk-jobs")
-_running: set[Future[Any]] = set()
+
+@dataclass(frozen=True)
+class Retries:
+    """How often a failed job is tried again (``max``) and after how many seconds."""
+
+    max: int
+    intervals: tuple[int, ...]
+
+    def interval(self, retry: int) -> int:
+        """Return the wait in seconds before retry number ``retry`` (0-based)."""
+        return self.intervals[min(retry, len(self.intervals) - 1)]
+
+    def for_rq(self) -> Retry:
+        """Return rq's equivalent."""
+        return Retry(max=self.max, interval=list(self.intervals))
+
+
+MAIL_RETRIES = Retries(max=len(MAIL_RETRY_INTERVALS), intervals=tuple(MAIL_RETRY_INTERVALS))
+#: In-process waits between tries are capped (a test app waits even less).
+IN_PROCESS_MAX_WAIT = 60
+IN_PROCESS_MAX_WAIT_TESTING = 2
+
+# The in-process runner: one thread for e-mails (few, and one connection at a time is kind to
+# the SMTP server), two for exports.
+_executors: dict[str, ThreadPoolExecutor] = {
+    MAIL_QUEUE: ThreadPoolExecutor(max_workers=1, thread_name_prefix="konzeptwerk-jobs"),
+    EXPORTS_QUEUE: ThreadPoolExecutor(max_workers=2, thread_name_prefix="konzeptwerk-exports"),
+}
+_running: dict[str, set[Future[Any]]] = {name: set() for name in QUEUES}
 _running_lock = threading.Lock()
 _hooks_lock = threading.Lock()
 
@@ -70,34 +100,100 @@ def get_queue(name: str) -> Queue:
     return Queue(name, connection=redis_connection(str(url)))
 
 
-def run_in_background(func: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run a job function on the background thread, inside an app context of the current app."""
+def submit(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str,
+    retry: Retries | None = None,
+    give_up: Callable[..., bool] | None = None,
+    job_id: str | None = None,
+    description: str | None = None,
+    timeout: int | None = None,
+    result_ttl: int | None = None,
+    failure_ttl: int | None = None,
+) -> None:
+    """Run the job ``func(*args)``: on the rq queue ``queue`` when ``REDIS_URL`` is set, else
+    on this process's background threads — with the same retries either way.
+
+    ``give_up(*args)`` (in-process only) tells after a failure that another try is pointless
+    (rq's retries run the job again, which finds that out itself).
+
+    :raises redis.exceptions.RedisError: when Redis is configured but unusable (the caller
+        decides: e-mails fall back to in-process, exports are refused).
+    """
+    if not current_app.config.get("REDIS_URL"):
+        run_in_background(func, *args, queue=queue, retry=retry, give_up=give_up)
+        return
+    options: dict[str, Any] = {
+        "job_id": job_id,
+        "description": description,
+        "job_timeout": timeout,
+        "result_ttl": result_ttl,
+        "failure_ttl": failure_ttl,
+    }
+    get_queue(queue).enqueue(
+        func,
+        *args,
+        retry=retry.for_rq() if retry is not None else None,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+
+
+def run_in_background(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = MAIL_QUEUE,
+    retry: Retries | None = None,
+    give_up: Callable[..., bool] | None = None,
+) -> Future[Any]:
+    """Run a job function on a background thread, inside an app context of the current app,
+    trying again after a failure as ``retry`` says (a fresh session for every try)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    tries = 1 + (retry.max if retry is not None else 0)
 
     def run() -> Any:
         with app.app_context():
-            try:
-                return func(*args)
-            except Exception:
-                app.logger.exception("background job %s%r failed", func.__name__, args)
-                raise
+            for attempt in range(tries):
+                try:
+                    return func(*args)
+                except Exception:
+                    db.session.rollback()
+                    app.logger.exception(
+                        "background job %s%r failed (try %s of %s)",
+                        func.__name__,
+                        args,
+                        attempt + 1,
+                        tries,
+                    )
+                    if retry is None or attempt + 1 >= tries:
+                        raise
+                    if give_up is not None and give_up(*args):
+                        raise
+                    cap = IN_PROCESS_MAX_WAIT_TESTING if app.testing else IN_PROCESS_MAX_WAIT
+                    time.sleep(min(retry.interval(attempt), cap))
+                finally:
+                    db.session.remove()
+            return None  # pragma: no cover - the loop returns or raises
 
-    future = _executor.submit(run)
+    future = _executors[queue].submit(run)
     with _running_lock:
-        _running.add(future)
-    future.add_done_callback(_forget)
+        _running[queue].add(future)
+    future.add_done_callback(lambda done: _forget(queue, done))
     return future
 
 
-def _forget(future: Future[Any]) -> None:
+def _forget(queue: str, future: Future[Any]) -> None:
     with _running_lock:
-        _running.discard(future)
+        _running[queue].discard(future)
 
 
-def wait_for_background_jobs(timeout: float | None = 10.0) -> bool:
-    """Wait until the in-process jobs submitted so far have finished; tell whether they did."""
+def wait_for_background_jobs(timeout: float | None = 10.0, *, queue: str | None = None) -> bool:
+    """Wait until the in-process jobs submitted so far (of one queue, or all) have finished;
+    tell whether they did."""
     with _running_lock:
-        pending = set(_running)
+        pending = {
+            f for name, futures in _running.items() if queue in (None, name) for f in futures
+        }
     _done, not_done = wait_futures(pending, timeout=timeout)
     return not not_done
 
@@ -110,25 +206,24 @@ def enqueue_notification_emails(notification_ids: list[int]) -> None:
     request waits for one connection timeout at most, not one per e-mail).
     """
     remaining = list(notification_ids)
-    if remaining and current_app.config.get("REDIS_URL"):
-        try:
-            queue = get_queue(MAIL_QUEUE)
-            while remaining:
-                queue.enqueue(
-                    send_notification_email,
-                    remaining[0],
-                    retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
-                    description=f"e-mail of notification {remaining[0]}",
-                )
-                remaining.pop(0)
-        except RedisError as err:
-            log.warning(
-                "Redis unusable (%s); sending the e-mails of notifications %s in-process",
-                err,
-                remaining,
+    try:
+        while remaining:
+            submit(
+                send_notification_email,
+                remaining[0],
+                queue=MAIL_QUEUE,
+                retry=MAIL_RETRIES,
+                description=f"e-mail of notification {remaining[0]}",
             )
+            remaining.pop(0)
+    except RedisError as err:
+        log.warning(
+            "Redis unusable (%s); sending the e-mails of notifications %s in-process",
+            err,
+            remaining,
+        )
     for notification_id in remaining:
-        run_in_background(send_notification_email, notification_id)
+        run_in_background(send_notification_email, notification_id, retry=MAIL_RETRIES)
 
 
 # --- after-commit dispatch ----------------------------------------------------------------
@@ -303,13 +398,13 @@ def send_notification_email(notification_id: int) -> bool:
 
     _send(email)
 
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(emailed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(emailed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return True
 
 

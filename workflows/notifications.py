@@ -38,6 +38,7 @@ from drafting.models import (
 )
 from drafting.text.quotes import unnest_quotes
 from workflows.errors import NotFound, ValidationFailed
+from workflows.uow import use_case
 
 #: Key in ``Session.info`` under which :func:`notify` leaves the ids of notifications to e-mail
 #: after the commit (read and cleared by the session hooks in :mod:`workflows.jobs`).
@@ -436,6 +437,7 @@ def inbox(user: User, page: int = 1, per_page: int = PAGE_SIZE) -> InboxPage:
     return InboxPage(items=items, page=page, pages=pages, total=total)
 
 
+@use_case
 def mark_read(user: User, ids: Iterable[int] | Literal["all"]) -> int:
     """Mark the given notifications of the user (or all of them) as read; return how many.
 
@@ -453,10 +455,10 @@ def mark_read(user: User, ids: Iterable[int] | Literal["all"]) -> int:
             return 0
         stmt = stmt.where(Notification.id.in_(wanted))
     result = db.session.execute(stmt)
-    db.session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@use_case
 def open_notification(user: User, notification_id: int) -> Notification:
     """Mark one of the user's notifications read and return it (the caller follows its link).
 
@@ -473,7 +475,6 @@ def open_notification(user: User, notification_id: int) -> Notification:
         raise NotFound(_l("This notification does not exist."))
     if notification.read_at is None:
         notification.read_at = utcnow()
-        db.session.commit()
     return notification
 
 
@@ -505,6 +506,7 @@ def wants_email(user: User, kind: str) -> bool:
     )
 
 
+@use_case
 def set_email_opt_outs(user: User, kinds: Iterable[str]) -> set[str]:
     """Replace the kinds the user does not want e-mails for; return the new set.
 
@@ -527,7 +529,6 @@ def set_email_opt_outs(user: User, kinds: Iterable[str]) -> set[str]:
     db.session.add_all(
         NotificationOptOut(user_id=user.id, kind=kind) for kind in sorted(wanted - current)
     )
-    db.session.commit()
     return wanted
 
 

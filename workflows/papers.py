@@ -30,6 +30,7 @@ from workflows.errors import (
     ValidationFailed,
 )
 from workflows.permissions import Membership, can_manage, can_view, membership
+from workflows.uow import use_case
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,9 @@ def require_paper_creation(user: User) -> None:
         raise NotAllowed(_l("Your organisation may not create papers."))
 
 
-def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) -> Paper:
+@use_case
+def create_paper(actor: User, title: str, summary: str) -> Paper:
     """Create a paper led by the actor's organisation, with the actor as its coordinator.
-
-    With ``commit=False`` the paper is only flushed: the caller's transaction owns it.
 
     :raises NotAllowed: when the actor's organisation may not create papers.
     """
@@ -154,11 +154,10 @@ def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) 
     search.index_paper(paper)
     activity.record(paper.id, actor, "paper.created", title=title)
     activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
-    if commit:
-        db.session.commit()
     return paper
 
 
+@use_case
 def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
     """Change a paper's title and summary (coordinators, while drafting)."""
     access = get_paper(actor, paper_id, lock=True)
@@ -171,7 +170,6 @@ def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
     access.paper.updated_at = utcnow()
     search.index_paper(access.paper)
     activity.record(paper_id, actor, "paper.updated", title=title)
-    db.session.commit()
     return access.paper
 
 
@@ -189,6 +187,7 @@ def _require_open_membership(paper: Paper) -> None:
         raise InvalidTransition(_l("Participants of a final paper cannot change."))
 
 
+@use_case
 def add_participant(actor: User, paper_id: int, short_name: str) -> Participant:
     """Add a participating organisation to a paper."""
     access = get_paper(actor, paper_id, lock=True)
@@ -208,10 +207,10 @@ def add_participant(actor: User, paper_id: int, short_name: str) -> Participant:
     db.session.add(part)
     access.paper.updated_at = utcnow()
     activity.record(paper_id, actor, "participant.added", organisation=org.short_name)
-    db.session.commit()
     return part
 
 
+@use_case
 def remove_participant(actor: User, paper_id: int, organisation_id: int) -> None:
     """Remove a participating organisation and its members' roles on the paper."""
     access = get_paper(actor, paper_id, lock=True)
@@ -233,9 +232,9 @@ def remove_participant(actor: User, paper_id: int, organisation_id: int) -> None
     short = part.organisation.short_name
     db.session.delete(part)
     activity.record(paper_id, actor, "participant.removed", organisation=short)
-    db.session.commit()
 
 
+@use_case
 def grant_role(actor: User, paper_id: int, email: str, role: Role | str) -> PaperRole:
     """Give a user of a participating organisation a role on the paper."""
     try:
@@ -260,10 +259,10 @@ def grant_role(actor: User, paper_id: int, email: str, role: Role | str) -> Pape
     granted = PaperRole(paper_id=paper_id, user_id=user.id, role=role)
     db.session.add(granted)
     activity.record(paper_id, actor, "role.granted", user=user.email, role=role.value)
-    db.session.commit()
     return granted
 
 
+@use_case
 def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
     """Take a role on the paper away; the last coordinator cannot be removed."""
     access = get_paper(actor, paper_id, lock=True)
@@ -279,7 +278,6 @@ def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
     activity.record(
         paper_id, actor, "role.revoked", user=granted.user.email, role=granted.role.value
     )
-    db.session.commit()
 
 
 def role_candidates(paper_id: int) -> list[User]:

@@ -72,3 +72,9 @@ def can_sign(m: Membership) -> bool:
 def can_comment(m: Membership) -> bool:
     """Every member of a participating organisation may comment and suggest."""
     return m.participates
+
+
+def may_review_version(m: Membership, contributors: set[int]) -> bool:
+    """A reviewer reviews a version unless they wrote or chose text of it since the last
+    approval (four-eyes; ``contributors`` from ``review.contributors_since_approval``)."""
+    return can_review(m) and m.user_id not in contributors

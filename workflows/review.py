@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -10,22 +11,34 @@ from sqlalchemy import select
 
 from drafting.extensions import db
 from drafting.models import (
+    Notification,
+    Paper,
     PaperRole,
     PaperStatus,
+    Participant,
     ReviewEvent,
     ReviewStatus,
     Role,
     Section,
     SectionVersion,
+    Suggestion,
+    SuggestionStatus,
     User,
     utcnow,
 )
 from workflows.errors import InvalidTransition, NotAllowed, PaperLocked, ValidationFailed
-from workflows.notifications import Target, notify, paper_people
-from workflows.permissions import Membership, can_review, is_writer
+from workflows.notifications import Target, notify, paper_people, visible_to
+from workflows.permissions import (
+    Membership,
+    can_review,
+    is_writer,
+    may_review_version,
+    membership,
+)
 from workflows.reviewstate import Action, S, is_approved_at, next_state, status_of
 from workflows.reviewstate import record_event as _event
 from workflows.sections import get_section, version_of
+from workflows.uow import use_case
 
 
 def _notify(
@@ -42,6 +55,7 @@ def _notify(
     )
 
 
+@use_case
 def submit(
     actor: User, section_id: int, *, reviewers: Iterable[str] = (), due: date | None = None
 ) -> ReviewStatus:
@@ -76,7 +90,6 @@ def submit(
         actor,
         due=due.isoformat() if due else "",
     )
-    db.session.commit()
     return status
 
 
@@ -147,6 +160,7 @@ def contributors_since_approval(section_id: int, number: int) -> set[int]:
     return {uid for row in rows for uid in row if uid is not None}
 
 
+@use_case
 def approve(actor: User, section_id: int, version: int, comment: str = "") -> ReviewStatus:
     """Approve the given version of a section (four-eyes; idempotent).
 
@@ -190,10 +204,10 @@ def approve(actor: User, section_id: int, version: int, comment: str = "") -> Re
     if status.submitted_by_id:
         recipients.add(status.submitted_by_id)
     _notify(recipients, "approved", section, actor, version=version)
-    db.session.commit()
     return status
 
 
+@use_case
 def request_changes(actor: User, section_id: int, version: int, reason: str) -> ReviewStatus:
     """Send a section back to its editors with a reason.
 
@@ -229,7 +243,6 @@ def request_changes(actor: User, section_id: int, version: int, reason: str) -> 
     if status.submitted_by_id:
         recipients.add(status.submitted_by_id)
     _notify(recipients, "changes_requested", section, actor, reason=reason)
-    db.session.commit()
     return status
 
 
@@ -274,3 +287,90 @@ def history_events(section_id: int) -> list[ReviewEvent]:
             .order_by(ReviewEvent.id.desc())
         )
     )
+
+
+# --- what awaits a user ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyWork:
+    """What awaits a user: reviews (and the overdue ones), sections sent back to them as
+    writers, unread mentions and open suggestions of papers they write."""
+
+    to_review: list[tuple[ReviewStatus, Section, SectionVersion]]
+    sent_back: list[tuple[ReviewStatus, Section, SectionVersion]]
+    overdue: list[tuple[ReviewStatus, Section, SectionVersion]]
+    mentions: list[Notification]
+    open_suggestions: list[Suggestion]
+
+
+def memberships_of(user: User) -> dict[int, Membership]:
+    """Return the user's membership on every paper their organisation takes part in and on
+    which they hold a role (roles never outlive visibility)."""
+    rows = db.session.execute(
+        select(Paper, PaperRole.role)
+        .join(PaperRole, PaperRole.paper_id == Paper.id)
+        .join(
+            Participant,
+            (Participant.paper_id == PaperRole.paper_id)
+            & (Participant.organisation_id == user.organisation_id),
+        )
+        .where(PaperRole.user_id == user.id)
+    ).all()
+    papers: dict[int, Paper] = {}
+    roles: dict[int, set[Role]] = {}
+    for paper, role in rows:
+        papers[paper.id] = paper
+        roles.setdefault(paper.id, set()).add(role)
+    return {
+        pid: membership(user, paper, {user.organisation_id}, roles[pid])
+        for pid, paper in papers.items()
+    }
+
+
+def my_work(user: User, today: date | None = None) -> MyWork:
+    """Collect what awaits the user (the "my work" page), by the permission predicates."""
+    today = today or date.today()
+    members = memberships_of(user)
+    review_papers = {pid for pid, m in members.items() if can_review(m)}
+    edit_papers = {pid for pid, m in members.items() if is_writer(m)}
+    rows = db.session.execute(
+        select(ReviewStatus, Section, SectionVersion)
+        .join(Section, Section.id == ReviewStatus.section_id)
+        .join(SectionVersion, SectionVersion.id == Section.head_id)
+        .where(Section.paper_id.in_(review_papers | edit_papers), Section.removed_at.is_(None))
+    ).all()
+    to_review, sent_back, overdue = [], [], []
+    for status, section, head in rows:
+        if (
+            status.state == S.IN_REVIEW
+            and section.paper_id in review_papers
+            and may_review_version(
+                members[section.paper_id],
+                contributors_since_approval(section.id, head.number),
+            )
+            and (not status.reviewer_ids or user.id in status.reviewer_ids)
+        ):
+            to_review.append((status, section, head))
+            if status.due and status.due < today:
+                overdue.append((status, section, head))
+        if status.state == S.CHANGES_REQUESTED and section.paper_id in edit_papers:
+            sent_back.append((status, section, head))
+    mentions = db.session.scalars(
+        select(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.kind == "mentioned",
+            Notification.read_at.is_(None),
+            visible_to(user),
+        )
+        .order_by(Notification.id.desc())
+        .limit(50)
+    ).all()
+    open_suggestions = db.session.scalars(
+        select(Suggestion)
+        .where(Suggestion.paper_id.in_(edit_papers), Suggestion.status == SuggestionStatus.OPEN)
+        .order_by(Suggestion.id.desc())
+        .limit(100)
+    ).all()
+    return MyWork(to_review, sent_back, overdue, list(mentions), list(open_suggestions))

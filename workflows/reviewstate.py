@@ -166,6 +166,11 @@ def status_of(section_id: int) -> ReviewStatus:
     return status
 
 
+def find_status(section_id: int) -> ReviewStatus | None:
+    """Return the review status row of a section, or None before its first review."""
+    return db.session.get(ReviewStatus, section_id)
+
+
 def statuses_for(section_ids: Iterable[int]) -> dict[int, ReviewStatus]:
     """Load the review status of many sections with one query."""
     ids = list(section_ids)

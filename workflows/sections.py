@@ -26,7 +26,7 @@ from drafting.models import (
 from drafting.text.markdown import render
 from drafting.text.merge import MergeResult, merge3
 from drafting.text.outline import heading_numbers
-from workflows import activity, reviewstate, search
+from workflows import activity, reviewstate, search, uow
 from workflows.errors import (
     EditConflict,
     NotAllowed,
@@ -39,6 +39,7 @@ from workflows.errors import (
 from workflows.numbers import to_int
 from workflows.papers import PaperAccess, check_title, get_paper
 from workflows.permissions import is_writer
+from workflows.uow import use_case
 
 MAX_SAVE_ATTEMPTS = 8
 
@@ -165,6 +166,7 @@ def _new_version(
     return version
 
 
+@use_case
 def add_section(
     actor: User,
     paper_id: int,
@@ -174,12 +176,8 @@ def add_section(
     body: str = "",
     note: str = "",
     after: int | None = None,
-    commit: bool = True,
 ) -> Section:
-    """Add a section at the end of the paper (or after a given section) with its version 1.
-
-    With ``commit=False`` the section is only flushed: the caller's transaction owns it.
-    """
+    """Add a section at the end of the paper (or after a given section) with its version 1."""
     title, level, body = check_title(title), check_level(level), check_body(body)
     access = get_paper(actor, paper_id, lock=True)
     _require_edit(access)
@@ -202,8 +200,6 @@ def add_section(
     activity.record(
         paper_id, actor, "section.created", section_id=section.id, version=1, title=title
     )
-    if commit:
-        db.session.commit()
     return section
 
 
@@ -216,19 +212,18 @@ class NewSection:
     body: str
 
 
+@use_case
 def add_sections(
     actor: User,
     paper_id: int,
     items: Sequence[NewSection],
     *,
     note: str = "",
-    commit: bool = True,
 ) -> list[Section]:
     """Append many sections at the end of a paper, each with its version 1.
 
     Everything is checked before the first write; the paper is locked once and the rows go
-    in with a few batched flushes (an import of hundreds of sections). With ``commit=False``
-    the caller's transaction owns them.
+    in with a few batched flushes (an import of hundreds of sections).
 
     :raises ValidationFailed: for a bad title or level.
     :raises TooLarge: for an overlong body.
@@ -274,8 +269,6 @@ def add_sections(
         )
     search.index_new_sections(paper_id, versions, actor.organisation_id)
     access.paper.updated_at = now
-    if commit:
-        db.session.commit()
     return sections
 
 
@@ -295,6 +288,7 @@ def _conflict_payload(result: MergeResult) -> list[dict[str, Any]]:
     ]
 
 
+@use_case
 def save_section(
     actor: User,
     section_id: int,
@@ -324,22 +318,24 @@ def save_section(
     base_number = check_base_version(base_version)
     for _attempt in range(MAX_SAVE_ATTEMPTS):
         try:
-            return _save_once(
-                actor,
-                section_id,
-                body=body,
-                title=title,
-                level=level,
-                base_number=base_number,
-                note=note,
-                editorial=editorial,
-                author=author,
-                coauthor=coauthor,
-                on_saved=on_saved,
-            )
+            with uow.attempt():
+                return _save_once(
+                    actor,
+                    section_id,
+                    body=body,
+                    title=title,
+                    level=level,
+                    base_number=base_number,
+                    note=note,
+                    editorial=editorial,
+                    author=author,
+                    coauthor=coauthor,
+                    on_saved=on_saved,
+                )
         except IntegrityError:
-            # Another save took the same version number first: merge on top of it.
-            db.session.rollback()
+            # Another save took the same version number first: merge on top of it (the
+            # failed try was rolled back).
+            continue
     raise EditConflict(_l("The section is being saved by many people at once; please save again."))
 
 
@@ -408,7 +404,6 @@ def _save_once(
             _clear_draft(actor, section.id)
         if on_saved is not None:
             on_saved(head.number)
-        db.session.commit()
         return SaveResult(section, head.number, created=False, merged=merged)
     version = _new_version(
         section,
@@ -436,8 +431,7 @@ def _save_once(
         # The user's own text is saved: their autosaved draft has done its job.
         _clear_draft(actor, section.id)
     if on_saved is not None:
-        on_saved(version.number)  # e.g. close the suggestion in the same transaction
-    db.session.commit()
+        on_saved(version.number)  # runs in the same transaction as the save
     return SaveResult(
         section,
         version.number,
@@ -447,6 +441,7 @@ def _save_once(
     )
 
 
+@use_case
 def restore_version(actor: User, section_id: int, number: int) -> SaveResult:
     """Make an old version current again by saving its text as a new version."""
     section, access = get_section(actor, section_id, lock=True)
@@ -480,10 +475,10 @@ def restore_version(actor: User, section_id: int, number: int) -> SaveResult:
         restored_from=number,
     )
     reviewstate.after_save(section, head, version, actor, editorial=False)
-    db.session.commit()
     return SaveResult(section, version.number, created=True, merged=False)
 
 
+@use_case
 def remove_section(actor: User, section_id: int) -> Section:
     """Remove a section from the paper; its history stays and the removal can be undone."""
     section, access = get_section(actor, section_id, lock=True)
@@ -500,10 +495,10 @@ def remove_section(actor: User, section_id: int) -> Section:
             section_id=section.id,
             version=section.version,
         )
-        db.session.commit()
     return section
 
 
+@use_case
 def undo_remove(actor: User, section_id: int) -> Section:
     """Bring a removed section back at its old place."""
     section, access = get_section(actor, section_id, lock=True)
@@ -521,10 +516,10 @@ def undo_remove(actor: User, section_id: int) -> Section:
             section_id=section.id,
             version=section.version,
         )
-        db.session.commit()
     return section
 
 
+@use_case
 def move_section(actor: User, section_id: int, direction: str) -> Section:
     """Move a section one place up or down among the paper's present sections."""
     if direction not in ("up", "down"):
@@ -546,10 +541,10 @@ def move_section(actor: User, section_id: int, direction: str) -> Section:
         activity.record(
             section.paper_id, actor, "section.moved", section_id=section.id, direction=direction
         )
-        db.session.commit()
     return section
 
 
+@use_case
 def move_section_to(actor: User, section_id: int, position: Any) -> Section:
     """Move a section to ``position`` (1 = first) among the paper's present sections: the
     "move to…" page, the keyboard-friendly way to move a section more than one place."""
@@ -573,7 +568,6 @@ def move_section_to(actor: User, section_id: int, position: Any) -> Section:
             section_id=section.id,
             direction="up" if target - 1 < index else "down",
         )
-        db.session.commit()
     return section
 
 
@@ -596,6 +590,7 @@ def _clear_draft(actor: User, section_id: int) -> None:
     )
 
 
+@use_case
 def save_draft(actor: User, section_id: int, *, title: str, body: str, base_version: Any) -> Draft:
     """Keep the user's unsaved text of a section on the server (autosave)."""
     section, access = get_section(actor, section_id)
@@ -620,10 +615,10 @@ def save_draft(actor: User, section_id: int, *, title: str, body: str, base_vers
         draft.title, draft.body, draft.base_version = title, body, base_number
     draft.updated_at = utcnow()
     try:
-        db.session.commit()
+        with uow.attempt():
+            pass  # flushed at its end: a clash shows here, not at the commit
     except IntegrityError:
-        # A second tab created the draft first; write into that one.
-        db.session.rollback()
+        # A second tab created the draft first (the try was rolled back); write into that one.
         return save_draft(actor, section_id, title=title, body=body, base_version=base_version)
     return draft
 
@@ -635,10 +630,10 @@ def get_draft(actor: User, section_id: int) -> Draft | None:
     )
 
 
+@use_case
 def discard_draft(actor: User, section_id: int) -> None:
     """Throw away the user's autosaved draft of a section."""
     _clear_draft(actor, section_id)
-    db.session.commit()
 
 
 def list_sections(paper_id: int, *, removed: bool = False) -> list[Section]:
@@ -654,6 +649,16 @@ def list_sections(paper_id: int, *, removed: bool = False) -> list[Section]:
             .order_by(Section.position, Section.id)
         ).unique()
     )
+
+
+def head_titles(paper_id: int) -> dict[int, str]:
+    """Return the current title of every section of a paper (removed ones too), by id."""
+    rows = db.session.execute(
+        select(Section.id, SectionVersion.title)
+        .join(SectionVersion, SectionVersion.id == Section.head_id)
+        .where(Section.paper_id == paper_id)
+    ).all()
+    return {sid: title for sid, title in rows}
 
 
 def history(section_id: int) -> list[SectionVersion]:

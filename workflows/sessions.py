@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 
 from drafting.extensions import db
 from drafting.models import LoginSession, User, utcnow
+from workflows.uow import unit_of_work
 
 # Record the time of a request at most this often, so that browsing writes little.
 TOUCH_SECONDS = 60
@@ -103,11 +104,13 @@ def check(user_id: str, key: object, *, idle: int, lifetime: int) -> Check:
         ended = Ended.LIFETIME
     elif now - record.last_seen_at >= timedelta(seconds=idle):
         ended = Ended.IDLE
+    # A unit of work only when something is written: a plain check (every request) leaves
+    # the request's transaction and the loaded user as they are.
     if ended is not None:
-        record.ended_at = now
-        db.session.commit()
+        with unit_of_work():
+            record.ended_at = now
         return Check(None, ended)
     if now - record.last_seen_at >= timedelta(seconds=min(TOUCH_SECONDS, idle / 10)):
-        record.last_seen_at = now
-        db.session.commit()
+        with unit_of_work():
+            record.last_seen_at = now
     return Check(user)

@@ -44,6 +44,7 @@ from workflows.papers import PaperAccess, get_paper
 from workflows.permissions import can_manage, can_sign
 from workflows.reviewstate import is_approved_at, statuses_for, transition
 from workflows.sections import list_sections
+from workflows.uow import use_case
 
 REMIND_DAYS_BEFORE = 2
 
@@ -166,6 +167,7 @@ def unapproved_sections(paper_id: int) -> list[dict[str, Any]]:
     return [{**u, "number": numbers[u["id"]]} for u in _unapproved(sections)]
 
 
+@use_case
 def start(
     actor: User,
     paper_id: int,
@@ -242,10 +244,10 @@ def start(
         },
         target=Target.SIGNOFF,
     )
-    db.session.commit()
     return edition
 
 
+@use_case
 def decide(
     actor: User,
     paper_id: int,
@@ -333,7 +335,6 @@ def decide(
         )
     if _all_assent(paper_id, edition.id):
         _finalise(actor, paper, edition)
-    db.session.commit()
     return record
 
 
@@ -375,6 +376,7 @@ def _finalise(actor: User, paper: Paper, edition: Edition) -> None:
     )
 
 
+@use_case
 def cancel(actor: User, paper_id: int) -> Edition:
     """Cancel the open round: the paper goes back to drafting and can be edited again."""
     access = get_paper(actor, paper_id, lock=True)
@@ -396,10 +398,10 @@ def cancel(actor: User, paper_id: int) -> Edition:
         params={"paper": paper.title, "actor": actor.display_name},
         target=Target.SIGNOFF,
     )
-    db.session.commit()
     return edition
 
 
+@use_case
 def new_cycle(actor: User, paper_id: int) -> Paper:
     """Reopen a final paper for drafting; the final edition stays as it is."""
     access = get_paper(actor, paper_id, lock=True)
@@ -415,10 +417,10 @@ def new_cycle(actor: User, paper_id: int) -> Paper:
         final_edition=final.number if final is not None else None,
     )
     paper.current_edition_id = None
-    db.session.commit()
     return paper
 
 
+@use_case
 def archive(actor: User, paper_id: int) -> Paper:
     """Archive a final paper."""
     access = get_paper(actor, paper_id, lock=True)
@@ -427,7 +429,6 @@ def archive(actor: User, paper_id: int) -> Paper:
     paper.status = paper_next(PaperAction.ARCHIVE, paper.status)
     paper.updated_at = utcnow()
     activity.record(paper_id, actor, "paper.archived")
-    db.session.commit()
     return paper
 
 
@@ -506,6 +507,7 @@ def matrix(paper_id: int, found: Edition, today: date | None = None) -> list[Org
     return sorted(rows, key=lambda r: r.name)
 
 
+@use_case
 def send_reminders(today: date | None = None) -> int:
     """Remind signatories of organisations that have not decided before a deadline passes."""
     today = today or date.today()
@@ -558,7 +560,6 @@ def send_reminders(today: date | None = None) -> int:
             paper.id, None, "signoff.reminded", edition=found.number, organisations=len(waiting)
         )
         sent += len(reminded)  # notify skips deactivated signatories
-    db.session.commit()
     return sent
 
 

@@ -42,8 +42,10 @@ from workflows.sections import (
     save_section,
     version_of,
 )
+from workflows.uow import use_case
 
 
+@use_case
 def create_suggestion(
     actor: User,
     section_id: int,
@@ -52,11 +54,8 @@ def create_suggestion(
     base_version: int,
     note: str = "",
     title: str | None = None,
-    commit: bool = True,
 ) -> Suggestion:
     """Propose a new text for a section, based on one of its versions.
-
-    With ``commit=False`` the suggestion is only flushed: the caller's transaction owns it.
 
     :raises ValidationFailed: for an unknown base version or a text equal to it.
     """
@@ -112,8 +111,6 @@ def create_suggestion(
         target=Target.SUGGESTION,
         target_id=suggestion.id,
     )
-    if commit:
-        db.session.commit()
     return suggestion
 
 
@@ -149,6 +146,7 @@ def changes_of(suggestion: Suggestion) -> list[text_changes.Change]:
     return text_changes.changes(base.body, suggestion.body)
 
 
+@use_case
 def accept(
     actor: User,
     suggestion_id: int,
@@ -211,8 +209,10 @@ def accept(
     suggestion_id = suggestion.id
 
     def close(version: int) -> None:
-        # Runs inside the save's transaction: the version and the decision commit together.
-        closing = db.session.get(Suggestion, suggestion_id)
+        # Runs in the save's transaction (one unit of work): version and decision commit
+        # together. Read again under the paper's lock the save took: a decision made
+        # meanwhile shows here.
+        closing = db.session.get(Suggestion, suggestion_id, populate_existing=True)
         assert closing is not None
         if closing.status != SuggestionStatus.OPEN:
             raise InvalidTransition(
@@ -236,7 +236,7 @@ def accept(
         )
         _tell_author(closing, actor, accepted=True)
 
-    return save_section(
+    result = save_section(
         actor,
         suggestion.section_id,
         body=body,
@@ -245,10 +245,12 @@ def accept(
         note=str(note),
         author=author,
         coauthor=coauthor,
-        on_saved=close,
     )
+    close(result.version)
+    return result
 
 
+@use_case
 def reject(actor: User, suggestion_id: int, reason: str) -> Suggestion:
     """Reject a suggestion with a reason.
 
@@ -274,7 +276,6 @@ def reject(actor: User, suggestion_id: int, reason: str) -> Suggestion:
         reason=reason,
     )
     _tell_author(suggestion, actor, accepted=False)
-    db.session.commit()
     return suggestion
 
 

@@ -8,10 +8,10 @@ from flask import Response, jsonify, request
 
 from drafting.api import api_user, bp
 from drafting.export_pages.views import export_json, send_export
-from drafting.extensions import db
 from drafting.inputs import bounded_int
 from exports import importing, jobs
 from workflows.errors import ValidationFailed
+from workflows.uow import unit_of_work
 
 
 def _optional_int(data: dict[str, Any], key: str) -> int | None:
@@ -71,8 +71,8 @@ def create_import() -> tuple[Response, int]:
         if not raw_paper.isdigit():
             raise ValidationFailed("'paper_id' must be a number", field="paper_id")
         paper_id = bounded_int(raw_paper)  # 400 for an id no column could hold
-    result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
-    db.session.commit()  # the import's one transaction
+    with unit_of_work():  # the import's one transaction
+        result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
     return jsonify(
         {
             "paper_id": result.paper_id,

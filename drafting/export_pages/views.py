@@ -24,13 +24,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
 from drafting.export_pages.forms import ImportForm, TemplateForm
-from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Export, ExportStatus
 from exports import importing, jobs, reference
 from workflows import papers as paper_flow
 from workflows import signoff as signoff_flow
 from workflows.errors import WorkflowError
+from workflows.uow import unit_of_work
 
 bp = Blueprint("exporting", __name__)
 
@@ -182,8 +182,8 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
     if form.validate_on_submit():
         data = form.file.data.read()
         try:
-            result = importing.import_docx(current_user, data, paper_id=paper_id)
-            db.session.commit()  # the import's one transaction
+            with unit_of_work():  # the import's one transaction
+                result = importing.import_docx(current_user, data, paper_id=paper_id)
         except WorkflowError as err:
             if err.status == 404:
                 raise

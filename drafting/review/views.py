@@ -1,57 +1,30 @@
-"""Pages of review: submit, approve or send back, suggestions, activity log, my work."""
+"""Pages of review: submit, approve or send back a section, and "my work".
+
+The suggestion pages live in :mod:`drafting.review.suggestions`, the activity log in
+:mod:`drafting.review.activity`; all three register on the one ``review`` blueprint, so
+endpoint names (``review.suggestion``, ``review.activity`` …) and URLs stay as they were.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
-from typing import Any
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from drafting import activitylog
-from drafting.extensions import db
-from drafting.models import (
-    ActivityEntry,
-    Notification,
-    PaperRole,
-    Participant,
-    ReviewState,
-    ReviewStatus,
-    Role,
-    Section,
-    SectionVersion,
-    Suggestion,
-    SuggestionStatus,
-    User,
-)
-from drafting.review.forms import (
-    ActivityFilterForm,
-    ApproveForm,
-    RejectForm,
-    RequestChangesForm,
-    SubmitForm,
-    SuggestionForm,
-)
-from drafting.sections.forms import ResolveForm
+from drafting.models import ReviewState, Section
+from drafting.review import bp
+from drafting.review.forms import ApproveForm, RequestChangesForm, SubmitForm
 from drafting.text import textdiff
-from drafting.text.merge import merge3, resolve
-from workflows import actions as action_registry
-from workflows import notifications, reviewstate
-from workflows import papers as paper_flow
 from workflows import review as review_flow
+from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import signoff as signoff_flow
 from workflows import suggestions as suggestion_flow
-from workflows.errors import EditConflict, TooLarge, ValidationFailed
-from workflows.permissions import can_comment, can_review, is_writer
+from workflows.errors import ValidationFailed
+from workflows.permissions import can_review, is_writer
 
-bp = Blueprint("review", __name__)
+__all__ = ["bp"]
 
 
 def _labels() -> dict[str, str]:
@@ -67,7 +40,7 @@ def _paper_anchor(section: Section) -> str:
 def show(section_id: int) -> str:
     """Show a section's review: its state, the text, the diff since the last approval."""
     section, access = section_flow.get_section(current_user, section_id)
-    status = db.session.get(ReviewStatus, section.id)
+    status = reviewstate.find_status(section.id)
     head = section.head
     assert head is not None
     compare_with, compare_reason = None, None
@@ -151,370 +124,22 @@ def request_changes(section_id: int) -> str | WerkzeugResponse | tuple[str, int]
     return redirect(url_for("review.show", section_id=section_id))
 
 
-@bp.route("/sections/<int:section_id>/suggest", methods=["GET", "POST"])
-@login_required
-def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
-    """Propose a new text for a section."""
-    section, access = section_flow.get_section(current_user, section_id, include_removed=False)
-    if not can_comment(access.member):
-        abort(403)
-    head = section.head
-    assert head is not None
-    form = SuggestionForm()
-    if request.method == "GET":
-        form.body.data, form.base_version.data = head.body, head.number
-    status = 200
-    if form.validate_on_submit():
-        try:
-            suggestion = suggestion_flow.create_suggestion(
-                current_user,
-                section.id,
-                body=form.body.data or "",
-                base_version=form.base_version.data or head.number,
-                note=form.note.data or "",
-            )
-        except (ValidationFailed, TooLarge) as err:
-            form.body.errors = [*form.body.errors, err.message]
-            status = err.status
-        else:
-            flash(_("Your suggestion was sent to the editors."), "success")
-            return redirect(url_for("review.suggestion", suggestion_id=suggestion.id))
-    return render_template(
-        "review/suggest.html", form=form, section=section, paper=access.paper
-    ), status
-
-
-@bp.get("/suggestions/<int:suggestion_id>")
-@login_required
-def suggestion(suggestion_id: int) -> str:
-    """Show a suggestion with its diff against the current text."""
-    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
-    section, access = section_flow.get_section(current_user, item.section_id)
-    head = section.head
-    assert head is not None
-    diff = textdiff.inline_html(textdiff.diff_ops(head.body, item.body), **_labels())
-    base = section_flow.version_of(section.id, item.base_version)
-    moved_on = head.number != item.base_version
-    return render_template(
-        "review/suggestion.html",
-        item=item,
-        section=section,
-        paper=access.paper,
-        head=head,
-        base=base,
-        diff=diff,
-        tracked=suggestion_flow.tracked(item),
-        moved_on=moved_on,
-        may_decide=is_writer(access.member) and item.status == SuggestionStatus.OPEN,
-        reject_form=RejectForm(),
-        accept_form=FlaskForm(),
-    )
-
-
-@bp.post("/suggestions/<int:suggestion_id>/accept")
-@login_required
-def accept(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
-    """Accept a suggestion (merging it three-way if the section moved on)."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
-    try:
-        result = suggestion_flow.accept(current_user, suggestion_id)
-    except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
-    flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
-    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
-
-
-def _suggestion_conflict(item: Suggestion, info: dict, form: ResolveForm | None = None) -> str:
-    section = db.session.get(Section, item.section_id)
-    assert section is not None
-    base = section_flow.version_of(section.id, int(info["base_version"]))
-    assert base is not None
-    current = info["current"]
-    # What was tried: the suggestion, or (on a second conflict) the editor's combined text.
-    yours = info["yours"]["body"]
-    result = merge3(base.body, current["body"], yours)
-    if form is None:
-        form = ResolveForm(
-            # Not from the posted form: a second conflict must move on to the newest version.
-            formdata=None,
-            base_version=base.number,
-            current_version=current["version"],
-            title=current["title"],
-            level=current.get("level", 1),
-            yours=yours,
-            combined=resolve(result, {}),
-            note="",
-        )
-    regions: list[dict[str, Any]] = []
-    index = 0
-    for chunk in result.chunks:
-        if chunk.conflict is None:
-            regions.append({"text": chunk.text, "conflict": None})
-        else:
-            regions.append(
-                {"text": None, "conflict": chunk.conflict, "index": index, "choice": "theirs"}
-            )
-            index += 1
-    return render_template(
-        "review/suggestion_conflict.html",
-        item=item,
-        section=section,
-        paper=section.paper,
-        form=form,
-        regions=regions,
-        base=base,
-        current=current,
-    )
-
-
-@bp.post("/suggestions/<int:suggestion_id>/resolve")
-@login_required
-def resolve_suggestion(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
-    """Accept a suggestion with the text an editor combined on the conflict page."""
-    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
-    form = ResolveForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        result = suggestion_flow.accept(
-            current_user,
-            suggestion_id,
-            resolved_body=form.combined.data or "",
-            resolved_base=int(form.current_version.data),
-        )
-    except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
-    flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
-    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
-
-
-@bp.post("/suggestions/<int:suggestion_id>/decide")
-@login_required
-def decide(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
-    """Accept or reject a suggestion change by change (the tracked-changes form)."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
-    back = {
-        "paper": url_for(
-            "papers.show", paper_id=item.paper_id, _anchor=f"section-{item.section_id}"
-        ),
-        "review": url_for("review.show", section_id=item.section_id),
-    }.get(request.form.get("next", ""), url_for("review.suggestion", suggestion_id=suggestion_id))
-    try:
-        result = suggestion_flow.decide(
-            current_user,
-            suggestion_id,
-            decision=request.form.get("decision", ""),
-            choices=request.form,
-            reason=request.form.get("reason", ""),
-        )
-    except ValidationFailed as err:
-        flash(err.message, "error")
-        return redirect(back)
-    except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
-    if isinstance(result, Suggestion):
-        flash(_("The suggestion was rejected."), "success")
-    elif item.status == SuggestionStatus.PARTLY_ACCEPTED:
-        flash(_("The chosen changes were accepted as version %(n)s.", n=result.version), "success")
-    else:
-        flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
-    return redirect(back)
-
-
-@bp.post("/suggestions/<int:suggestion_id>/reject")
-@login_required
-def reject(suggestion_id: int) -> WerkzeugResponse:
-    """Reject a suggestion with a reason."""
-    form = RejectForm()
-    if not form.validate_on_submit():
-        flash(_("Please give a reason for rejecting the suggestion."), "error")
-        return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
-    suggestion_flow.reject(current_user, suggestion_id, form.reason.data or "")
-    flash(_("The suggestion was rejected."), "success")
-    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
-
-
-@bp.get("/sections/<int:section_id>/suggestions")
-@login_required
-def suggestions(section_id: int) -> str:
-    """List a section's suggestions."""
-    section, access = section_flow.get_section(current_user, section_id)
-    return render_template(
-        "review/suggestions.html",
-        section=section,
-        paper=access.paper,
-        items=suggestion_flow.for_section(section.id),
-    )
-
-
-def _activity_query(paper_id: int, form: ActivityFilterForm) -> Select[Any]:
-    query = select(ActivityEntry).where(ActivityEntry.paper_id == paper_id)
-    if form.action.data:
-        query = query.where(ActivityEntry.action.startswith(form.action.data.strip()))
-    if form.section.data:
-        query = query.where(ActivityEntry.section_id == form.section.data)
-    if form.person.data:
-        query = query.join(User, User.id == ActivityEntry.actor_id).where(
-            User.email == form.person.data.strip().lower()
-        )
-    return query.order_by(ActivityEntry.seq.desc())
-
-
-@bp.get("/papers/<int:paper_id>/activity")
-@login_required
-def activity(paper_id: int) -> str:
-    """Show the paper's activity log as a filterable timeline."""
-    access = paper_flow.get_paper(current_user, paper_id)
-    form = ActivityFilterForm(request.args)
-    page = max(request.args.get("page", 1, type=int), 1)
-    entries = db.paginate(_activity_query(paper_id, form), page=page, per_page=50, error_out=False)
-    titles = _section_titles(paper_id)
-    actions = sorted(
-        set(
-            db.session.scalars(
-                select(ActivityEntry.action).where(ActivityEntry.paper_id == paper_id).distinct()
-            )
-        )
-    )
-    return render_template(
-        "review/activity.html",
-        paper=access.paper,
-        entries=entries,
-        titles=titles,
-        form=form,
-        actions=action_registry.choices(actions),
-        describe=activitylog.describe,
-    )
-
-
-def _section_titles(paper_id: int) -> dict[int, str]:
-    rows = db.session.execute(
-        select(Section.id, SectionVersion.title)
-        .join(SectionVersion, SectionVersion.id == Section.head_id)
-        .where(Section.paper_id == paper_id)
-    ).all()
-    return {sid: title for sid, title in rows}
-
-
-@bp.get("/papers/<int:paper_id>/activity.csv")
-@login_required
-def activity_csv(paper_id: int) -> Response:
-    """Download the (filtered) activity log as CSV."""
-    paper_flow.get_paper(current_user, paper_id)
-    form = ActivityFilterForm(request.args)
-    titles = _section_titles(paper_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "seq",
-            "time_utc",
-            "actor",
-            "action",
-            "what",
-            "section_id",
-            "section",
-            "version",
-            "details",
-            "hash",
-        ]
-    )
-    for e in db.session.scalars(_activity_query(paper_id, form)):
-        writer.writerow(
-            [
-                e.seq,
-                e.created_at.isoformat(),
-                _csv_safe(e.actor.email) if e.actor else "",  # "=1+2@example.org" is valid
-                e.action,
-                _csv_safe(activitylog.describe(e, titles)),
-                e.section_id or "",
-                _csv_safe(titles.get(e.section_id or 0, "")),
-                e.version or "",
-                _csv_safe(str(e.details or {})),
-                e.hash,
-            ]
-        )
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="protokoll-{paper_id}.csv"'},
-    )
-
-
-def _csv_safe(value: str) -> str:
-    # Spreadsheet programs execute cells starting with these characters as formulas.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 @bp.get("/my-work")
 @login_required
 def my_work() -> str:
     """List what awaits the user: reviews, sections sent back, mentions, overdue items."""
-    today = date.today()
-    # Only papers the user's organisation takes part in: roles never outlive visibility.
-    my_roles = db.session.execute(
-        select(PaperRole.paper_id, PaperRole.role)
-        .join(
-            Participant,
-            (Participant.paper_id == PaperRole.paper_id)
-            & (Participant.organisation_id == current_user.organisation_id),
-        )
-        .where(PaperRole.user_id == current_user.id)
-    ).all()
-    review_papers = {pid for pid, role in my_roles if role == Role.REVIEWER}
-    edit_papers = {pid for pid, role in my_roles if role in (Role.EDITOR, Role.COORDINATOR)}
-    rows = db.session.execute(
-        select(ReviewStatus, Section, SectionVersion)
-        .join(Section, Section.id == ReviewStatus.section_id)
-        .join(SectionVersion, SectionVersion.id == Section.head_id)
-        .where(Section.paper_id.in_(review_papers | edit_papers), Section.removed_at.is_(None))
-    ).all()
-    to_review, sent_back, overdue = [], [], []
-    for status, section, head in rows:
-        if (
-            status.state == ReviewState.IN_REVIEW
-            and section.paper_id in review_papers
-            and current_user.id
-            not in review_flow.contributors_since_approval(section.id, head.number)
-            and (not status.reviewer_ids or current_user.id in status.reviewer_ids)
-        ):
-            to_review.append((status, section, head))
-            if status.due and status.due < today:
-                overdue.append((status, section, head))
-        if status.state == ReviewState.CHANGES_REQUESTED and section.paper_id in edit_papers:
-            sent_back.append((status, section, head))
-    mentions = db.session.scalars(
-        select(Notification)
-        .where(
-            Notification.user_id == current_user.id,
-            Notification.kind == "mentioned",
-            Notification.read_at.is_(None),
-            notifications.visible_to(current_user),
-        )
-        .order_by(Notification.id.desc())
-        .limit(50)
-    ).all()
-    open_suggestions = db.session.scalars(
-        select(Suggestion)
-        .where(Suggestion.paper_id.in_(edit_papers), Suggestion.status == SuggestionStatus.OPEN)
-        .order_by(Suggestion.id.desc())
-        .limit(100)
-    ).all()
+    work = review_flow.my_work(current_user)
     return render_template(
         "review/my_work.html",
-        to_review=to_review,
-        sent_back=sent_back,
-        overdue=overdue,
-        mentions=mentions,
-        open_suggestions=open_suggestions,
+        to_review=work.to_review,
+        sent_back=work.sent_back,
+        overdue=work.overdue,
+        mentions=work.mentions,
+        open_suggestions=work.open_suggestions,
         # Issue 15: sign-offs waiting for the user, and sections named "2.1 Title".
         pending_signoffs=signoff_flow.pending_for(current_user),
         section_names=section_flow.numbered_titles(
-            [s.id for _st, s, _h in to_review + sent_back + overdue]
-            + [item.section_id for item in open_suggestions]
+            [s.id for _st, s, _h in work.to_review + work.sent_back + work.overdue]
+            + [item.section_id for item in work.open_suggestions]
         ),
     )

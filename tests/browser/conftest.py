@@ -44,7 +44,7 @@ try:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
     from playwright.sync_api import sync_playwright as _sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs both
-    _sync_playwright = None
+    _sync_playwright = None  # type: ignore[assignment]
 
 
 @dataclass

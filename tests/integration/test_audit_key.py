@@ -119,6 +119,7 @@ def test_v7_3_3_audit_verify_finds_a_rewrite_recomputed_with_plain_sha256(runner
 def test_v7_3_3_cutting_off_the_newest_entries_needs_the_key(runner, world):
     _busy(world)
     paper = db.session.get(Paper, world.paper.id)
+    assert paper is not None
     seq = paper.log_seq
     previous = db.session.scalar(
         select(ActivityEntry).where(
@@ -155,6 +156,7 @@ def test_v7_3_3_a_chain_sealed_with_another_key_is_caught(app, runner, world):
 def test_v7_3_4_audit_anchor_prints_the_plain_and_the_keyed_head(runner, world):
     _busy(world)
     paper = db.session.get(Paper, world.paper.id)
+    assert paper is not None
     result = runner.invoke(args=["audit", "anchor", str(paper.id)])
     assert result.exit_code == 0, result.output
     assert f"entries:     {paper.log_seq}" in result.output
@@ -174,6 +176,7 @@ def test_v7_3_4_audit_anchor_prints_the_plain_and_the_keyed_head(runner, world):
 def test_v7_3_4_verify_against_an_anchor_finds_a_rolled_back_log(runner, world):
     _busy(world)
     paper = db.session.get(Paper, world.paper.id)
+    assert paper is not None
     recorded = f"{paper.log_seq}:{paper.log_head}"
     ok = runner.invoke(args=["audit", "verify", str(paper.id), "--anchor", recorded])
     assert ok.exit_code == 0, ok.output

@@ -125,7 +125,7 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
             self.expected = {"title": tokens(title), "body": tokens(body)}
             self.written: dict[str, int] = {}  # token -> version that wrote it
             self.removed: dict[str, int] = {}  # token -> version that removed it on purpose
-            self.editors = [Editor(db.session.get(User, uid)) for uid in user_ids]
+            self.editors = [Editor(db.get_or_404(User, uid)) for uid in user_ids]
 
         def new_token(self) -> str:
             return f"t{next(self._ids)}x"

@@ -39,8 +39,8 @@ from drafting.models import (
 )
 from exports import jobs
 from tests import factories
-from tests.conftest import IS_POSTGRES, api_headers
-from tests.integration.support import configured_app, english, fresh, isolated_client, login
+from tests.conftest import IS_POSTGRES
+from tests.support import Api, configured_app, english, fresh, isolated_client, login
 from workflows import activity
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
@@ -50,21 +50,6 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-class Api:
-    """An API client authenticated as one user (English messages)."""
-
-    def __init__(self, app: Flask, user: Any) -> None:
-        self.client = isolated_client(app)
-        self.headers = {**api_headers(factories.token(user)), "Accept-Language": "en"}
-
-    def __call__(self, method: str, path: str, payload: Any = None) -> Any:
-        response = self.client.open(
-            f"/api/v1{path}", method=method, json=payload, headers=self.headers
-        )
-        fresh()
-        return response
 
 
 def export_row(export_id: int) -> Export:
@@ -484,6 +469,61 @@ def test_recover_stale_handles_every_stale_export_at_once(
     )
     assert export_row(failed).status == ExportStatus.FAILED
     assert export_row(alive).status == ExportStatus.RUNNING
+
+
+def queued_export(w: factories.World, *, age: float, heartbeat_age: float | None = None) -> int:
+    """Store an export whose rq job was lost: queued ``age`` seconds ago, never started."""
+    now = utcnow()
+    export = Export(
+        paper_id=w.paper.id,
+        requested_by_id=w.editor.id,
+        options={"edition": None, "redline_against": None, "comments": False},
+        status=ExportStatus.QUEUED,
+        attempts=0,
+        filename="Konzept-Innenstadt-arbeitsstand.docx",
+        created_at=now - timedelta(seconds=age),
+        heartbeat_at=None if heartbeat_age is None else now - timedelta(seconds=heartbeat_age),
+    )
+    db.session.add(export)
+    db.session.commit()
+    return export.id
+
+
+def test_a_queued_export_whose_job_was_lost_is_queued_again(
+    app: Flask, w: factories.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = jobs.QUEUED_STALE_AFTER.total_seconds()
+    lost = queued_export(w, age=wait + 60)
+    waiting = queued_export(w, age=5)
+    # Failed once, queued for rq's retry a moment ago: the old request time does not count.
+    retrying = queued_export(w, age=wait + 60, heartbeat_age=10)
+    enqueued: list[int] = []
+    monkeypatch.setattr(jobs, "enqueue", enqueued.append)
+    assert jobs.recover_stale() == 1
+    assert enqueued == [lost]
+    row = export_row(lost)
+    assert (row.status, row.attempts) == (ExportStatus.QUEUED, 0)  # no try used up
+    assert row.error == "Der Exportauftrag ging verloren; der Export wurde erneut eingereiht."
+    # Requeued just now: the next poll does not requeue it a second time.
+    assert jobs.recover_stale() == 0
+    assert enqueued == [lost]
+    assert export_row(waiting).status == export_row(retrying).status == ExportStatus.QUEUED
+
+
+def test_looking_at_a_lost_queued_export_builds_it(
+    app: Flask, w: factories.World, api: Api
+) -> None:
+    export_id = queued_export(w, age=jobs.QUEUED_STALE_AFTER.total_seconds() + 5)
+    assert api("GET", f"/exports/{export_id}").get_json()["status"] in ("queued", "running", "done")
+    jobs.wait_for_exports(30)
+    row = export_row(export_id)
+    assert (row.status, row.attempts, row.progress) == (ExportStatus.DONE, 1, 100)
+
+
+def test_queued_stale_after_comes_from_the_config(tmp_path: Path) -> None:
+    with configured_app(tmp_path, EXPORT_QUEUED_STALE_SECONDS=3) as application:
+        with application.app_context():
+            assert jobs.queued_stale_after() == timedelta(seconds=3)
 
 
 def test_stale_after_comes_from_the_config(tmp_path: Path) -> None:

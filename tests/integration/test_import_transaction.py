@@ -25,6 +25,7 @@ from tests.integration.support import configured_app, fresh, isolated_client, lo
 from tests.integration.test_import import upload_api, upload_form
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
+from workflows import uow
 
 
 def counts() -> dict[str, int]:
@@ -219,11 +220,21 @@ def test_reads_and_locks_do_not_grow_with_the_sections(app: Flask, editor):
 
 
 def test_v11_1_2_import_docx_leaves_the_commit_to_its_caller(app: Flask, editor, monkeypatch):
-    """Issue 10's unit of work on the import path: the actions only flush."""
+    """Issue 10's unit of work on the import path: the caller's boundary commits, once."""
     commits: list[int] = []
-    monkeypatch.setattr(db.session, "commit", lambda: commits.append(1))
-    result = importing.import_docx(editor.editor, many_headings(20, body=True))
-    assert commits == []
+    real_commit = db.session.commit
+
+    def counting_commit() -> None:
+        commits.append(1)
+        real_commit()
+
+    monkeypatch.setattr(db.session, "commit", counting_commit)
+    with uow.unit_of_work():
+        result = importing.import_docx(editor.editor, many_headings(20, body=True))
+        assert commits == []  # paper, sections and activity only flushed so far
+    assert commits == [1]
+    # Called alone, the import is a unit of work of its own: again one commit.
+    importing.import_docx(editor.editor, many_headings(3), paper_id=result.paper_id)
+    assert commits == [1, 1]
     monkeypatch.undo()
-    db.session.commit()
-    assert len(section_flow.list_sections(result.paper_id)) == 20
+    assert len(section_flow.list_sections(result.paper_id)) == 23

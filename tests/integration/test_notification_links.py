@@ -51,11 +51,11 @@ def test_workflows_build_no_links():
                 else None
             )
             if name in {"url_for", "has_request_context"}:
-                problems.append(f"{where}:{node.lineno}: {name}")
+                problems.append(f"{where}:{getattr(node, 'lineno', 0)}: {name}")
             if isinstance(node, ast.alias) and node.name in {"url_for", "has_request_context"}:
                 problems.append(f"{where}: imports {node.name}")
         for const in _strings_outside_docstrings(tree):
-            if PAGE_PATH.match(const.value):
+            if PAGE_PATH.match(str(const.value)):
                 problems.append(f"{where}:{const.lineno}: page path {const.value!r}")
     assert problems == []
 

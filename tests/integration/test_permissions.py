@@ -59,6 +59,7 @@ class Alliance:
                     .order_by(SectionVersion.number.desc())
                     .limit(1)
                 )
+                or 0
             )
 
 

@@ -27,7 +27,7 @@ from drafting.models import (
     Role,
     SectionVersion,
 )
-from tests import factories
+from tests import factories, support
 from tests.conftest import api_headers
 from tests.xss_corpus import PAYLOADS, assert_inert
 from workflows import papers as paper_flow
@@ -64,7 +64,7 @@ def english(world: factories.World) -> None:
 @pytest.fixture
 def tokens(world: factories.World) -> dict[str, str]:
     """An API token for each person of the world."""
-    return {name: factories.token(person) for name, person in world.users.items()}
+    return support.tokens(world)
 
 
 def call(client: Any, token: str, method: str, path: str, payload: Any = None) -> Any:

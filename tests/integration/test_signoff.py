@@ -37,8 +37,8 @@ from drafting.models import (
     User,
 )
 from tests import factories
-from tests.conftest import IS_POSTGRES, api_headers
-from tests.integration.support import fresh, isolated_client, login
+from tests.conftest import IS_POSTGRES
+from tests.support import Api, fresh, isolated_client, login
 from tests.xss_corpus import PAYLOADS, assert_inert
 from workflows import jobs, notifications
 from workflows import papers as paper_flow
@@ -79,22 +79,6 @@ def w(world: factories.World) -> factories.World:
     db.session.commit()
     factories.approve_all(world)
     return world
-
-
-class Api:
-    """One API client, authenticated as one user."""
-
-    def __init__(self, app: Flask, user: User) -> None:
-        self.client = isolated_client(app)
-        # Messages in English, the source language, to compare them with the code's.
-        self.headers = {**api_headers(factories.token(user)), "Accept-Language": "en"}
-
-    def __call__(self, method: str, path: str, payload: Any = None) -> Any:
-        response = self.client.open(
-            f"/api/v1{path}", method=method, json=payload, headers=self.headers
-        )
-        fresh()
-        return response
 
 
 def api(app: Flask, w: factories.World, who: str) -> Api:

@@ -52,10 +52,10 @@ def test_a_dead_scheduler_is_restarted(redis_db: Redis, monkeypatch: pytest.Monk
 
     def start() -> Any:
         started.append(True)
-        worker.scheduler._process = Started()  # type: ignore[union-attr,assignment]
+        worker.scheduler._process = Started()  # type: ignore[assignment]
 
     monkeypatch.setattr(worker.scheduler, "start", start)
-    worker.last_cleaned_at = datetime.now(UTC)  # not the first maintenance
+    worker.last_cleaned_at = datetime.now(UTC)  # type: ignore[assignment]  # not the first
     worker.run_maintenance_tasks()
     assert started == [True]
     assert worker.scheduler_failures == 0
@@ -141,7 +141,7 @@ def test_stale_locks_of_our_dead_scheduler_are_taken_back(
 
     def start() -> Any:
         started.append(True)
-        worker.scheduler._process = Started()  # type: ignore[union-attr,assignment]
+        worker.scheduler._process = Started()  # type: ignore[assignment]
 
     monkeypatch.setattr(worker.scheduler, "start", start)
     worker.supervise_scheduler()

@@ -40,7 +40,7 @@ def _strings(node: ast.expr, where: str) -> list[str]:
         return [Action[node.attr].value]
     if isinstance(node, ast.JoinedStr):
         # f"review.{kind}": the kinds are the constants passed to reviewstate.record_event.
-        prefix = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        prefix = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
         assert prefix == "review.", f"{where}: only review events build their action name"
         return [prefix + kind for kind in _review_kinds()]
     raise AssertionError(f"{where}: the action is not a literal the test can check")

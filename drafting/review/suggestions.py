@@ -1,0 +1,224 @@
+"""The suggestion pages: propose a text, show, accept (with the conflict page), reject, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from drafting.extensions import db
+from drafting.models import Section, Suggestion, SuggestionStatus
+from drafting.review import bp
+from drafting.review.forms import RejectForm, SuggestionForm
+from drafting.review.views import _labels
+from drafting.sections.forms import ResolveForm
+from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
+from workflows import sections as section_flow
+from workflows import suggestions as suggestion_flow
+from workflows.errors import EditConflict, TooLarge, ValidationFailed
+from workflows.permissions import can_comment, is_writer
+
+
+@bp.route("/sections/<int:section_id>/suggest", methods=["GET", "POST"])
+@login_required
+def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Propose a new text for a section."""
+    section, access = section_flow.get_section(current_user, section_id, include_removed=False)
+    if not can_comment(access.member):
+        abort(403)
+    head = section.head
+    assert head is not None
+    form = SuggestionForm()
+    if request.method == "GET":
+        form.body.data, form.base_version.data = head.body, head.number
+    status = 200
+    if form.validate_on_submit():
+        try:
+            suggestion = suggestion_flow.create_suggestion(
+                current_user,
+                section.id,
+                body=form.body.data or "",
+                base_version=form.base_version.data or head.number,
+                note=form.note.data or "",
+            )
+        except (ValidationFailed, TooLarge) as err:
+            form.body.errors = [*form.body.errors, err.message]
+            status = err.status
+        else:
+            flash(_("Your suggestion was sent to the editors."), "success")
+            return redirect(url_for("review.suggestion", suggestion_id=suggestion.id))
+    return render_template(
+        "review/suggest.html", form=form, section=section, paper=access.paper
+    ), status
+
+
+@bp.get("/suggestions/<int:suggestion_id>")
+@login_required
+def suggestion(suggestion_id: int) -> str:
+    """Show a suggestion with its diff against the current text."""
+    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    section, access = section_flow.get_section(current_user, item.section_id)
+    head = section.head
+    assert head is not None
+    diff = textdiff.inline_html(textdiff.diff_ops(head.body, item.body), **_labels())
+    base = section_flow.version_of(section.id, item.base_version)
+    moved_on = head.number != item.base_version
+    return render_template(
+        "review/suggestion.html",
+        item=item,
+        section=section,
+        paper=access.paper,
+        head=head,
+        base=base,
+        diff=diff,
+        tracked=suggestion_flow.tracked(item),
+        moved_on=moved_on,
+        may_decide=is_writer(access.member) and item.status == SuggestionStatus.OPEN,
+        reject_form=RejectForm(),
+        accept_form=FlaskForm(),
+    )
+
+
+@bp.post("/suggestions/<int:suggestion_id>/accept")
+@login_required
+def accept(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Accept a suggestion (merging it three-way if the section moved on)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    try:
+        result = suggestion_flow.accept(current_user, suggestion_id)
+    except EditConflict as err:
+        return _suggestion_conflict(item, err.extra), 409
+    flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
+    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+
+
+def _suggestion_conflict(item: Suggestion, info: dict, form: ResolveForm | None = None) -> str:
+    section = db.session.get(Section, item.section_id)
+    assert section is not None
+    base = section_flow.version_of(section.id, int(info["base_version"]))
+    assert base is not None
+    current = info["current"]
+    # What was tried: the suggestion, or (on a second conflict) the editor's combined text.
+    yours = info["yours"]["body"]
+    result = merge3(base.body, current["body"], yours)
+    if form is None:
+        form = ResolveForm(
+            # Not from the posted form: a second conflict must move on to the newest version.
+            formdata=None,
+            base_version=base.number,
+            current_version=current["version"],
+            title=current["title"],
+            level=current.get("level", 1),
+            yours=yours,
+            combined=resolve(result, {}),
+            note="",
+        )
+    regions: list[dict[str, Any]] = []
+    index = 0
+    for chunk in result.chunks:
+        if chunk.conflict is None:
+            regions.append({"text": chunk.text, "conflict": None})
+        else:
+            regions.append(
+                {"text": None, "conflict": chunk.conflict, "index": index, "choice": "theirs"}
+            )
+            index += 1
+    return render_template(
+        "review/suggestion_conflict.html",
+        item=item,
+        section=section,
+        paper=section.paper,
+        form=form,
+        regions=regions,
+        base=base,
+        current=current,
+    )
+
+
+@bp.post("/suggestions/<int:suggestion_id>/resolve")
+@login_required
+def resolve_suggestion(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Accept a suggestion with the text an editor combined on the conflict page."""
+    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = suggestion_flow.accept(
+            current_user,
+            suggestion_id,
+            resolved_body=form.combined.data or "",
+            resolved_base=int(form.current_version.data),
+        )
+    except EditConflict as err:
+        return _suggestion_conflict(item, err.extra), 409
+    flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
+    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+
+
+@bp.post("/suggestions/<int:suggestion_id>/decide")
+@login_required
+def decide(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    """Accept or reject a suggestion change by change (the tracked-changes form)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    back = {
+        "paper": url_for(
+            "papers.show", paper_id=item.paper_id, _anchor=f"section-{item.section_id}"
+        ),
+        "review": url_for("review.show", section_id=item.section_id),
+    }.get(request.form.get("next", ""), url_for("review.suggestion", suggestion_id=suggestion_id))
+    try:
+        result = suggestion_flow.decide(
+            current_user,
+            suggestion_id,
+            decision=request.form.get("decision", ""),
+            choices=request.form,
+            reason=request.form.get("reason", ""),
+        )
+    except ValidationFailed as err:
+        flash(err.message, "error")
+        return redirect(back)
+    except EditConflict as err:
+        return _suggestion_conflict(item, err.extra), 409
+    if isinstance(result, Suggestion):
+        flash(_("The suggestion was rejected."), "success")
+    elif item.status == SuggestionStatus.PARTLY_ACCEPTED:
+        flash(_("The chosen changes were accepted as version %(n)s.", n=result.version), "success")
+    else:
+        flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
+    return redirect(back)
+
+
+@bp.post("/suggestions/<int:suggestion_id>/reject")
+@login_required
+def reject(suggestion_id: int) -> WerkzeugResponse:
+    """Reject a suggestion with a reason."""
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason for rejecting the suggestion."), "error")
+        return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+    suggestion_flow.reject(current_user, suggestion_id, form.reason.data or "")
+    flash(_("The suggestion was rejected."), "success")
+    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+
+
+@bp.get("/sections/<int:section_id>/suggestions")
+@login_required
+def suggestions(section_id: int) -> str:
+    """List a section's suggestions."""
+    section, access = section_flow.get_section(current_user, section_id)
+    return render_template(
+        "review/suggestions.html",
+        section=section,
+        paper=access.paper,
+        items=suggestion_flow.for_section(section.id),
+    )
