@@ -22,7 +22,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from drafting.text.changes import tracked_html
-
 from drafting.text.markdown import shift_headings
 
 STATUS_LABELS = {

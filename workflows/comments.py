@@ -18,9 +18,8 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
-
 from flask_babel import lazy_ngettext
+from markupsafe import Markup
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 

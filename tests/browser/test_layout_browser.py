@@ -61,7 +61,9 @@ def _build(live: LiveServer) -> dict[str, int]:
         paper_flow.grant_role(coordinator, second.id, editor.email, "editor")
         paper_flow.grant_role(coordinator, second.id, reviewer.email, "reviewer")
         section_flow.add_section(editor, second.id, title="Ziel", level=1, body=WIDE_TABLE)
-        factories.approve_all(SimpleNamespace(editor=editor, reviewer=reviewer, paper=second))
+        # approve_all reads only these three attributes of a world.
+        sketch = SimpleNamespace(editor=editor, reviewer=reviewer, paper=second)
+        factories.approve_all(sketch)  # type: ignore[arg-type]
         signoff_flow.start(coordinator, second.id, label="Entwurf zur Mitzeichnung")
         ids = {"paper": pid, "section": sid, "wide": wide.id, "signing": second.id}
         db.session.remove()

@@ -133,8 +133,8 @@ def test_paper_page_with_tracked_changes_and_margin_comments_and_a_mention(
             select(Notification).where(Notification.kind == "mentioned")
         ).all()
         assert [n.user_id for n in told] == [reviewer_id]
-        reply = db.session.scalars(select(Comment).where(Comment.parent_id.is_not(None))).one()
-        assert reply.body == f"Frage an @[Rita Prüfung](user:{reviewer_id}) bitte prüfen."
+        stored = db.session.scalars(select(Comment).where(Comment.parent_id.is_not(None))).one()
+        assert stored.body == f"Frage an @[Rita Prüfung](user:{reviewer_id}) bitte prüfen."
         db.session.remove()
 
     # Narrow screen: the comments follow the text.
