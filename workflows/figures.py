@@ -301,7 +301,7 @@ def _svg_to_png(data: bytes, max_pixels: int) -> bytes:
         out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
         if out_w * out_h > max_pixels:
             raise _too_many_pixels(max_pixels)
-        return cairosvg.surface.PNGSurface.convert(  # type: ignore[no-any-return]
+        return cairosvg.surface.PNGSurface.convert(
             bytestring=data,
             url_fetcher=_refuse_fetch,
             unsafe=False,
