@@ -116,17 +116,18 @@ def stored_html(value: str | None, figures: FigureNumbers | None = None) -> Mark
         if figures is not None:
             figures.next = after
     if 'class="footnote' in html:
-        note = _("Footnote")
+        note, back, notes = (
+            escape(_("Footnote")),
+            escape(_("Back to the text")),
+            escape(_("Footnotes")),
+        )
         html = _NOTE_REF.sub(
-            lambda m: f'<sup class="footnote-ref"><a aria-label="{escape(note)} {m.group(1)}" ',
-            html,
+            lambda m: f'<sup class="footnote-ref"><a aria-label="{note} {m.group(1)}" ', html
         )
         html = html.replace(
-            'class="footnote-backref"',
-            f'class="footnote-backref" aria-label="{escape(_("Back to the text"))}"',
+            'class="footnote-backref"', f'class="footnote-backref" aria-label="{back}"'
         ).replace(
-            '<section class="footnotes">',
-            f'<section class="footnotes" aria-label="{escape(_("Footnotes"))}">',
+            '<section class="footnotes">', f'<section class="footnotes" aria-label="{notes}">'
         )
     return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
 
