@@ -393,9 +393,16 @@ def _walk(node: Any, kind: str) -> list[Any]:
 
 
 def _text(node: Any) -> str:
-    return "".join(
-        s["c"] if s["t"] == "Str" else " " for s in _walk(node, "Str") + _walk(node, "Space")
-    )
+    """The words of a pandoc JSON tree in reading order."""
+    if isinstance(node, dict):
+        if node.get("t") == "Str":
+            return str(node["c"])
+        if node.get("t") in ("Space", "SoftBreak", "LineBreak"):
+            return " "
+        return "".join(_text(v) for v in node.values())
+    if isinstance(node, list):
+        return "".join(_text(v) for v in node)
+    return ""
 
 
 def test_export_has_word_footnotes_and_pictures(world: factories.World, tmp_path: Path) -> None:
