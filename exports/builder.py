@@ -573,8 +573,10 @@ class Builder:
         diff = redline.BlockDiff(
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
-        old = markdown_blocks(s.old_body or "", self.ctx)
-        new = markdown_blocks(s.body, self.ctx)
+        with self.notes.shared():  # an unchanged note is one footnote in both renders
+            old = markdown_blocks(s.old_body or "", self.ctx)
+            self.notes.next_render()
+            new = markdown_blocks(s.body, self.ctx)
         return diff.blocks(old, new)
 
     # -- header, footer, properties ---------------------------------------------------------

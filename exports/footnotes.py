@@ -14,7 +14,8 @@ unchanged text compare equal; notes nobody refers to are dropped when the part i
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from docx.enum.style import WD_STYLE_TYPE
@@ -67,13 +68,31 @@ class Footnotes:
         self._part: Any = None
         self._root: Any = None
         self._next = 1
-        self._seen: dict[bytes, int] = {}
+        self._seen: dict[tuple[bytes, int], int] = {}
+        self._counts: dict[bytes, int] = {}
         self._links: dict[str, str] = {}
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Within: the n-th note of some content is the same footnote in every render."""
+        self.dedupe, self._seen, self._counts = True, {}, {}
+        try:
+            yield
+        finally:
+            self.dedupe, self._seen, self._counts = False, {}, {}
+
+    def next_render(self) -> None:
+        """Start the next render of the same text (counts of equal notes start again)."""
+        self._counts = {}
 
     def reference(self, parent: Any, blocks: Sequence[Any]) -> Any:
         """Append a reference run to ``parent`` for a note made of ``blocks``; return the run."""
-        key = b"".join(etree.tostring(b) for b in blocks) if self.dedupe else b""
-        ident = self._seen.get(key) if self.dedupe else None
+        ident = None
+        if self.dedupe:
+            content = b"".join(etree.tostring(b) for b in blocks)
+            nth = self._counts[content] = self._counts.get(content, 0) + 1
+            key = (content, nth)
+            ident = self._seen.get(key)
         if ident is None:
             ident = self._add(blocks)
             if self.dedupe:

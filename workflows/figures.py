@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -242,7 +243,11 @@ def _unreadable() -> ValidationFailed:
 
 def _redraw(data: bytes, kind: str, max_pixels: int) -> Encoded:
     try:
-        with Image.open(io.BytesIO(data), formats=[kind]) as image:
+        with warnings.catch_warnings():
+            # Pillow only warns below twice its own pixel limit: refuse those too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=[kind])
+        with opened as image:
             width, height = image.size
             if width < 1 or height < 1:
                 raise _unreadable()
@@ -251,8 +256,14 @@ def _redraw(data: bytes, kind: str, max_pixels: int) -> Encoded:
             image.load()
             upright = ImageOps.exif_transpose(image)
             pixels = _plain_mode(upright, kind)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
-        if isinstance(exc, Image.DecompressionBombError):
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        ValueError,
+    ) as exc:
+        if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
             raise _too_many_pixels(max_pixels) from None
         raise _unreadable() from None
     # A new image from the raw pixels alone: no info dict, so nothing but pixels is written.
