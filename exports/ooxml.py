@@ -174,7 +174,10 @@ class Context:
 
 # Raw HTML is parsed so that it can be handled as on the web: the allowed inline tags become
 # Word formatting (see ``_HTML_INLINE``), everything else is dropped, never shown as tags.
-MD = (
+MD = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+# The same with footnotes, used only for texts that have some (its rules cost time on every
+# parse, and most sections have none).
+MD_NOTES = (
     MarkdownIt("commonmark", {"html": True})
     .enable("table")
     .enable("strikethrough")
@@ -205,7 +208,7 @@ class _State:
 def markdown_blocks(text: str, ctx: Context) -> list[Any]:
     """Render Markdown to a list of w:p / w:tbl elements."""
     body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
-    tokens = MD.parse(text or "")
+    tokens = (MD_NOTES if "[^" in (text or "") else MD).parse(text or "")
     saved = ctx.notes
     ctx.notes = {}
     try:

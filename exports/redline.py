@@ -246,6 +246,7 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
 # pictures and field characters (the caption numbers). Each becomes one token holding its
 # XML, so that equal objects compare equal and are written back as they were.
 OBJECT = "\ufffc"
+_OBJECT_START = OBJECT + "<"
 _OBJECTS = frozenset(
     {
         "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
@@ -531,7 +532,7 @@ def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
         if text == "\n":
             flush()
             etree.SubElement(r, _w("br"))
-        elif text.startswith(OBJECT + "<") and (el := _object(text, deleted=deleted)) is not None:
+        elif text.startswith(_OBJECT_START) and (el := _object(text, deleted=deleted)) is not None:
             flush()
             if any(child.tag != _w("rPr") for child in r):
                 r = next_run()
@@ -546,7 +547,8 @@ def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
 
 def _sig(block: Any) -> bytes:
     """Return what makes two blocks equal: their XML without the per-render list ids."""
-    return _DRAWING_IDS.sub(rb"\1", _VOLATILE.sub(b"", etree.tostring(block)))
+    raw = _VOLATILE.sub(b"", etree.tostring(block))
+    return _DRAWING_IDS.sub(rb"\1", raw) if b"docPr" in raw else raw
 
 
 def _kind(block: Any) -> tuple[str, ...]:

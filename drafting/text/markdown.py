@@ -244,6 +244,8 @@ def _parse(text: str, env: dict[str, Any] | None = None) -> list[Token]:
 
 def figure_of(inline: Token) -> tuple[int, str] | None:
     """Return (id, caption) when an inline token holds nothing but one figure image."""
+    if "](figure:" not in inline.content:
+        return None
     children = [
         c for c in inline.children or () if not (c.type == "text" and not c.content.strip())
     ]
