@@ -649,7 +649,8 @@ class Builder:
         body.extend(self.blocks)
         if sect is not None:
             body.append(sect)
-        figures.renumber(self.blocks)
+        if self.figures.placed:
+            figures.renumber(self.blocks)
         self.notes.finish(body)
         self.header_footer()
         self.properties()

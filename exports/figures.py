@@ -58,10 +58,12 @@ class FigureWriter:
         self.max_width = max_width_emu
         self._shape = 300_000  # drawing ids apart from bookmarks and comments
         self._inlines: dict[int, tuple[str, str, int, int]] = {}
+        self.placed = 0  # figure blocks written (renders of a redline included)
 
     def blocks(self, figure_id: int, caption: str) -> list[Any]:
         """Return the picture paragraph and the caption paragraph of one placed figure."""
         out = []
+        self.placed += 1
         figure = self.figures.get(figure_id)
         if figure is not None:
             picture = paragraph(self.body_style)

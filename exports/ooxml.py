@@ -208,13 +208,16 @@ class _State:
 def markdown_blocks(text: str, ctx: Context) -> list[Any]:
     """Render Markdown to a list of w:p / w:tbl elements."""
     body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
-    tokens = (MD_NOTES if "[^" in (text or "") else MD).parse(text or "")
+    with_notes = "[^" in (text or "")
+    tokens = (MD_NOTES if with_notes else MD).parse(text or "")
     saved = ctx.notes
     ctx.notes = {}
     try:
         # Footnote definitions come last (footnote_block_open …): rendered first, so that a
         # reference finds its note's blocks.
-        end = next((i for i, t in enumerate(tokens) if t.type == "footnote_block_open"), None)
+        end = None
+        if with_notes:
+            end = next((i for i, t in enumerate(tokens) if t.type == "footnote_block_open"), None)
         if end is not None:
             ctx.notes = _notes(tokens[end:], ctx, body_style)
             tokens = tokens[:end]

@@ -508,6 +508,31 @@ class BlockDiff:
 
 
 def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
+    if OBJECT in "".join(texts):
+        _texts_and_objects(r, texts, deleted=deleted)
+        return
+    buffer: list[str] = []
+
+    def flush() -> None:
+        if buffer:
+            t = etree.SubElement(r, _w("delText" if deleted else "t"))
+            text = "".join(buffer)
+            t.text = text
+            if text[:1].isspace() or text[-1:].isspace():
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            buffer.clear()
+
+    for text in texts:
+        if text == "\n":
+            flush()
+            etree.SubElement(r, _w("br"))
+        else:
+            buffer.append(text)
+    flush()
+
+
+def _texts_and_objects(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
+    """:func:`_texts` for tokens that include objects (notes, pictures, fields)."""
     buffer: list[str] = []
 
     def flush() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -455,3 +456,26 @@ def test_export_has_word_footnotes_and_pictures(world: factories.World, tmp_path
     ]
     assert len(_walk(tree, "Image")) == 1
     assert "Abbildung 1: Karte der Innenstadt" in _text(tree)
+
+
+def test_edition_seals_the_figure_bytes(world: factories.World) -> None:
+    figure = figures.add_figure(world.editor, world.paper, data=png((9, 9, 9)), filename="a.png")
+    section_flow.save_section(
+        world.editor,
+        world.section.id,
+        body=f"Text.\n\n![Karte](figure:{figure.id})",
+        base_version=1,
+    )
+    factories.approve_all(world)
+    edition = signoff_flow.start(world.coordinator, world.paper.id)
+    assert edition.content_hash == signoff_flow.content_hash(
+        [world.section.head], world.paper.id
+    )
+    assert signoff_flow.verify(world.paper.id) == []
+    # Someone swaps the stored image behind the same id (and even its stored digest):
+    # the recomputed hash no longer matches the edition.
+    other = png((250, 250, 250))
+    figure.content, figure.digest = other, hashlib.sha256(other).hexdigest()
+    db.session.commit()
+    (problem,) = signoff_flow.verify(world.paper.id)
+    assert problem.edition == edition.number
