@@ -304,3 +304,15 @@ def test_libreoffice_accepts_and_rejects_notes_and_pictures(redline: bytes, tmp_
     assert "Karte alt" not in accepted
     assert "und das Land den Rest" not in rejected and "Abbildung 2: Karte alt" in rejected
     assert "Ganz neu" not in rejected
+
+
+def test_notes_and_figures_merge_as_text() -> None:
+    from drafting.text.merge import merge3
+
+    base = "Die Stadt trägt die Hälfte.\n\nDas Land den Rest."
+    theirs = "Die Stadt trägt die Hälfte[^1].\n\nDas Land den Rest.\n\n[^1]: Haushalt 2026."
+    mine = "Die Stadt trägt die Hälfte.\n\n![Karte](figure:4)\n\nDas Land den Rest."
+    merged = merge3(base, theirs, mine)
+    assert merged.clean
+    text = merged.text
+    assert "Hälfte[^1]." in text and "![Karte](figure:4)" in text and "[^1]: Haushalt" in text
