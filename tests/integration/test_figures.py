@@ -468,9 +468,7 @@ def test_edition_seals_the_figure_bytes(world: factories.World) -> None:
     )
     factories.approve_all(world)
     edition = signoff_flow.start(world.coordinator, world.paper.id)
-    assert edition.content_hash == signoff_flow.content_hash(
-        [world.section.head], world.paper.id
-    )
+    assert edition.content_hash == signoff_flow.content_hash([world.section.head], world.paper.id)
     assert signoff_flow.verify(world.paper.id) == []
     # Someone swaps the stored image behind the same id (and even its stored digest):
     # the recomputed hash no longer matches the edition.
