@@ -9,8 +9,11 @@ SQLite database (``exports.importing.import_docx``: 300 sections created).
 
 Targets: ours ≤ 0.5 × pandoc's time; 600 sections ≤ 2.2 × the 300-section time; a redline of
 the 300 sections with 60 changed (two versions by two authors each) ≤ 1.5 × the plain export.
+Last, the 300 sections with a footnote each and 30 figures (1200 × 700 PNG charts) against
+pandoc on the same Markdown with the same images as files: ours ≤ 0.4 × pandoc's time
+(``--notes-only`` runs just that part).
 
-    .venv/bin/python bench/bench_export.py [--quick] [--pages]
+    .venv/bin/python bench/bench_export.py [--quick] [--pages] [--notes-only]
 
 ``--pages`` converts the 300-section file with headless LibreOffice and prints its page count.
 The four timed jobs run in turns, five times each after a warm-up; CPU figures include child
@@ -36,7 +39,7 @@ import common
 
 from drafting.text.outline import heading_numbers
 from exports.builder import build_document
-from exports.data import Change, ExportData, SectionData
+from exports.data import Change, ExportData, FigureData, SectionData
 
 SECTIONS = 300
 SECTION_CHARS = 2_500  # about one A4 page per section with lists and tables
@@ -107,6 +110,43 @@ def redline(data: ExportData, seed: int = 7) -> ExportData:
     return replace(data, sections=tuple(sections), redline_against=1)
 
 
+FIGURE_EVERY = 10  # 30 figures in 300 sections; every section gets a footnote
+
+
+def figure_png(rng: random.Random, number: int) -> bytes:
+    """A chart-like 1200 × 700 PNG (bars on a white ground), as figures in papers are."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1200, 700), "white")
+    draw = ImageDraw.Draw(image)
+    for bar in range(12):
+        height = rng.randrange(80, 620)
+        colour = (rng.randrange(256), rng.randrange(256), number % 256)
+        draw.rectangle((60 + bar * 92, 680 - height, 130 + bar * 92, 680), fill=colour)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def with_notes_and_figures(data: ExportData, seed: int = 8) -> ExportData:
+    """Return the paper with a footnote in every section and a figure in every tenth."""
+    rng = random.Random(seed)
+    figures: dict[int, FigureData] = {}
+    sections = []
+    for index, s in enumerate(data.sections):
+        note = f"[^q{index}]: Quelle: {common.sentence(rng, 9)} ({2000 + index % 25}), S. {index}."
+        body = f"Nach der Quelle[^q{index}] gilt: {common.sentence(rng, 8)}\n\n{s.body}"
+        if index % FIGURE_EVERY == 0:
+            ident = index // FIGURE_EVERY + 1
+            data_png = figure_png(rng, ident)
+            figures[ident] = FigureData(ident, data_png, "image/png", 1200, 700)
+            body += f"\n\n![{common.sentence(rng, 6).rstrip('.')}](figure:{ident})"
+        sections.append(replace(s, body=f"{body}\n\n{note}"))
+    return replace(data, sections=tuple(sections), figures=figures)
+
+
 def markdown(data: ExportData) -> str:
     """The paper as one Markdown document for pandoc."""
     parts = [f"% {data.title}", ""]
@@ -115,12 +155,53 @@ def markdown(data: ExportData) -> str:
     return "\n".join(parts)
 
 
-def pandoc(source: str, out: Path) -> None:
+def pandoc(source: str, out: Path, cwd: Path | None = None) -> None:
     subprocess.run(
         ["pandoc", "-f", "markdown", "-t", "docx", "-o", str(out)],
         input=source.encode(),
         check=True,
+        cwd=cwd,
     )
+
+
+def pandoc_figures(data: ExportData, folder: Path) -> str:
+    """The Markdown for pandoc with each figure as a PNG file next to it (same images)."""
+    for ident, figure in data.figures.items():
+        (folder / f"figure-{ident}.png").write_bytes(figure.data)
+    source = markdown(data)
+    for ident in data.figures:
+        source = source.replace(f"](figure:{ident})", f"](figure-{ident}.png)")
+    return source
+
+
+def notes_and_figures(repeat: int) -> None:
+    """Time the paper with 300 footnotes and 30 figures against pandoc (target ≤ 0.4 ×)."""
+    noted = with_notes_and_figures(paper(SECTIONS))
+    with tempfile.TemporaryDirectory(prefix="kw-bench-notes-") as tmp:
+        folder = Path(tmp)
+        source = pandoc_figures(noted, folder)
+        png = sum(len(f.data) for f in noted.figures.values()) / 1e6
+        print(
+            f"  paper: {SECTIONS} sections, {source.count('[^q') // 2} footnotes, "
+            f"{len(noted.figures)} figures ({png:.1f} MB of PNG)"
+        )
+        timed, best = round_robin(
+            {
+                "ours": lambda: build_document(noted),
+                "pandoc": lambda: pandoc(source, folder / "pandoc.docx", cwd=folder),
+            },
+            repeat,
+        )
+        ours, peer = timed["ours"], timed["pandoc"]
+        print()
+        common.line("build_document, notes and figures", ours)
+        common.line("pandoc -t docx, the same Markdown", peer)
+        print()
+        common.ratio("ours / pandoc (notes and figures)", ours, peer)
+        print(f"  {'least CPU of the runs':<40} ours / pandoc ×{best['ours'] / best['pandoc']:.2f}")
+        common.verdict(
+            "notes and figures: ours / pandoc, CPU p50", ours.cpu_p50 / peer.cpu_p50, 0.4, "×"
+        )
 
 
 def measure(fn: Callable[[], object]) -> tuple[float, float]:
@@ -217,6 +298,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one measured run each")
     parser.add_argument("--pages", action="store_true", help="count pages with LibreOffice")
+    parser.add_argument(
+        "--notes-only", action="store_true", help="only the paper with footnotes and figures"
+    )
     args = parser.parse_args()
     repeat = QUICK_REPEAT if args.quick else REPEAT
     common.header(f"Word export of {SECTIONS} and {2 * SECTIONS} sections vs pandoc", args.quick)
@@ -225,6 +309,10 @@ def main() -> None:
         return
     version = subprocess.run(["pandoc", "--version"], capture_output=True, text=True).stdout
     print(f"# {version.splitlines()[0]}")
+
+    if args.notes_only:
+        notes_and_figures(repeat)
+        return
 
     from exports.docx_import import read
 
@@ -286,6 +374,8 @@ def main() -> None:
             "×",
         )
         common.verdict("redline / plain export, CPU p50", tracked.cpu_p50 / ours.cpu_p50, 1.5, "×")
+    print()
+    notes_and_figures(repeat)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +20,9 @@ from flask_babel import (
     gettext as _,
 )
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from drafting.text.markdown import label_figures
 
 from drafting.text.changes import tracked_html
 from drafting.text.markdown import shift_headings
@@ -124,15 +127,6 @@ def filesize(value: int | None) -> str:
     return _("%(size)s MB", size=number(value / (1024 * 1024), 1))
 
 
-def stored_html(value: str | None, level: int = 1) -> Markup:
-    """Mark HTML as safe that was sanitised when it was stored (rendered section versions),
-    with its headings as sub-headings of a section heading of ``level`` (0: the page's
-    ``<h1>`` is the section's title)."""
-    # Sanitised by drafting.text.markdown at save time; shift_headings only renames tags.
-    html = shift_headings(value or "", level)
-    return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
-
-
 def tracked(item: Any, prefix: str = "change") -> Markup:
     """Render a suggestion's changes inline as tracked changes (workflows.suggestions.Tracked)."""
     return tracked_html(
@@ -146,6 +140,51 @@ def tracked(item: Any, prefix: str = "change") -> Markup:
     )
 
 
+class FigureNumbers:
+    """Numbers the figure captions of one page through the paper ("Abbildung 1, 2, …")."""
+
+    def __init__(self) -> None:
+        self.next = 1
+
+
+_NOTE_REF = re.compile(r'<sup class="footnote-ref"><a (?=[^>]*>(\d+)</a>)')
+
+
+def stored_html(
+    value: str | None, level: int = 1, figures: FigureNumbers | None = None
+) -> Markup:
+    """Mark HTML as safe that was sanitised when it was stored (rendered section versions).
+
+    Its headings become sub-headings of a section heading of ``level`` (0: the page's
+    ``<h1>`` is the section's title). Words of the reader's language are added here, not
+    stored: the "Figure N:" label of captions (numbered through the page with ``figures``,
+    unnumbered without) and the accessible names of footnote links.
+    """
+    # Sanitised by drafting.text.markdown at save time; shift_headings only renames tags and
+    # what is added below is escaped.
+    html = shift_headings(value or "", level)
+    if "<figcaption>" in html:
+        labelled, after = label_figures(html, _("Figure"), figures.next if figures else None)
+        html = str(labelled)
+        if figures is not None:
+            figures.next = after
+    if 'class="footnote' in html:
+        note, back, notes = (
+            escape(_("Footnote")),
+            escape(_("Back to the text")),
+            escape(_("Footnotes")),
+        )
+        html = _NOTE_REF.sub(
+            lambda m: f'<sup class="footnote-ref"><a aria-label="{note} {m.group(1)}" ', html
+        )
+        html = html.replace(
+            'class="footnote-backref"', f'class="footnote-backref" aria-label="{back}"'
+        ).replace(
+            '<section class="footnotes">', f'<section class="footnotes" aria-label="{notes}">'
+        )
+    return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.filters["when"] = when
@@ -154,6 +193,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.globals["FigureNumbers"] = FigureNumbers
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS

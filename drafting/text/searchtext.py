@@ -73,9 +73,13 @@ def terms(text: str) -> str:
     return " ".join(stem(w) for w in _TOKEN.findall(text))
 
 
+_BACKLINK = re.compile(r'<a [^>]*class="footnote-backref"[^>]*>[^<]*</a>')
+
+
 def plain_text(body_html: str) -> str:
     """Turn rendered section HTML into plain text for snippets."""
-    text = _BLOCK_TAG.sub(" ", body_html)
+    text = _BACKLINK.sub("", body_html)  # a footnote's back-link arrow is no text
+    text = _BLOCK_TAG.sub(" ", text)
     text = _ANY_TAG.sub("", text)
     return _SPACES.sub(" ", html.unescape(text)).strip()
 

@@ -36,6 +36,7 @@ BEFORE = {
         "hash": "Prüfsumme (SHA-256) der Gesamtfassung",
         "redline": "Änderungen gegenüber Gesamtfassung",
         "summary": "Zusammenfassung",
+        "figure": "Abbildung",  # issue 13: figure captions
     },
     "en": {
         "drafting": "DRAFT",
@@ -63,6 +64,7 @@ BEFORE = {
         "hash": "Checksum (SHA-256) of the edition",
         "redline": "Changes against edition",
         "summary": "Summary",
+        "figure": "Figure",  # issue 13: figure captions
     },
 }
 
