@@ -22,10 +22,8 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from drafting.text.markdown import label_figures
-
 from drafting.text.changes import tracked_html
-from drafting.text.markdown import shift_headings
+from drafting.text.markdown import label_figures, shift_headings
 
 STATUS_LABELS = {
     "drafting": _l("Draft"),
@@ -150,9 +148,7 @@ class FigureNumbers:
 _NOTE_REF = re.compile(r'<sup class="footnote-ref"><a (?=[^>]*>(\d+)</a>)')
 
 
-def stored_html(
-    value: str | None, level: int = 1, figures: FigureNumbers | None = None
-) -> Markup:
+def stored_html(value: str | None, level: int = 1, figures: FigureNumbers | None = None) -> Markup:
     """Mark HTML as safe that was sanitised when it was stored (rendered section versions).
 
     Its headings become sub-headings of a section heading of ``level`` (0: the page's

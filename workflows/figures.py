@@ -32,6 +32,7 @@ from workflows import activity
 from workflows.errors import NotAllowed, NotFound, PaperLocked, TooLarge, ValidationFailed
 from workflows.papers import get_paper
 from workflows.permissions import is_writer
+from workflows.uow import use_case
 
 __all__ = [
     "FIGURE_REF",
@@ -119,6 +120,7 @@ def get_figure(user: User | None, figure_id: int) -> Figure:
     return figure
 
 
+@use_case
 def add_figure(
     actor: User,
     paper: Paper | int,
@@ -126,11 +128,10 @@ def add_figure(
     data: bytes,
     filename: str,
     caption: str = "",
-    commit: bool = True,
 ) -> Figure:
     """Validate, re-encode and store an image for a paper; return the new figure.
 
-    With ``commit=False`` the figure is only flushed: the caller's transaction owns it.
+    The figure is flushed; the outermost unit of work commits it.
 
     :raises NotFound: when the paper is hidden from the actor.
     :raises NotAllowed: when the actor may not edit the paper.
@@ -182,8 +183,6 @@ def add_figure(
         filename=figure.filename,
         size=figure.size,
     )
-    if commit:
-        db.session.commit()
     return figure
 
 

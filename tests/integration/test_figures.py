@@ -91,7 +91,9 @@ def test_edition_hash_includes_the_figure_bytes(world: factories.World) -> None:
         body=f"Text.\n\n![Karte](figure:{first.id})",
         base_version=section.version,
     )
-    versions = [section.head]
+    head = section.head
+    assert head is not None
+    versions = [head]
     with_first = signoff_flow.content_hash(versions, world.paper.id)
     assert with_first != signoff_flow.content_hash(versions)
     # Same text, other image bytes behind the id: another hash.
@@ -444,7 +446,9 @@ def test_export_has_word_footnotes_and_pictures(world: factories.World, tmp_path
 
     word = Document(io.BytesIO(docx))
     (shape,) = word.inline_shapes
-    assert shape.width <= word.sections[0].page_width - word.sections[0].left_margin
+    page = word.sections[0]
+    assert page.page_width is not None and page.left_margin is not None
+    assert shape.width <= page.page_width - page.left_margin
     captions = [p.text for p in word.paragraphs if p.style.name == "Caption"]
     assert captions == ["Abbildung 1: Karte der Innenstadt"]
 
@@ -468,7 +472,9 @@ def test_edition_seals_the_figure_bytes(world: factories.World) -> None:
     )
     factories.approve_all(world)
     edition = signoff_flow.start(world.coordinator, world.paper.id)
-    assert edition.content_hash == signoff_flow.content_hash([world.section.head], world.paper.id)
+    head = world.section.head
+    assert head is not None
+    assert edition.content_hash == signoff_flow.content_hash([head], world.paper.id)
     assert signoff_flow.verify(world.paper.id) == []
     # Someone swaps the stored image behind the same id (and even its stored digest):
     # the recomputed hash no longer matches the edition.
