@@ -244,7 +244,13 @@ def _parent_number(parent_id: Any) -> int | None:
 
 
 def add_comment(
-    actor: User, section_id: int, body: Any, quote: Any = "", parent_id: Any = None
+    actor: User,
+    section_id: int,
+    body: Any,
+    quote: Any = "",
+    parent_id: Any = None,
+    *,
+    commit: bool = True,
 ) -> Comment:
     """Comment on a section, optionally on a quoted passage, or reply to a comment.
 
@@ -335,7 +341,8 @@ def add_comment(
         _notify(told, "reply", comment, section, actor)
     mentioned = {u.id for u in mentioned_members(body, section.paper_id)} - {actor.id} - told
     _notify(mentioned, "mentioned", comment, section, actor)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return comment
 
 
