@@ -9,6 +9,8 @@ from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from exports import importing as importing_kinds
+
 STATUS_LABELS = {
     "drafting": _l("Draft"),
     "signing": _l("In sign-off"),
@@ -106,3 +108,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["DECISION_LABELS"] = DECISION_LABELS
     app.jinja_env.globals["EDITION_LABELS"] = EDITION_LABELS
     app.jinja_env.globals["EXPORT_LABELS"] = EXPORT_LABELS
+    app.jinja_env.globals["IMPORT_KINDS"] = importing_kinds.KINDS

@@ -36,6 +36,25 @@ from workflows.errors import NotAllowed, PaperLocked, TooLarge, ValidationFailed
 from workflows.permissions import is_writer
 
 
+KINDS = {
+    "image": _l("Image"),
+    "text box": _l("Text box"),
+    "chart": _l("Chart"),
+    "drawing": _l("Drawing"),
+    "equation": _l("Equation"),
+    "merged cell": _l("Merged cells"),
+    "nested table": _l("Table inside a table"),
+    "field": _l("Field"),
+    "symbol": _l("Symbol"),
+    "formatting": _l("Formatting"),
+    "heading": _l("Heading shortened"),
+    "comment": _l("Comment"),
+    "new section": _l("New section"),
+    "removed section": _l("Removed section"),
+}
+"""Names of the kinds of losses, for the report page."""
+
+
 @dataclass
 class ImportReport:
     """What an import did or would do, and every element not carried over exactly."""
