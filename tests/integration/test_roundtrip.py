@@ -263,3 +263,43 @@ def test_round_trip_through_the_api(app: Flask, world: factories.World) -> None:
         assert normalised(copy.head.body) == normalised(original), copy.head.body  # type: ignore[union-attr]
     paper = db.session.get(type(w.paper), paper_id)
     assert paper is not None and paper.title == w.paper.title
+
+
+# --- issue 14: the benchmark paper and the demo, section by section -------------------------
+
+
+def _bench_paper(sections: int) -> ExportData:
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import bench_export  # type: ignore[import-not-found]
+
+    return bench_export.paper(sections)  # type: ignore[no-any-return]
+
+
+def test_the_300_section_benchmark_paper_comes_back_identical() -> None:
+    from drafting.text.canonical import same
+
+    data = _bench_paper(300)
+    document = read(build_document(data))
+    assert len(document.sections) == 300
+    equal = sum(
+        1
+        for got, want in zip(document.sections, data.sections, strict=True)
+        if (got.level, got.title) == (want.level, want.title) and same(got.body, want.body)
+    )
+    assert equal == 300
+
+
+def test_the_demo_paper_comes_back_identical() -> None:
+    from drafting import demo
+    from drafting.text.canonical import same
+
+    spec = [(level, versions[-1][0], versions[-1][1]) for level, versions in demo.SECTIONS]
+    document = read(build_document(export_data(spec)))
+    assert [(s.level, s.title) for s in document.sections] == [(lv, t) for lv, t, _b in spec]
+    for section, (_level, title, body) in zip(document.sections, spec, strict=True):
+        assert same(section.body, body), (title, body, section.body)
