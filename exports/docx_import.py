@@ -307,9 +307,7 @@ class _Reader:
         root = read_xml(self.archive, name)
         tag = q(kind[:-1])
         return {
-            n.get(q("id")) or "": n
-            for n in root.iter(tag)
-            if n.get(q("type")) in (None, "normal")
+            n.get(q("id")) or "": n for n in root.iter(tag) if n.get(q("type")) in (None, "normal")
         }
 
     def _comments(self) -> list[ImportedComment]:
@@ -480,7 +478,9 @@ class _Pass:
                 if link and text and not self.plain:
                     return f"[{text}]({_url(link)})"
                 if not link and text:
-                    self.lose("field", f"{instr.split(' ')[0]}: result “{_short(text)}” kept as text")
+                    self.lose(
+                        "field", f"{instr.split(' ')[0]}: result “{_short(text)}” kept as text"
+                    )
                 return text
             return self.inline(child)
         if tag == q("sdt"):
@@ -601,7 +601,9 @@ class _Pass:
                 out = text
                 name = instr.split(" ")[0].upper() if instr else ""
                 if text and not link and name not in ("PAGEREF", "REF", "NOTEREF"):
-                    self.lose("field", f"{name or 'field'}: result “{_short(_plain(text))}” kept as text")
+                    self.lose(
+                        "field", f"{name or 'field'}: result “{_short(_plain(text))}” kept as text"
+                    )
             if self.field:
                 self.field[-1]["result"].append(out)
             else:
@@ -707,7 +709,9 @@ class _Pass:
             id_el = num.find(q("numId"))
             num_id = (id_el.get(q("val")) if id_el is not None else "") or ""
         lowered = style.lower()
-        if (num is not None and num_id != "0") or lowered.startswith(("list bullet", "list number")):
+        if (num is not None and num_id != "0") or lowered.startswith(
+            ("list bullet", "list number")
+        ):
             ilvl, ordered = 0, lowered.startswith("list number")
             if num is not None:
                 lvl_el = num.find(q("ilvl"))
@@ -732,8 +736,7 @@ class _Pass:
             body = _escape_line_starts(text).replace("\n", "\n" + indent + " " * (len(marker) + 1))
             return f"{indent}{marker} {body}", False
         if self.parents and (
-            lowered.startswith("list continue")
-            or (lowered == "list paragraph" and num is None)
+            lowered.startswith("list continue") or (lowered == "list paragraph" and num is None)
         ):
             # A further paragraph of the open list item: indented to its content column.
             indent = "".join(" " * (len(m) + 1) for m in self.parents)
@@ -913,9 +916,7 @@ def read(
     # An export numbers its headings "1", "1.1", … as typed text and bookmarks each one:
     # exactly those numbers are stripped; numbers a partner typed ("2030 – Ziele") stay.
     marked = [n for n, (_i, p, _l) in enumerate(headings) if _export_mark(p)]
-    numbers = dict(
-        zip(marked, heading_numbers([headings[n][2] for n in marked]), strict=True)
-    )
+    numbers = dict(zip(marked, heading_numbers([headings[n][2] for n in marked]), strict=True))
     doc.exported = bool(marked) and all(
         _numbered(raw_titles[n], numbers[n]) or _numbered(raw_accepted[n], numbers[n])
         for n in marked

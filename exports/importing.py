@@ -35,7 +35,6 @@ from workflows import suggestions as suggestion_flow
 from workflows.errors import NotAllowed, PaperLocked, TooLarge, ValidationFailed, WorkflowError
 from workflows.permissions import is_writer
 
-
 KINDS = {
     "image": _l("Image"),
     "text box": _l("Text box"),
@@ -331,11 +330,7 @@ def _plan(
         if base is None:
             base = section.head
         assert base is not None
-        readings = (
-            _author_readings(p)
-            if p.changed
-            else [([], p.body, p.title)]
-        )
+        readings = _author_readings(p) if p.changed else [([], p.body, p.title)]
         for authors, body, title in readings:
             title_changed = title != base.title
             if same(body, base.body) and not title_changed:
@@ -450,9 +445,7 @@ def _write(
         )
         ids.append(suggestion.id)
     plan.report.comments = _comments(actor, doc, section_of, plan.report)
-    return ImportResult(
-        paper_id, len(created), len(ids), plan.report, tuple(ids), False
-    )
+    return ImportResult(paper_id, len(created), len(ids), plan.report, tuple(ids), False)
 
 
 def _word_date(value: str) -> str:

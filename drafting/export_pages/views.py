@@ -211,9 +211,7 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
         data = _take_pending(confirm.token.data or "")
         filename = confirm.filename.data or ""
         if data is None:
-            form.file.errors = [
-                _("The preview has expired. Please choose the file again.")
-            ]
+            form.file.errors = [_("The preview has expired. Please choose the file again.")]
             return _import_page(form, paper, 422)
         preview = False
     elif request.method == "POST":

@@ -18,7 +18,6 @@ from markdown_it.token import Token
 MD = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
 
 
-
 Run = tuple[str, frozenset[str], str]  # text, marks, link target
 
 
@@ -116,7 +115,6 @@ def structure(markdown: str) -> list[tuple[Any, ...]]:
             else:
                 blocks.append(("p", runs))
     return blocks
-
 
 
 def same(a: str, b: str) -> bool:

@@ -15,7 +15,6 @@ from typing import Any
 from docx import Document
 from docx.oxml import parse_xml
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from drafting.extensions import db
@@ -23,6 +22,7 @@ from drafting.models import Comment
 from exports.docx_import import read
 from tests import docx_samples, factories
 from tests.docx_samples import NSDECL
+from tests.integration.support import english, fresh, isolated_client, login
 from tests.integration.test_import import (
     counts,
     multipart,
@@ -31,7 +31,6 @@ from tests.integration.test_import import (
     upload,
     upload_api,
 )
-from tests.integration.support import english, fresh, isolated_client, login
 
 W = docx_samples.W_NS
 
@@ -41,7 +40,9 @@ def p_xml(inner: str, ppr: str = "") -> Any:
 
 
 def r(text: str, rpr: str = "") -> str:
-    return f'<w:r>{f"<w:rPr>{rpr}</w:rPr>" if rpr else ""}<w:t xml:space="preserve">{text}</w:t></w:r>'
+    return (
+        f'<w:r>{f"<w:rPr>{rpr}</w:rPr>" if rpr else ""}<w:t xml:space="preserve">{text}</w:t></w:r>'
+    )
 
 
 def append(document: Any, *elements: Any) -> None:
@@ -157,7 +158,7 @@ def test_main_part_found_through_the_package_relationships() -> None:
 # --- carried over -----------------------------------------------------------------------------
 
 FOOTNOTES = (
-    f'<w:footnotes {NSDECL}>'
+    f"<w:footnotes {NSDECL}>"
     '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
     '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r>'
     '<w:r><w:t xml:space="preserve"> Siehe Haushaltsplan 2027.</w:t></w:r></w:p></w:footnote>'
@@ -229,7 +230,7 @@ def test_images_and_text_boxes_are_reported() -> None:
         '2006/wordprocessingDrawing"><wp:docPr id="1" name="Bild 1" descr="Marktplatz"/>'
         '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
         '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
-        '<a:blip/></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>'
+        "<a:blip/></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>"
     )
     append(document, p_xml(r("Vorher ") + drawing))
     doc = read(docx_samples.to_bytes(document))
@@ -365,7 +366,9 @@ def test_reimporting_an_unchanged_export_creates_nothing(
     from exports import jobs
 
     english(world)
-    factories.section(world.editor, world.paper, "Ziele", "- Mehr **Grün**\n- Weniger Lärm", level=2)
+    factories.section(
+        world.editor, world.paper, "Ziele", "- Mehr **Grün**\n- Weniger Lärm", level=2
+    )
     client = isolated_client(app)
     headers = {"Authorization": f"Bearer {factories.token(world.editor)}", "Accept-Language": "en"}
     export_id = client.post(

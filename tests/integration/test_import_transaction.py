@@ -114,22 +114,23 @@ def test_v11_1_4_the_caps_come_from_the_configuration(capped: Flask):
         db.session.remove()
 
 
-def test_v11_1_2_an_overlong_section_half_way_leaves_no_paper_and_no_sections(
-    app: Flask, editor
-):
+def test_v11_1_2_an_overlong_section_half_way_leaves_no_paper_and_no_sections(app: Flask, editor):
     # Issue 14: a "Heading 0" is body text now; an overlong section is still refused whole.
     limit = app.config["MAX_BODY_CHARS"]
-    body = "".join(
-        docx_samples.heading_xml(f"Teil {i}", 1) + docx_samples.paragraph_xml("Text.")
-        for i in range(40)
-    ) + docx_samples.heading_xml("Kaputt", 1) + docx_samples.paragraph_xml("x" * (limit + 1))
+    body = (
+        "".join(
+            docx_samples.heading_xml(f"Teil {i}", 1) + docx_samples.paragraph_xml("Text.")
+            for i in range(40)
+        )
+        + docx_samples.heading_xml("Kaputt", 1)
+        + docx_samples.paragraph_xml("x" * (limit + 1))
+    )
     client, token = isolated_client(app), factories.token(editor.editor)
     before = counts()
     response = upload_api(client, token, docx_samples.raw_docx(body=body))
     assert response.status_code == 413
     assert response.get_json()["error"]["message"] == (
-        f"The section “Kaputt” is longer than {limit} characters; please split it with "
-        "headings."
+        f"The section “Kaputt” is longer than {limit} characters; please split it with headings."
     )
     assert counts() == before
 

@@ -11,10 +11,8 @@ One more test makes the round trip through the API with a real paper.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +31,7 @@ from tests import factories
 from tests.conftest import api_headers
 from tests.integration.support import fresh, isolated_client
 from workflows import sections as section_flow
+
 
 def test_normalised_markdown_ignores_how_formatting_is_spelt() -> None:
     assert normalised("**a** **b** *c* [d](https://x.example)") == normalised(
