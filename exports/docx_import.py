@@ -27,8 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
+
 from drafting.text.outline import heading_numbers
-from exports.docx_safety import Limits, UnsafeDocument, check, read_xml
+from exports.docx_safety import SAFE_PARSER, Limits, UnsafeDocument, check
+from exports.docx_safety import read_xml as _read_xml
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -46,6 +49,36 @@ ANNEX_TITLES = {"anlage: mitzeichnung", "annex: sign-off"}
 _NUMBER_PREFIX = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _KW_BOOKMARK = re.compile(r"^_kw_s(\d+)_v(\d+)$")
+
+
+# Strict Open XML (ISO/IEC 29500 strict) spells the namespaces differently: read as transitional.
+_STRICT = (
+    (b"http://purl.oclc.org/ooxml/wordprocessingml/main", W.encode()),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships", R.encode()),
+    (
+        b"http://purl.oclc.org/ooxml/drawingml/main",
+        b"http://schemas.openxmlformats.org/drawingml/2006/main",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/drawingml/wordprocessingDrawing",
+        b"http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/math",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/math",
+    ),
+)
+
+
+def read_xml(archive: zipfile.ZipFile, name: str) -> Any:
+    """Read one part safely; a Strict Open XML part is read in the transitional namespaces."""
+    root = _read_xml(archive, name)
+    if b"purl.oclc.org/ooxml" not in etree.tostring(root)[:4000]:
+        return root
+    raw = etree.tostring(root)
+    for strict, transitional in _STRICT:
+        raw = raw.replace(strict, transitional)
+    return etree.fromstring(raw, SAFE_PARSER)  # noqa: S320  # nosec B320 # the safe parser
 
 
 def q(tag: str) -> str:
@@ -1011,5 +1044,6 @@ def read(
 
 def _has_text(el: Any) -> bool:
     return any((t.text or "").strip() for t in el.iter(q("t"))) or any(
-        True for _ in el.iter(q("drawing"))
+        True
+        for _ in el.iter(q("drawing"), q("footnoteReference"), q("endnoteReference"), q("pict"))
     )
