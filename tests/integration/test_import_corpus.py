@@ -55,7 +55,9 @@ EXPECTED: dict[str, tuple[list[str], int, int, set[str]]] = {
     ),
     "python-docx/tbl-cell-access.docx": (["tbl-cell-access"], 0, 0, {"merged cell"}),
     "python-docx/test.docx": (["python-docx was here!"], 0, 0, set()),
-    "python-docx/txt-font-highlight-color.docx": (["txt-font-highlight-color"], 0, 0, {"formatting"}),
+    "python-docx/txt-font-highlight-color.docx": (
+        ["txt-font-highlight-color"], 0, 0, {"formatting"}
+    ),
 }  # fmt: skip
 
 # Files without any text: refused with a reason the user can act on.
