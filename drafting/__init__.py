@@ -110,6 +110,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.auth.views import bp as auth_bp
     from drafting.comments.views import bp as comments_bp
     from drafting.export_pages.views import bp as exporting_bp
+    from drafting.figure_pages import bp as figures_bp
     from drafting.inbox.views import bp as inbox_bp
     from drafting.papers.views import bp as papers_bp
     from drafting.printing.views import bp as printing_bp
@@ -127,6 +128,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(review_bp)
     app.register_blueprint(signoff_bp)
     app.register_blueprint(exporting_bp)
+    app.register_blueprint(figures_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(printing_bp)
     app.register_blueprint(api_bp)

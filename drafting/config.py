@@ -100,6 +100,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAX_BODY_CHARS": _int("MAX_BODY_CHARS", 200_000),
         "MAX_TITLE_CHARS": _int("MAX_TITLE_CHARS", 200),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        # Figures: largest upload and largest decoded image (413 beyond them).
+        "FIGURE_MAX_BYTES": _int("FIGURE_MAX_BYTES", 10 * 1024 * 1024),
+        "FIGURE_MAX_PIXELS": _int("FIGURE_MAX_PIXELS", 40_000_000),
         # Caps of one Word import (413 beyond them), checked before anything is written.
         "IMPORT_MAX_SECTIONS": _int("IMPORT_MAX_SECTIONS", 1000),
         "IMPORT_MAX_CHARS": _int("IMPORT_MAX_CHARS", 5_000_000),

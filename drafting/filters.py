@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import Flask, g, has_request_context
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from drafting.text.markdown import label_figures
 
 from exports import importing as importing_kinds
 
@@ -89,16 +93,52 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
     return found
 
 
-def stored_html(value: str | None) -> Markup:
-    """Mark HTML as safe that was sanitised when it was stored (rendered section versions)."""
-    # Sanitised by drafting.text.markdown at save time.
-    return Markup(value or "")  # noqa: S704  # nosec B704 # sanitised when stored
+class FigureNumbers:
+    """Numbers the figure captions of one page through the paper ("Abbildung 1, 2, …")."""
+
+    def __init__(self) -> None:
+        self.next = 1
+
+
+_NOTE_REF = re.compile(r'<sup class="footnote-ref"><a (?=[^>]*>(\d+)</a>)')
+
+
+def stored_html(value: str | None, figures: FigureNumbers | None = None) -> Markup:
+    """Mark HTML as safe that was sanitised when it was stored (rendered section versions).
+
+    Words of the reader's language are added here, not stored: the "Figure N:" label of
+    captions (numbered through the page with ``figures``, unnumbered without) and the
+    accessible names of footnote links.
+    """
+    # Sanitised by drafting.text.markdown at save time; what is added below is escaped.
+    html = value or ""
+    if "<figcaption>" in html:
+        labelled, after = label_figures(html, _("Figure"), figures.next if figures else None)
+        html = str(labelled)
+        if figures is not None:
+            figures.next = after
+    if 'class="footnote' in html:
+        note, back, notes = (
+            escape(_("Footnote")),
+            escape(_("Back to the text")),
+            escape(_("Footnotes")),
+        )
+        html = _NOTE_REF.sub(
+            lambda m: f'<sup class="footnote-ref"><a aria-label="{note} {m.group(1)}" ', html
+        )
+        html = html.replace(
+            'class="footnote-backref"', f'class="footnote-backref" aria-label="{back}"'
+        ).replace(
+            '<section class="footnotes">', f'<section class="footnotes" aria-label="{notes}">'
+        )
+    return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
 
 
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["stored_html"] = stored_html
+    app.jinja_env.globals["FigureNumbers"] = FigureNumbers
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS

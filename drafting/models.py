@@ -636,6 +636,29 @@ class Export(db.Model):  # type: ignore[name-defined]
     requested_by: Mapped[User] = relationship(lazy="joined")
 
 
+class Figure(db.Model):  # type: ignore[name-defined]
+    """An image uploaded to a paper, stored (re-encoded, without metadata) like export files.
+
+    Sections place it with ``![Caption](figure:<id>)``; ``digest`` (SHA-256 of the stored
+    bytes) enters the hash of every edition whose text refers to it.
+    """
+
+    __tablename__ = "figure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    caption: Mapped[str] = mapped_column(String(500), default="")
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
 class ReferenceTemplate(db.Model):  # type: ignore[name-defined]
     """A reference .docx uploaded by an administrator whose styles exports use."""
 

@@ -22,7 +22,7 @@ from docx.text.run import Run
 from lxml import etree
 
 from drafting.text.markdown import plain_text
-from exports import redline
+from exports import figures, footnotes, redline
 from exports.data import Change, CommentData, ExportData, SectionData
 from exports.ooxml import (
     Context,
@@ -94,6 +94,7 @@ def labels(language: str) -> dict[str, str]:
         "hash": pgettext("Word export", "Checksum (SHA-256) of the edition"),
         "redline": pgettext("Word export", "Changes against edition"),
         "summary": pgettext("Word export", "Summary"),
+        "figure": pgettext("Word export", "Figure"),
     }
 
 
@@ -181,11 +182,28 @@ class Builder:
         self.numbering = _Numbering(self.doc)
         self._links: dict[str, str] = {}
         self.ctx = Context(styles=self.styles, link=self._link, new_list=self.numbering.new_list)
+        self._notes_and_figures()
         self.blocks: list[Any] = []
         self._revision = 0
         self._dates: dict[datetime, str] = {}  # w:date of each change's time, formatted once
 
     # -- setup ------------------------------------------------------------------------------
+
+    def _notes_and_figures(self) -> None:
+        """Hook up Word footnotes and figures (exports.footnotes, exports.figures)."""
+        self.notes = footnotes.Footnotes(
+            self.doc, self.styles.get("footnote text"), self.styles.get("footnote reference")
+        )
+        self.figures = figures.FigureWriter(
+            self.doc,
+            self.data.figures,
+            label=self.labels["figure"],
+            body_style=self.styles.get("Normal"),
+            caption_style=self.styles.get("Caption"),
+            max_width_emu=self._text_width() * 635,
+        )
+        self.ctx.footnote = self.notes.reference
+        self.ctx.figure = self.figures.blocks
 
     def _clear_body(self) -> None:
         body = self.doc.element.body
@@ -239,6 +257,8 @@ class Builder:
                 style = self.doc.styles.add_style(name, kind)
                 style.style_id = ident
                 style.font.size = Pt(10 if kind == WD_STYLE_TYPE.PARAGRAPH else 8)
+        footnotes.ensure_styles(self.doc)
+        figures.ensure_styles(self.doc)
         self._language()
 
     def _language(self) -> None:
@@ -553,8 +573,10 @@ class Builder:
         diff = redline.BlockDiff(
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
-        old = markdown_blocks(s.old_body or "", self.ctx)
-        new = markdown_blocks(s.body, self.ctx)
+        with self.notes.shared():  # an unchanged note is one footnote in both renders
+            old = markdown_blocks(s.old_body or "", self.ctx)
+            self.notes.next_render()
+            new = markdown_blocks(s.body, self.ctx)
         return diff.blocks(old, new)
 
     # -- header, footer, properties ---------------------------------------------------------
@@ -627,6 +649,8 @@ class Builder:
         body.extend(self.blocks)
         if sect is not None:
             body.append(sect)
+        figures.renumber(self.blocks)
+        self.notes.finish(body)
         self.header_footer()
         self.properties()
         self._report(95)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from drafting.extensions import db
 from drafting.models import (
     Comment,
     Edition,
     EditionSection,
+    Figure,
     Paper,
     Participant,
     Section,
@@ -19,9 +20,17 @@ from drafting.models import (
     utcnow,
 )
 from drafting.text.outline import heading_numbers
-from exports.data import Change, CommentData, DecisionData, ExportData, SectionData
+from exports.data import (
+    Change,
+    CommentData,
+    DecisionData,
+    ExportData,
+    FigureData,
+    SectionData,
+)
 from workflows import signoff
 from workflows.errors import NotFound, ValidationFailed
+from workflows.figures import figure_ids
 from workflows.sections import list_sections
 
 
@@ -207,6 +216,7 @@ def collect(
     if found is not None:
         status = {"signing": "signing", "final": "final"}.get(found.status.value, "drafting")
     creator = db.session.get(User, paper.created_by_id)
+    bodies = [s.body for s in sections] + [s.old_body or "" for s in (*sections, *removed)]
     return ExportData(
         paper_id=paper.id,
         title=paper.title,
@@ -224,4 +234,18 @@ def collect(
         redline_against=redline_against,
         language=creator.locale if creator is not None else "de",
         timezone=str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin"),
+        figures=_figures(paper_id, bodies),
     )
+
+
+def _figures(paper_id: int, bodies: list[str]) -> dict[int, FigureData]:
+    """Load the images of the paper's figures that the texts place."""
+    ids = figure_ids(bodies)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Figure)
+        .options(undefer(Figure.content))
+        .where(Figure.paper_id == paper_id, Figure.id.in_(ids))
+    )
+    return {f.id: FigureData(f.id, f.content, f.media_type, f.width, f.height) for f in rows}

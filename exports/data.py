@@ -70,6 +70,17 @@ class DecisionData:
 
 
 @dataclass(frozen=True)
+class FigureData:
+    """A figure's stored image (PNG or JPEG, re-encoded at upload) and its size in pixels."""
+
+    id: int
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class ExportData:
     """Everything the Word document shows."""
 
@@ -91,3 +102,4 @@ class ExportData:
     language: str = "de"
     timezone: str = "Europe/Berlin"  # dates in the text are shown in this zone, not in UTC
     extra: dict[str, str] = field(default_factory=dict)
+    figures: dict[int, FigureData] = field(default_factory=dict)  # placed figures by id

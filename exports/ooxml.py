@@ -16,6 +16,9 @@ from docx.oxml.parser import OxmlElement
 from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
+
+from drafting.text.markdown import figure_of
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -162,11 +165,21 @@ class Context:
     link: Callable[[str], str]  # url -> relationship id
     new_list: Callable[[bool, int], int]  # (ordered?, start number) -> fresh numId
     on_paragraph: Callable[[Any], None] | None = None  # e.g. progress or comment anchoring
+    # Footnotes and figures (exports.footnotes / exports.figures): a reference run for a note
+    # made of blocks, and the blocks of a placed figure (id, caption).
+    footnote: Callable[[Any, list[Any]], Any] | None = None
+    figure: Callable[[int, str], list[Any]] | None = None
+    notes: dict[int, list[Any]] = field(default_factory=dict)  # the text's notes, by index
 
 
 # Raw HTML is parsed so that it can be handled as on the web: the allowed inline tags become
 # Word formatting (see ``_HTML_INLINE``), everything else is dropped, never shown as tags.
-MD = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+MD = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable("table")
+    .enable("strikethrough")
+    .use(footnote_plugin, inline=False)
+)
 
 
 @dataclass
@@ -191,12 +204,42 @@ class _State:
 
 def markdown_blocks(text: str, ctx: Context) -> list[Any]:
     """Render Markdown to a list of w:p / w:tbl elements."""
-    st = _State(body_style=ctx.styles.get("Body Text") or ctx.styles.get("Normal"))
-    for tok in MD.parse(text or ""):
-        handler = _BLOCK_HANDLERS.get(tok.type)
-        if handler is not None:
-            handler(st, ctx, tok)
+    body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
+    tokens = MD.parse(text or "")
+    saved = ctx.notes
+    ctx.notes = {}
+    try:
+        # Footnote definitions come last (footnote_block_open …): rendered first, so that a
+        # reference finds its note's blocks.
+        end = next((i for i, t in enumerate(tokens) if t.type == "footnote_block_open"), None)
+        if end is not None:
+            ctx.notes = _notes(tokens[end:], ctx, body_style)
+            tokens = tokens[:end]
+        st = _State(body_style=body_style)
+        for tok in tokens:
+            handler = _BLOCK_HANDLERS.get(tok.type)
+            if handler is not None:
+                handler(st, ctx, tok)
+    finally:
+        ctx.notes = saved
     return st.out
+
+
+def _notes(tokens: list[Token], ctx: Context, body_style: str | None) -> dict[int, list[Any]]:
+    notes: dict[int, list[Any]] = {}
+    st: _State | None = None
+    plain = replace(ctx, on_paragraph=None, figure=None)
+    for tok in tokens:
+        if tok.type == "footnote_open":
+            st = _State(body_style=body_style)
+            notes[int(tok.meta["id"])] = st.out
+        elif tok.type == "footnote_close":
+            st = None
+        elif st is not None:
+            handler = _BLOCK_HANDLERS.get(tok.type)
+            if handler is not None:
+                handler(st, plain, tok)
+    return notes
 
 
 # One handler per markdown-it block token type; tokens not listed are ignored.
@@ -245,6 +288,17 @@ def _heading_open(st: _State, ctx: Context, tok: Token) -> None:
 
 
 def _inline(st: _State, ctx: Context, tok: Token) -> None:
+    if ctx.figure is not None and st.cell is None and not st.lists and not st.quote:
+        found = figure_of(tok)
+        if found is not None:
+            # A paragraph that is only ``![Caption](figure:<id>)``: picture and caption.
+            blocks = ctx.figure(*found)
+            for block in blocks:
+                st.out.append(block)
+                if ctx.on_paragraph is not None:
+                    ctx.on_paragraph(block)
+            st.current = None
+            return
     if st.current is None:
         st.current = _block_paragraph(st, ctx, st.body_style)
     inline(st.current, tok.children or [], ctx, bold=st.header_row)
@@ -479,6 +533,10 @@ def inline(p: Any, children: Iterable[Token], ctx: Context, *, bold: bool = Fals
             style = replace(style, link=None)
         elif kind == "image":
             run(target, tok.content or str(tok.attrGet("alt") or ""), style)
+        elif kind == "footnote_ref" and ctx.footnote is not None:
+            note = ctx.notes.get(int(tok.meta["id"]))
+            if note is not None:
+                ctx.footnote(target, note)
         elif kind == "html_inline":
             found = _HTML_TAG.fullmatch(tok.content.strip())
             if found is not None and not found.group(1) and found.group(2).lower() in _SKIP:

@@ -8,6 +8,8 @@ date, ready to become Word tracked changes.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -235,6 +237,49 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
         elif child.tag == _w("br"):
             texts.append("\n")
             props.append(prop)
+        elif child.tag in _OBJECTS:
+            texts.append(_object_token(child))
+            props.append(prop)
+
+
+# Run content that is no text but must survive a tracked change: footnote references,
+# pictures and field characters (the caption numbers). Each becomes one token holding its
+# XML, so that equal objects compare equal and are written back as they were.
+OBJECT = "\ufffc"
+_OBJECTS = frozenset(
+    {
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
+        for tag in ("footnoteReference", "drawing", "fldChar", "instrText")
+    }
+)
+# Drawing ids are unique per render, not part of what a picture is.
+_DRAWING_IDS = re.compile(rb'(<(?:wp:docPr|pic:cNvPr)) id="\d+"')
+_drawing_ids = itertools.count(500_000)
+
+
+def _object_token(child: Any) -> str:
+    raw = etree.tostring(child)
+    if child.tag == _w("drawing"):
+        raw = _DRAWING_IDS.sub(rb"\1", raw)
+    return OBJECT + raw.decode("utf-8")
+
+
+def _object(token: str, *, deleted: bool) -> Any:
+    """Return the element an object token stands for (None for text that only looks so)."""
+    try:
+        el = etree.fromstring(token[1:].encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return None
+    if el.tag not in _OBJECTS:
+        return None
+    if el.tag == _w("instrText") and deleted:
+        el.tag = _w("delInstrText")
+    if el.tag == _w("drawing"):
+        ident = str(next(_drawing_ids))
+        for tag in ("docPr", "cNvPr"):
+            for found in el.iter(f"{{*}}{tag}"):
+                found.set("id", ident)
+    return el
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -473,18 +518,35 @@ def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
                 t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
             buffer.clear()
 
+    def next_run() -> Any:
+        # Fields, pictures and note marks each get a run of their own, as Word writes them.
+        fresh = etree.Element(_w("r"))
+        rpr = r.find(_w("rPr"))
+        if rpr is not None:
+            fresh.append(copy.deepcopy(rpr))
+        r.addnext(fresh)
+        return fresh
+
     for text in texts:
         if text == "\n":
             flush()
             etree.SubElement(r, _w("br"))
+        elif text.startswith(OBJECT + "<") and (el := _object(text, deleted=deleted)) is not None:
+            flush()
+            if any(child.tag != _w("rPr") for child in r):
+                r = next_run()
+            r.append(el)
+            r = next_run()
         else:
             buffer.append(text)
     flush()
+    if not any(child.tag != _w("rPr") for child in r) and r.getparent() is not None:
+        r.getparent().remove(r)  # the empty run left after a last object
 
 
 def _sig(block: Any) -> bytes:
     """Return what makes two blocks equal: their XML without the per-render list ids."""
-    return _VOLATILE.sub(b"", etree.tostring(block))
+    return _DRAWING_IDS.sub(rb"\1", _VOLATILE.sub(b"", etree.tostring(block)))
 
 
 def _kind(block: Any) -> tuple[str, ...]:

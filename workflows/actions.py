@@ -57,6 +57,7 @@ class Action(StrEnum):
     SIGNOFF_CANCELLED = "signoff.cancelled"
     SIGNOFF_REMINDED = "signoff.reminded"
     EXPORT_DONE = "export.done"
+    FIGURE_ADDED = "figure.added"
 
 
 @dataclass(frozen=True)
@@ -385,6 +386,14 @@ _TEXTS: dict[Action, ActionText] = {
     A.EXPORT_DONE: ActionText(
         _l("Word file exported"),
         lambda c: _("%(actor)s exported the paper as a Word file.", actor=c.actor),
+    ),
+    A.FIGURE_ADDED: ActionText(
+        _l("Figure added"),
+        lambda c: _(
+            "%(actor)s added the figure “%(filename)s”.",
+            actor=c.actor,
+            filename=c.get("filename") or "",
+        ),
     ),
 }
 del A

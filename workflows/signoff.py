@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -33,7 +34,7 @@ from drafting.models import (
     User,
     utcnow,
 )
-from workflows import activity
+from workflows import activity, figures
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from workflows.notifications import Target, notify, paper_people
 from workflows.papers import PaperAccess, get_paper
@@ -81,9 +82,20 @@ def paper_next(action: PaperAction, status: PaperStatus) -> PaperStatus:
     return transition(PAPER_TRANSITIONS, action, status, refusal)
 
 
-def content_hash(versions: Sequence[SectionVersion]) -> str:
-    """Hash the ordered section titles, levels and bodies of an edition (SHA-256)."""
-    payload = [[v.title, v.level, v.body] for v in versions]
+def content_hash(
+    versions: Sequence[SectionVersion], paper_id: int | None = None, *, recompute: bool = False
+) -> str:
+    """Hash the ordered section titles, levels and bodies of an edition (SHA-256).
+
+    With ``paper_id``, the figures the bodies place enter the hash by their content digest
+    (``recompute``: from the stored bytes rather than the stored digest); a text without
+    figures hashes exactly as before figures existed.
+    """
+    payload: list[Any] = [[v.title, v.level, v.body] for v in versions]
+    if paper_id is not None:
+        placed = figures.figures_digest(paper_id, [v.body for v in versions], recompute=recompute)
+        if placed:
+            payload.append({"figures": placed})
     raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -154,7 +166,7 @@ def start(
         number=number,
         label=label or str(_l("Edition %(n)s", n=number)),
         status=EditionStatus.SIGNING,
-        content_hash=content_hash(versions),  # type: ignore[arg-type]
+        content_hash=content_hash(versions, paper_id),  # type: ignore[arg-type]
         deadline=deadline,
         created_by_id=actor.id,
         created_at=utcnow(),
@@ -523,7 +535,7 @@ def verify(paper_id: int) -> list[HashProblem]:
         .order_by(Edition.number)
         .options(selectinload(Edition.entries).joinedload(EditionSection.version))
     ):
-        actual = content_hash([e.version for e in found.entries])
+        actual = content_hash([e.version for e in found.entries], paper_id, recompute=True)
         if actual != found.content_hash:
             problems.append(HashProblem(found.number, "the texts do not match the stored hash"))
         elif not hmac.compare_digest(

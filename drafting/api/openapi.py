@@ -331,6 +331,7 @@ PATHS: dict[str, dict[str, Any]] = {
 COMMENT_ID = _id("comment_id", "Id of the comment.")
 SUGGESTION_ID = _id("suggestion_id", "Id of the suggestion.")
 EXPORT_ID = _id("export_id", "Id of the export.")
+FIGURE_ID = _id("figure_id", "Id of the figure.")
 EDITION = _id("number", "Number of the edition (1 is the first).")
 _DATE = {"type": ["string", "null"], "format": "date", "description": "YYYY-MM-DD"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -401,6 +402,16 @@ SCHEMAS.update(
                 "created_at": _TIME,
                 "error": _STRING,
                 "download": _STRING,
+            },
+        ),
+        "Figure": _obj(
+            ["id", "markdown"],
+            {
+                "id": _INT,
+                "markdown": {
+                    **_STRING,
+                    "description": "The line that places the figure: ![Caption](figure:<id>).",
+                },
             },
         ),
         "Import": _obj(
@@ -715,6 +726,54 @@ PATHS.update(
                     },
                     **_SEE,
                     "409": _error("Conflict"),
+                },
+            },
+        },
+        "/papers/{paper_id}/figures": {
+            "parameters": [PAPER_ID],
+            "post": {
+                "operationId": "createFigure",
+                "summary": "Upload an image (PNG, JPEG or SVG, converted to PNG) as a figure of "
+                "the paper; it is re-encoded without metadata. Place it in a section with the "
+                "returned Markdown line.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": _obj(
+                                ["file"],
+                                {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "caption": _STRING,
+                                },
+                            )
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _answer("The new figure.", _ref("Figure")),
+                    **_ACT,
+                    "409": _error("Conflict"),
+                    "413": _error("TooLarge"),
+                    "422": _error("Invalid"),
+                },
+            },
+        },
+        "/figures/{figure_id}": {
+            "parameters": [FIGURE_ID],
+            "get": {
+                "operationId": "getFigure",
+                "summary": "Return a figure's image (404 for figures of papers the caller "
+                "cannot see).",
+                "responses": {
+                    "200": {
+                        "description": "The image.",
+                        "content": {
+                            "image/png": {"schema": {"type": "string", "format": "binary"}},
+                            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                        },
+                    },
+                    **_SEE,
                 },
             },
         },
