@@ -110,6 +110,20 @@ class Lost:
 
 
 @dataclass
+class ImportedFigure:
+    """An embedded picture: its bytes, file name and caption (alt text or Word caption)."""
+
+    key: str  # the placeholder's id: the Markdown holds ![caption](figure:<key>)
+    data: bytes
+    filename: str
+    caption: str
+    where: str = ""
+
+
+FIGURE_PLACEHOLDER = re.compile(r"!\[((?:\\.|[^\]\\])*)\]\(figure:(word\d+)\)")
+
+
+@dataclass
 class ImportedComment:
     """A Word comment: author, date, text, the passage it marks and its thread."""
 
@@ -178,6 +192,7 @@ class ImportedDocument:
     comments: list[ImportedComment] = field(default_factory=list)
     lost: list[Lost] = field(default_factory=list)
     footnotes: int = 0
+    figures: list[ImportedFigure] = field(default_factory=list)
     exported: bool = False  # the file is a Konzeptwerk export (numbered, bookmarked headings)
 
     @property
@@ -275,8 +290,9 @@ class _Reader:
         self.links = {rid: t for rid, (_k, t, ext) in self.rels.items() if ext}
         self.numbering = self._numbering()
         self.notes = {"footnote": self._notes("footnotes"), "endnote": self._notes("endnotes")}
-        self.comment_parts = self._comments()
         self.lost: list[Lost] = []
+        self.figures: dict[str, ImportedFigure] = {}
+        self.comment_parts = self._comments()
 
     def part(self, kind: str) -> str | None:
         for rel_kind, target, external in self.rels.values():
@@ -353,7 +369,9 @@ class _Reader:
         for c in root.iter(q("comment")):
             cid = c.get(q("id")) or ""
             paragraphs = c.findall(f".//{q('p')}")
-            texts = [_plain(_Pass(self, accept_all, None).inline(p)) for p in paragraphs]
+            plain = _Pass(self, accept_all, None)
+            plain.plain = True
+            texts = [" ".join(plain.inline(p).split()) for p in paragraphs]
             if paragraphs:
                 pid = paragraphs[-1].get(f"{{{W14}}}paraId")
                 if pid:
@@ -464,6 +482,7 @@ class _Pass:
         self.open_comments: set[str] = set()
         self.quotes: dict[str, list[str]] = {}
         self.extra: list[str] = []  # text boxes' paragraphs, after the paragraph holding them
+        self.images = 0  # pictures placed so far (a Caption paragraph after one is its caption)
 
     # -- reporting -----------------------------------------------------------------------
 
@@ -576,13 +595,13 @@ class _Pass:
             elif tag in (q("footnoteReference"), q("endnoteReference")):
                 notes.append(self._note(tag, child.get(q("id")) or ""))
             elif tag in (q("drawing"), q("pict"), q("object")):
-                self._drawing(child)
+                notes.append(self._drawing(child))
             elif tag == f"{{{MC}}}AlternateContent":
                 choice = child.find(f"{{{MC}}}Choice")
                 if choice is not None:
                     for sub in choice:
                         if sub.tag in (q("drawing"), q("pict")):
-                            self._drawing(sub)
+                            notes.append(self._drawing(sub))
         if self.field and self.field[-1]["state"] == "instr":
             return ""  # field code, not text
         raw = "".join(text)
@@ -649,10 +668,10 @@ class _Pass:
             self._pending: list[str] = []
         return self._pending
 
-    def _drawing(self, el: Any) -> None:
+    def _drawing(self, el: Any) -> str:
         descr = ""
         for prop in el.iter(f"{{{WP}}}docPr"):
-            descr = (prop.get("descr") or prop.get("title") or prop.get("name") or "").strip()
+            descr = (prop.get("descr") or prop.get("title") or "").strip()
             break
         boxes = list(el.iter(q("txbxContent")))
         if boxes:
@@ -664,14 +683,37 @@ class _Pass:
                         texts.append(_escape_line_starts(t))
             self.extra.extend(texts)
             self.lose("text box", "its text was kept as paragraphs after the paragraph holding it")
-            return
+            return ""
         uris = {g.get("uri") or "" for g in el.iter(f"{{{A}}}graphicData")}
         if any(u.endswith("/chart") for u in uris):
             self.lose("chart", f"left out{': ' + descr if descr else ''}; add it as a figure")
-        elif any(True for _ in el.iter(f"{{{A}}}blip")) or el.tag in (q("pict"), q("object")):
-            self.lose("image", f"left out{': ' + descr if descr else ''}; add it as a figure")
+            return ""
+        blips = list(el.iter(f"{{{A}}}blip"))
+        embed = blips[0].get(f"{{{R}}}embed") if blips else None
+        rel = self.reader.rels.get(embed or "")
+        if rel is not None and not rel[2] and rel[1] in self.reader.archive.namelist():
+            if self.plain:
+                return ""
+            figure = self.reader.figures.get(rel[1] + "#" + descr)
+            if figure is None:
+                figure = ImportedFigure(
+                    f"word{len(self.reader.figures) + 1}",
+                    self.reader.archive.read(rel[1]),
+                    posixpath.basename(rel[1]),
+                    descr,
+                    self.where(),
+                )
+                self.reader.figures[rel[1] + "#" + descr] = figure
+            caption = re.sub(r"([\\\[\]])", r"\\\1", " ".join(descr.split()))
+            self.images += 1
+            return f"![{caption}](figure:{figure.key})"
+        if blips or el.tag in (q("pict"), q("object")):
+            linked = bool(blips) and blips[0].get(f"{{{R}}}link")
+            how = "linked, not embedded" if linked else "not an embedded picture"
+            self.lose("image", f"left out ({how}){': ' + descr if descr else ''}")
         else:
             self.lose("drawing", f"left out{': ' + descr if descr else ''}")
+        return ""
 
     def _note(self, tag: str, nid: str) -> str:
         kind = "footnote" if tag == q("footnoteReference") else "endnote"
@@ -695,6 +737,8 @@ class _Pass:
         for el in elements:
             if el.tag == q("p"):
                 self.paragraph += 1
+                if self._caption(el, blocks):
+                    continue
                 block, is_quote = self._paragraph(el)
                 if is_quote and block is not None:
                     quote.append(block)
@@ -726,6 +770,24 @@ class _Pass:
             defs = "\n".join(f"[^{n}]: {t}" for n, t in enumerate(self.notes, start=1))
             text = f"{text}\n\n{defs}" if text else defs
         return text
+
+    def _caption(self, p: Any, blocks: list[str]) -> bool:
+        """Take a Caption paragraph right after a picture as the picture's caption."""
+        if self.reader.style_name(p).lower() not in ("caption", "beschriftung"):
+            return False
+        if not blocks or not FIGURE_PLACEHOLDER.fullmatch(blocks[-1]):
+            return False
+        plain = _Pass(self.reader, self.accept, None)
+        plain.plain = True
+        text = " ".join(plain.inline(p).split())
+        text = re.sub(r"^(?:Abbildung|Abb\.|Figure|Fig\.)\s*\d*[.:]?\s*", "", text, flags=re.I)
+        key = FIGURE_PLACEHOLDER.fullmatch(blocks[-1]).group(2)  # type: ignore[union-attr]
+        escaped = re.sub(r"([\\\[\]])", r"\\\1", text)
+        blocks[-1] = f"![{escaped}](figure:{key})"
+        for figure in self.reader.figures.values():
+            if figure.key == key and not figure.caption:
+                figure.caption = text
+        return True
 
     def _paragraph(self, p: Any) -> tuple[str | None, bool]:
         reader = self.reader
@@ -1038,6 +1100,7 @@ def read(
             c.section = by_id[c.parent].section
     doc.comments = reader.comment_parts
     doc.footnotes = footnotes
+    doc.figures = list(reader.figures.values())
     doc.lost = reader.lost
     return doc
 

@@ -14,6 +14,7 @@ the report. The writes are one unit of work that the caller commits.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,13 +23,15 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from drafting.extensions import db
-from drafting.models import Section, User
+from drafting.models import Figure, Section, User
 from drafting.text.canonical import same
-from exports.docx_import import ImportedDocument, ImportedSection, Lost, read
+from exports.docx_import import FIGURE_PLACEHOLDER, ImportedDocument, ImportedSection, Lost, read
 from exports.docx_safety import Limits
 from workflows import comments as comment_flow
+from workflows import figures as figure_flow
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
@@ -153,6 +156,18 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
             field="file",
             limit=max_sections,
         )
+    max_figures = int(current_app.config.get("IMPORT_MAX_FIGURES", 200))
+    if len(doc.figures) > max_figures:
+        raise TooLarge(
+            _l(
+                "The document has %(count)s pictures; at most %(n)s can be imported at once. "
+                "Please split it into several documents.",
+                count=len(doc.figures),
+                n=max_figures,
+            ),
+            field="file",
+            limit=max_figures,
+        )
     max_body = current_app.config["MAX_BODY_CHARS"]
     planned: list[_Planned] = []
     total = 0
@@ -215,6 +230,51 @@ class _Plan:
     targets: dict[int, int]  # planned index → existing section id
     suggestions: list[_Suggest]
     report: ImportReport
+    figures: dict[str, int | None] = field(default_factory=dict)  # key → existing id / new
+
+
+def _placed(body: str, figures: dict[str, int | None], ids: dict[str, int]) -> str:
+    """Point the file's picture placeholders at figures; drop those that cannot be kept."""
+
+    def place(m: Any) -> str:
+        key = m.group(2)
+        if key not in figures:
+            return ""
+        found = figures[key] if figures[key] is not None else ids.get(key)
+        return f"![{m.group(1)}](figure:{found})" if found is not None else m.group(0)
+
+    return FIGURE_PLACEHOLDER.sub(place, body).strip() if "figure:word" in body else body
+
+
+def _check_figures(
+    doc: ImportedDocument, paper_id: int | None, report: ImportReport
+) -> dict[str, int | None]:
+    """Decide per picture: an existing figure of the paper (same bytes), a new one, or lost."""
+    known: dict[str, int] = {}
+    if paper_id is not None:
+        known = {
+            digest: fid
+            for fid, digest in db.session.execute(
+                select(Figure.id, Figure.digest).where(Figure.paper_id == paper_id)
+            )
+        }
+    out: dict[str, int | None] = {}
+    cfg = current_app.config
+    for f in doc.figures:
+        digest = hashlib.sha256(f.data).hexdigest()
+        if digest in known:
+            out[f.key] = known[digest]
+            continue
+        try:
+            figure_flow.reencode(
+                f.data, max_bytes=cfg["FIGURE_MAX_BYTES"], max_pixels=cfg["FIGURE_MAX_PIXELS"]
+            )
+        except (ValidationFailed, TooLarge) as err:
+            report.lost.append(Lost("image", f.where, f"{f.filename}: {err.message}"))
+            continue
+        out[f.key] = None
+    report.figures = len(out)
+    return out
 
 
 def import_docx(
@@ -287,6 +347,7 @@ def _plan(
     report = ImportReport(footnotes=doc.footnotes, lost=list(doc.lost))
     report.comments = len(doc.comments)
     plan = _Plan(paper_id, [], {}, [], report)
+    plan.figures = _check_figures(doc, paper_id, report)
     if paper_id is None:
         plan.create = list(range(len(planned)))
         for i, p in enumerate(planned):
@@ -331,7 +392,8 @@ def _plan(
             base = section.head
         assert base is not None
         readings = _author_readings(p) if p.changed else [([], p.body, p.title)]
-        for authors, body, title in readings:
+        for authors, raw, title in readings:
+            body = _placed(raw, plan.figures, {})
             title_changed = title != base.title
             if same(body, base.body) and not title_changed:
                 continue
@@ -413,11 +475,24 @@ def _write(
         title = (doc.title or planned[0].title)[: current_app.config["MAX_TITLE_CHARS"]]
         paper = paper_flow.create_paper(actor, title, "", commit=False)
         paper_id = paper.id
+    ids: dict[str, int] = {}
+    wanted = {
+        m.group(2)
+        for text in [planned[i].body for i in plan.create] + [s.body for s in plan.suggestions]
+        for m in FIGURE_PLACEHOLDER.finditer(text)
+    }
+    for f in doc.figures:
+        if f.key in wanted and f.key in plan.figures and plan.figures[f.key] is None:
+            ids[f.key] = figure_flow.add_figure(
+                actor, paper_id, data=f.data, filename=f.filename, caption=f.caption, commit=False
+            ).id
     created = section_flow.add_sections(
         actor,
         paper_id,
         [
-            section_flow.NewSection(planned[i].title, planned[i].level, planned[i].body)
+            section_flow.NewSection(
+                planned[i].title, planned[i].level, _placed(planned[i].body, plan.figures, ids)
+            )
             for i in plan.create
         ],
         note=_("Imported from Word"),
@@ -426,7 +501,7 @@ def _write(
     section_of = dict(plan.targets)
     for i, section in zip(plan.create, created, strict=True):
         section_of[i] = section.id
-    ids: list[int] = []
+    made: list[int] = []
     for s in plan.suggestions:
         section_id = s.target if s.target is not None else section_of[s.section_index]
         base_version = s.base_version
@@ -437,15 +512,15 @@ def _write(
         suggestion = suggestion_flow.create_suggestion(
             actor,
             section_id,
-            body=s.body,
+            body=_placed(s.body, plan.figures, ids),
             base_version=base_version,
             title=s.title,
             note=s.note,
             commit=False,
         )
-        ids.append(suggestion.id)
+        made.append(suggestion.id)
     plan.report.comments = _comments(actor, doc, section_of, plan.report)
-    return ImportResult(paper_id, len(created), len(ids), plan.report, tuple(ids), False)
+    return ImportResult(paper_id, len(created), len(made), plan.report, tuple(made), False)
 
 
 def _word_date(value: str) -> str:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from drafting.extensions import db
 from exports.docx_import import read
 from tests import factories
 from tests.integration.support import english, isolated_client
@@ -39,9 +41,9 @@ EXPECTED: dict[str, tuple[list[str], int, int, set[str]]] = {
     "mammoth/tables.docx": (["tables"], 0, 0, set()),
     "mammoth/text-box.docx": (["text-box"], 0, 0, {"text box"}),
     "mammoth/tiny-picture-target-base-relative.docx": (
-        ["tiny-picture-target-base-relative"], 0, 0, {"image"}
+        ["tiny-picture-target-base-relative"], 0, 0, set()
     ),
-    "mammoth/tiny-picture.docx": (["tiny-picture"], 0, 0, {"image"}),
+    "mammoth/tiny-picture.docx": (["tiny-picture"], 0, 0, set()),
     "mammoth/underline.docx": (["underline"], 0, 0, {"formatting"}),
     "mammoth/utf8-bom.docx": (["utf8-bom"], 0, 0, set()),
     "python-docx/blk-paras-and-tables.docx": (["blk-paras-and-tables"], 0, 0, {"nested table"}),
@@ -144,3 +146,20 @@ def test_a_corpus_file_with_comments_imports_them(app: Flask, world: factories.W
     response = upload_api(client, token, data, filename="comments-rich-para.docx")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["report"]["comments"] == 4
+
+
+def test_a_corpus_picture_becomes_a_figure(app: Flask, world: factories.World) -> None:
+    from drafting.models import Figure
+    from tests.integration.test_import import sections_of
+
+    english(world)
+    client, token = isolated_client(app), factories.token(world.editor)
+    data = (CORPUS / "mammoth/tiny-picture.docx").read_bytes()
+    response = upload_api(client, token, data, filename="tiny-picture.docx")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["report"]["figures"] == 1
+    paper_id = response.get_json()["paper_id"]
+    (figure,) = db.session.scalars(select(Figure).where(Figure.paper_id == paper_id))
+    (section,) = sections_of(paper_id)
+    assert f"](figure:{figure.id})" in section.head.body  # type: ignore[union-attr]
+    assert "figure:word" not in section.head.body  # type: ignore[union-attr]
