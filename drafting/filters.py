@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from drafting.text.markdown import label_figures
-
 from exports import importing as importing_kinds
 
 STATUS_LABELS = {

@@ -81,6 +81,21 @@ def read_xml(archive: zipfile.ZipFile, name: str) -> Any:
     return etree.fromstring(raw, SAFE_PARSER)  # noqa: S320  # nosec B320 # the safe parser
 
 
+def _(message: str, **params: object) -> str:
+    """Translate a report message (English outside an application context)."""
+    try:
+        from flask_babel import gettext
+
+        return str(gettext(message, **params))
+    except RuntimeError:
+        return message % params if params else message
+
+
+def _l(message: str) -> str:
+    """Mark a message for extraction (no-op); :func:`_` translates it when used."""
+    return message
+
+
 def q(tag: str) -> str:
     """Return the Clark name of a w: tag."""
     return f"{{{W}}}{tag}"
@@ -455,12 +470,12 @@ def _on(el: Any) -> bool:
 
 _CHANGE = {q("ins"): True, q("moveTo"): True, q("del"): False, q("moveFrom"): False}
 _FORMATS = {
-    "u": "underline",
-    "highlight": "highlight",
-    "color": "colour",
-    "vertAlign": "superscript or subscript",
-    "smallCaps": "small capitals",
-    "caps": "capitals",
+    "u": _l("Underline"),
+    "highlight": _l("Highlight"),
+    "color": _l("Colour"),
+    "vertAlign": _l("Superscript or subscript"),
+    "smallCaps": _l("Small capitals"),
+    "caps": _l("Capitals"),
 }
 
 
@@ -531,7 +546,12 @@ class _Pass:
                     return f"[{text}]({_url(link)})"
                 if not link and text:
                     self.lose(
-                        "field", f"{instr.split(' ')[0]}: result “{_short(text)}” kept as text"
+                        "field",
+                        _(
+                            "%(field)s: its result “%(text)s” was kept as text",
+                            field=instr.split(" ")[0],
+                            text=_short(text),
+                        ),
                     )
                 return text
             return self.inline(child)
@@ -540,7 +560,7 @@ class _Pass:
             return self.inline(content) if content is not None else ""
         if tag in (f"{{{M}}}oMath", f"{{{M}}}oMathPara"):
             text = "".join(t.text or "" for t in child.iter(f"{{{M}}}t"))
-            self.lose("equation", f"kept as plain text “{_short(text)}”")
+            self.lose("equation", _("kept as plain text “%(text)s”", text=_short(text)))
             return _escape(text)
         if tag == q("commentRangeStart"):
             self.open_comments.add(child.get(q("id")) or "")
@@ -586,7 +606,14 @@ class _Pass:
                 text.append("-")
             elif tag == q("sym"):
                 char = child.get(q("char")) or ""
-                self.lose("symbol", f"symbol {char} of font {child.get(q('font'))} left out")
+                self.lose(
+                    "symbol",
+                    _(
+                        "symbol %(char)s of the font %(font)s left out",
+                        char=char,
+                        font=child.get(q("font")) or "",
+                    ),
+                )
             elif tag == q("fldChar"):
                 self._fld(child.get(q("fldCharType")) or "")
             elif tag == q("instrText"):
@@ -654,7 +681,12 @@ class _Pass:
                 name = instr.split(" ")[0].upper() if instr else ""
                 if text and not link and name not in ("PAGEREF", "REF", "NOTEREF"):
                     self.lose(
-                        "field", f"{name or 'field'}: result “{_short(_plain(text))}” kept as text"
+                        "field",
+                        _(
+                            "%(field)s: its result “%(text)s” was kept as text",
+                            field=name or "FIELD",
+                            text=_short(_plain(text)),
+                        ),
                     )
             if self.field:
                 self.field[-1]["result"].append(out)
@@ -682,11 +714,13 @@ class _Pass:
                     if t:
                         texts.append(_escape_line_starts(t))
             self.extra.extend(texts)
-            self.lose("text box", "its text was kept as paragraphs after the paragraph holding it")
+            self.lose(
+                "text box", _("its text was kept as paragraphs after the paragraph holding it")
+            )
             return ""
         uris = {g.get("uri") or "" for g in el.iter(f"{{{A}}}graphicData")}
         if any(u.endswith("/chart") for u in uris):
-            self.lose("chart", f"left out{': ' + descr if descr else ''}; add it as a figure")
+            self.lose("chart", _("left out: %(what)s; add it as a figure", what=descr or "—"))
             return ""
         blips = list(el.iter(f"{{{A}}}blip"))
         embed = blips[0].get(f"{{{R}}}embed") if blips else None
@@ -709,10 +743,13 @@ class _Pass:
             return f"![{caption}](figure:{figure.key})"
         if blips or el.tag in (q("pict"), q("object")):
             linked = bool(blips) and blips[0].get(f"{{{R}}}link")
-            how = "linked, not embedded" if linked else "not an embedded picture"
-            self.lose("image", f"left out ({how}){': ' + descr if descr else ''}")
+            if linked:
+                self.lose("image", _("left out: a linked picture, not in the file (%(what)s)",
+                                     what=descr or "—"))  # fmt: skip
+            else:
+                self.lose("image", _("left out: %(what)s; add it as a figure", what=descr or "—"))
         else:
-            self.lose("drawing", f"left out{': ' + descr if descr else ''}")
+            self.lose("drawing", _("left out: %(what)s", what=descr or "—"))
         return ""
 
     def _note(self, tag: str, nid: str) -> str:
@@ -762,7 +799,10 @@ class _Pass:
         if self.report:
             for kind, n in sorted(self.formats.items()):
                 self.paragraph = 0
-                self.lose("formatting", f"{kind} on {n} passage(s) not kept (Markdown has none)")
+                self.lose(
+                    "formatting",
+                    _("%(kind)s on %(n)s passage(s) not kept", kind=_(kind), n=n),
+                )
             if self.section is not None:
                 self.section.quotes = {k: "".join(v) for k, v in self.quotes.items()}
         text = _join(blocks)
@@ -869,7 +909,7 @@ class _Pass:
                     merged += 1
                 else:
                     if tc.find(f".//{q('tbl')}") is not None:
-                        self.lose("nested table", "its cells were joined into the outer cell")
+                        self.lose("nested table", _("its cells were joined into the outer cell"))
                     texts = []
                     for p in tc.iter(q("p")):
                         t = self.inline(p).strip()
@@ -886,7 +926,10 @@ class _Pass:
                     cells.append(value)
             rows.append(cells)
         if merged:
-            self.lose("merged cell", f"{merged} merged cell(s): the value was repeated in each")
+            self.lose(
+                "merged cell",
+                _("%(n)s merged cell(s): the value was repeated in each", n=merged),
+            )
         if not rows:
             return ""
         width = max(len(r) for r in rows)
@@ -1079,7 +1122,7 @@ def read(
             reader.lose(
                 "heading",
                 s.title[:60],
-                f"shortened from {len(full)} to {max_title} characters",
+                _("shortened from %(n)s to %(max)s characters", n=len(full), max=max_title),
             )
     doc.sections = sections
     # Render every section once in the accepted reading: fills the report, quotes and authors.
