@@ -164,6 +164,7 @@ class ImportedSection:
     bookmark: tuple[int, int] | None = None  # (section id, version) an export wrote
     title_lost: str = ""  # the full heading when it had to be shortened
     quotes: dict[str, str] = field(default_factory=dict)  # comment id → marked passage
+    heading_deleted: bool = False  # the heading is a tracked deletion
     _cache: dict[Any, str] = field(default_factory=dict, repr=False)
 
     def render(self, accept: Accept) -> str:
@@ -1105,6 +1106,7 @@ def read(
                 sections[-1].elements = chunk
             continue
         section = ImportedSection(original or accepted, level, accepted or original)
+        section.heading_deleted = bool(original) and not accepted
         section.elements = chunk
         section.bookmark = _bookmark(p)
         for change in p.iter():

@@ -53,6 +53,7 @@ KINDS = {
     "comment": _l("Comment"),
     "new section": _l("New section"),
     "removed section": _l("Removed section"),
+    "moved section": _l("Moved section"),
 }
 """Names of the kinds of losses, for the report page."""
 
@@ -407,6 +408,29 @@ def _plan(
                     _note(authors),
                 )
             )
+    position = {s.id: k for k, s in enumerate(existing)}
+    furthest = -1
+    for i in sorted(plan.targets):
+        at = position[plan.targets[i]]
+        if at < furthest:
+            report.lost.append(
+                Lost(
+                    "moved section",
+                    planned[i].title,
+                    _("stands elsewhere in the file; move it in the paper if wanted"),
+                )
+            )
+        furthest = max(furthest, at)
+    for i, p in enumerate(planned):
+        if p.source.heading_deleted:
+            report.lost.append(
+                Lost(
+                    "removed section",
+                    p.title,
+                    _("its heading was deleted with tracked changes; remove the section in "
+                      "the paper if wanted"),
+                )
+            )  # fmt: skip
     matched = set(plan.targets.values())
     for s in existing:
         if s.id not in matched:

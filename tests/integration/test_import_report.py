@@ -389,3 +389,35 @@ def test_reimporting_an_unchanged_export_creates_nothing(
     assert response.get_json()["suggestions"] == 1
     (suggestion,) = suggestions_of(world.paper.id)
     assert "Weniger Värm" in suggestion.body
+
+
+def test_moved_and_deleted_headings_are_reported_not_applied(
+    app: Flask, world: factories.World
+) -> None:
+    english(world)
+    factories.section(world.editor, world.paper, "Ziele", "Mehr Leben am Abend.", level=1)
+    factories.section(world.editor, world.paper, "Kosten", "Das Land zahlt.", level=1)
+    document = Document()
+    document.add_heading("Ziele", 1)
+    document.add_paragraph("Mehr Leben am Abend.")
+    document.add_heading("Ausgangslage", 1)
+    document.add_paragraph("Die Innenstadt lebt vom Handel.")
+    document.add_paragraph("Und vom Wohnen.")
+    mark = f'w:id="1" w:author="Pavel Novák" w:date="{docx_samples.TRACKED_DATE}"'
+    append(
+        document,
+        p_xml(
+            f"<w:del {mark}><w:r><w:delText>Kosten</w:delText></w:r></w:del>",
+            '<w:pStyle w:val="Heading1"/>',
+        ),
+        p_xml(r("Das Land zahlt.")),
+    )
+    before = counts()
+    client, token = isolated_client(app), factories.token(world.editor)
+    response = upload_api(client, token, docx_samples.to_bytes(document), paper_id=world.paper.id)
+    assert response.status_code == 201, response.get_json()
+    lost = {(x["kind"], x["where"]) for x in response.get_json()["report"]["lost"]}
+    assert ("moved section", "Ausgangslage") in lost
+    assert ("removed section", "Kosten") in lost
+    assert counts()["Section"] == before["Section"]
+    assert [s.title for s in sections_of(world.paper.id)] == ["Ausgangslage", "Ziele", "Kosten"]
