@@ -421,7 +421,7 @@ def _plan(
                 )
             )
         furthest = max(furthest, at)
-    for i, p in enumerate(planned):
+    for p in planned:
         if p.source.heading_deleted:
             report.lost.append(
                 Lost(
