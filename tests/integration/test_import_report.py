@@ -421,3 +421,49 @@ def test_moved_and_deleted_headings_are_reported_not_applied(
     assert ("removed section", "Kosten") in lost
     assert counts()["Section"] == before["Section"]
     assert [s.title for s in sections_of(world.paper.id)] == ["Ausgangslage", "Ziele", "Kosten"]
+
+
+def bookmarked_heading(title: str, level: int, section_id: int, version: int) -> Any:
+    """A heading with the bookmark every export writes around it (``_kw_s<id>_v<n>``)."""
+    return p_xml(
+        f'<w:bookmarkStart w:id="{section_id}" w:name="_kw_s{section_id}_v{version}"/>'
+        + r(title)
+        + f'<w:bookmarkEnd w:id="{section_id}"/>',
+        f'<w:pStyle w:val="Heading{level}"/>',
+    )
+
+
+def test_sections_are_matched_by_the_export_bookmark_and_based_on_the_exported_version(
+    app: Flask, world: factories.World
+) -> None:
+    from workflows import sections as section_flow
+
+    english(world)
+    ziele = factories.section(world.editor, world.paper, "Ziele", "Mehr Leben.", level=1)
+    first = world.section
+    exported_version = first.version
+    # The paper moves on after the export: the suggestion still rests on the exported text.
+    section_flow.save_section(
+        world.editor, first.id, body="Die Innenstadt lebt vom Handel und Wohnen.",
+        base_version=exported_version,
+    )  # fmt: skip
+    document = Document()
+    append(
+        document,
+        bookmarked_heading("Lage heute", 1, ziele.id, ziele.version),  # renamed, moved first
+        p_xml(r("Mehr Leben am Abend.")),
+        bookmarked_heading("Ausgangslage", 1, first.id, exported_version),
+        p_xml(r("Die Innenstadt lebt vom Handel.")),
+        p_xml(r("Und vom Wohnen.")),
+    )
+    client, token = isolated_client(app), factories.token(world.editor)
+    response = upload_api(client, token, docx_samples.to_bytes(document), paper_id=world.paper.id)
+    assert response.status_code == 201, response.get_json()
+    (suggestion,) = suggestions_of(world.paper.id)
+    assert suggestion.section_id == ziele.id
+    assert suggestion.title == "Lage heute" and suggestion.body == "Mehr Leben am Abend."
+    # "Ausgangslage" is unchanged against the exported version: no suggestion, even though
+    # the section has a newer text now.
+    assert response.get_json()["suggestion_ids"] == [suggestion.id]
+    lost = {(x["kind"], x["where"]) for x in response.get_json()["report"]["lost"]}
+    assert ("moved section", "Ausgangslage") in lost
