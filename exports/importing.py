@@ -350,6 +350,7 @@ def _plan(
     plan = _Plan(paper_id, [], {}, [], report)
     plan.figures = _check_figures(doc, paper_id, report)
     if paper_id is None:
+        paper_flow.require_paper_creation(actor)
         plan.create = list(range(len(planned)))
         for i, p in enumerate(planned):
             if not p.changed:
@@ -590,7 +591,7 @@ def _comments(
                     comment = comment_flow.add_comment(
                         actor, section_id, body, quote=c.quote, commit=False
                     )
-                except ValidationFailed:
+                except (ValidationFailed, TooLarge):
                     comment = comment_flow.add_comment(actor, section_id, body, commit=False)
                     report.lost.append(
                         Lost(
