@@ -564,11 +564,31 @@ def _comments(
     by_id = {c.id: c for c in doc.comments}
     count = 0
     ordered = sorted(doc.comments, key=lambda c: c.parent is not None)
+    known: dict[int, list[tuple[str, int, int | None]]] = {}
     for c in ordered:
         index = c.section if c.section >= 0 else 0
         section_id = section_of.get(index)
         if section_id is None:
             report.lost.append(Lost("comment", c.author, _("its section is not in the paper")))
+            continue
+        if section_id not in known:
+            known[section_id] = [
+                (" ".join(k.body.split()), k.id, k.parent_id)
+                for k in comment_flow.section_comments(section_id)
+            ]
+        text = " ".join(c.text.split())
+        same_comment = [
+            (kid, parent)
+            for body, kid, parent in known[section_id]
+            if text
+            and (
+                body == text
+                or (body.startswith(("aus Word:", "from Word:")) and body.endswith(" " + text))
+            )
+        ]
+        if same_comment:
+            # A comment the paper already has (an export with comments, sent back): kept once.
+            made[c.id] = same_comment[0][1] or same_comment[0][0]
             continue
         date = _word_date(c.date)
         head = _("from Word: %(author)s", author=c.author or _("unknown"))

@@ -15,7 +15,7 @@ from typing import Any
 from docx import Document
 from docx.oxml import parse_xml
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from drafting.extensions import db
 from drafting.models import Comment
@@ -31,6 +31,7 @@ from tests.integration.test_import import (
     upload,
     upload_api,
 )
+from workflows import comments as comment_flow
 
 W = docx_samples.W_NS
 
@@ -371,18 +372,24 @@ def test_reimporting_an_unchanged_export_creates_nothing(
     )
     client = isolated_client(app)
     headers = {"Authorization": f"Bearer {factories.token(world.editor)}", "Accept-Language": "en"}
+    comment_flow.add_comment(world.editor, world.section.id, "Stimmt das so?")
     export_id = client.post(
-        f"/api/v1/papers/{world.paper.id}/exports", json={}, headers=headers
+        f"/api/v1/papers/{world.paper.id}/exports", json={"comments": True}, headers=headers
     ).get_json()["id"]
     jobs.wait_for_exports(60)
     fresh()
     data = client.get(f"/api/v1/exports/{export_id}/download", headers=headers).data
+    assert b"word/comments.xml" in data
     before = counts()
+    comments_before = db.session.scalar(select(func.count()).select_from(Comment))
     response = upload_api(client, factories.token(world.editor), data, paper_id=world.paper.id)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert (body["sections"], body["suggestions"], body["report"]["lost"]) == (0, 0, [])
     assert counts()["Suggestion"] == before["Suggestion"]
+    # The exported comment is the paper's own: not added a second time.
+    assert body["report"]["comments"] == 0
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == comments_before
     # The same file with one sentence changed: one suggestion on that section.
     changed = rewrite(data, "word/document.xml", lambda x: x.replace(b"Weniger L", b"Weniger V"))
     response = upload_api(client, factories.token(world.editor), changed, paper_id=world.paper.id)
