@@ -474,3 +474,22 @@ def test_sections_are_matched_by_the_export_bookmark_and_based_on_the_exported_v
     assert response.get_json()["suggestion_ids"] == [suggestion.id]
     lost = {(x["kind"], x["where"]) for x in response.get_json()["report"]["lost"]}
     assert ("moved section", "Ausgangslage") in lost
+
+
+def test_multi_paragraph_list_items_and_quotes_are_kept() -> None:
+    from drafting.text.canonical import structure
+
+    document = Document()
+    document.add_heading("Listen", 1)
+    document.add_paragraph("Erster Punkt", style="List Bullet")
+    document.add_paragraph("Noch ein Absatz dazu.", style="List Continue")
+    document.add_paragraph("Zweiter Punkt", style="List Bullet")
+    document.add_paragraph("Ein Zitat,", style="Quote")
+    document.add_paragraph("in zwei Absätzen.", style="Quote")
+    (section,) = read(docx_samples.to_bytes(document)).sections
+    assert section.body == (
+        "- Erster Punkt\n\n  Noch ein Absatz dazu.\n\n- Zweiter Punkt\n\n"
+        "> Ein Zitat,\n>\n> in zwei Absätzen."
+    )
+    blocks = structure(section.body)
+    assert [b[0] for b in blocks] == ["item", "p", "item", "quote", "quote"]
