@@ -146,14 +146,10 @@ def test_main_part_found_through_the_package_relationships() -> None:
             )
             dst.writestr(name, content)
     data = out.getvalue()
-    # The safety check still wants word/document.xml for now: refused with a clear reason,
-    # or read through the relationships.
-    try:
-        doc = read(data)
-    except Exception as err:  # noqa: BLE001
-        assert "Word" in str(err)
-    else:
-        assert [s.title for s in doc.sections] == ["Kapitel"]
+    assert "word/document.xml" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    doc = read(data)
+    assert [s.title for s in doc.sections] == ["Kapitel"]
+    assert doc.sections[0].body == "Inhalt."
 
 
 # --- carried over -----------------------------------------------------------------------------
