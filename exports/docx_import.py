@@ -1056,9 +1056,14 @@ def read(
     # exactly those numbers are stripped; numbers a partner typed ("2030 – Ziele") stay.
     marked = [n for n, (_i, p, _l) in enumerate(headings) if _export_mark(p)]
     numbers = dict(zip(marked, heading_numbers([headings[n][2] for n in marked]), strict=True))
-    doc.exported = bool(marked) and all(
-        _numbered(raw_titles[n], numbers[n]) or _numbered(raw_accepted[n], numbers[n])
-        for n in marked
+    # An export from this service bookmarks its headings ``_kw_s<id>_v<n>`` (and numbers them
+    # with Word's list numbering); older exports typed the numbers before the titles.
+    doc.exported = any(_bookmark(p) for _i, p, _l in headings) or (
+        bool(marked)
+        and all(
+            _numbered(raw_titles[n], numbers[n]) or _numbered(raw_accepted[n], numbers[n])
+            for n in marked
+        )
     )
 
     def strip(text: str, n: int) -> str:
