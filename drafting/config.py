@@ -111,6 +111,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Caps of one Word import (413 beyond them), checked before anything is written.
         "IMPORT_MAX_SECTIONS": _int("IMPORT_MAX_SECTIONS", 1000),
         "IMPORT_MAX_CHARS": _int("IMPORT_MAX_CHARS", 5_000_000),
+        "IMPORT_MAX_FIGURES": _int("IMPORT_MAX_FIGURES", 200),
         # Longest quoted passage of a comment (413 beyond it).
         "COMMENT_MAX_QUOTE_CHARS": _int("COMMENT_MAX_QUOTE_CHARS", 5_000),
         "BABEL_DEFAULT_LOCALE": "de",

@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from drafting.text.changes import tracked_html
 from drafting.text.markdown import label_figures, shift_headings
+from exports import importing as importing_kinds
 
 STATUS_LABELS = {
     "drafting": _l("Draft"),
@@ -199,3 +200,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["DECISION_LABELS"] = DECISION_LABELS
     app.jinja_env.globals["EDITION_LABELS"] = EDITION_LABELS
     app.jinja_env.globals["EXPORT_LABELS"] = EXPORT_LABELS
+    app.jinja_env.globals["IMPORT_KINDS"] = importing_kinds.KINDS

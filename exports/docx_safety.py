@@ -95,7 +95,10 @@ def check(data: bytes, limits: Limits | None = None) -> zipfile.ZipFile:
             info.compress_size, 1
         ):
             raise UnsafeDocument(_l("The file is compressed suspiciously strongly."))
-    if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+    has_main = "word/document.xml" in names or (
+        "_rels/.rels" in names and b"/officeDocument" in archive.read("_rels/.rels")[:200_000]
+    )
+    if "[Content_Types].xml" not in names or not has_main:
         raise UnsafeDocument(_l("This ZIP file is not a Word document (.docx)."))
     content_types = read_xml(archive, "[Content_Types].xml")
     if WORD_MAIN.encode() not in etree.tostring(content_types):

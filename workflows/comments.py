@@ -342,7 +342,11 @@ def _parent_number(parent_id: Any) -> int | None:
 
 @use_case
 def add_comment(
-    actor: User, section_id: int, body: Any, quote: Any = "", parent_id: Any = None
+    actor: User,
+    section_id: int,
+    body: Any,
+    quote: Any = "",
+    parent_id: Any = None,
 ) -> Comment:
     """Comment on a section, optionally on a quoted passage, or reply to a comment.
 

@@ -61,7 +61,10 @@ def download_export(export_id: int) -> Response:
 
 @bp.post("/imports")
 def create_import() -> tuple[Response, int]:
-    """Import a .docx (multipart ``file``) as a new paper or into ``paper_id``."""
+    """Import a .docx (multipart ``file``) as a new paper or as suggestions into ``paper_id``.
+
+    ``dry_run=true`` answers 200 with the report and writes nothing.
+    """
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed("send the .docx as multipart form field 'file'", field="file")
@@ -71,12 +74,24 @@ def create_import() -> tuple[Response, int]:
         if not raw_paper.isdigit():
             raise ValidationFailed("'paper_id' must be a number", field="paper_id")
         paper_id = bounded_int(raw_paper)  # 400 for an id no column could hold
-    with unit_of_work():  # the import's one transaction
-        result = importing.import_docx(api_user(), upload.read(), paper_id=paper_id)
-    return jsonify(
-        {
-            "paper_id": result.paper_id,
-            "sections": result.sections,
-            "suggestions": result.suggestions,
-        }
-    ), 201
+    raw_dry = (request.form.get("dry_run") or "false").strip().lower()
+    if raw_dry not in ("true", "false", "1", "0"):
+        raise ValidationFailed("'dry_run' must be true or false", field="dry_run")
+    dry_run = raw_dry in ("true", "1")
+    with unit_of_work():  # the import's one transaction (a dry run writes nothing)
+        result = importing.import_docx(
+            api_user(),
+            upload.read(),
+            paper_id=paper_id,
+            dry_run=dry_run,
+            filename=upload.filename or "",
+        )
+    body = {
+        "paper_id": result.paper_id,
+        "sections": result.sections,
+        "suggestions": result.suggestions,
+        "suggestion_ids": list(result.suggestion_ids),
+        "dry_run": dry_run,
+        "report": result.report.as_json(),
+    }
+    return jsonify(body), 200 if dry_run else 201

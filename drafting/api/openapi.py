@@ -423,8 +423,39 @@ SCHEMAS.update(
             },
         ),
         "Import": _obj(
-            ["paper_id", "sections", "suggestions"],
-            {"paper_id": _INT, "sections": _INT, "suggestions": _INT},
+            ["paper_id", "sections", "suggestions", "suggestion_ids", "dry_run", "report"],
+            {
+                "paper_id": {"type": ["integer", "null"]},
+                "sections": _INT,
+                "suggestions": _INT,
+                "suggestion_ids": {"type": "array", "items": _INT},
+                "dry_run": {"type": "boolean"},
+                "report": _obj(
+                    ["created", "suggested", "comments", "footnotes", "figures", "lost"],
+                    {
+                        "created": _INT,
+                        "suggested": _INT,
+                        "comments": _INT,
+                        "footnotes": _INT,
+                        "figures": _INT,
+                        "lost": {
+                            "type": "array",
+                            "items": _obj(
+                                ["kind", "where", "what"],
+                                {
+                                    "kind": {"type": "string"},
+                                    "where": {"type": "string"},
+                                    "what": {"type": "string"},
+                                },
+                            ),
+                        },
+                        "lost_by_kind": {
+                            "type": "object",
+                            "additionalProperties": _INT,
+                        },
+                    },
+                ),
+            },
         ),
         "SearchResults": _obj(
             ["total", "results"],
@@ -799,12 +830,14 @@ PATHS.update(
                                 {
                                     "file": {"type": "string", "format": "binary"},
                                     "paper_id": _INT,
+                                    "dry_run": {"type": "boolean"},
                                 },
                             )
                         }
                     },
                 },
                 "responses": {
+                    "200": _answer("dry_run: what would be imported.", _ref("Import")),
                     "201": _answer("What was imported.", _ref("Import")),
                     **_ACT,
                     "413": _error("TooLarge"),

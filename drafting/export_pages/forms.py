@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import StringField, SubmitField
+from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
@@ -18,8 +18,17 @@ class ImportForm(FlaskForm):
         ],
         description=_l(
             "Headings of level 1 to 3 start new sections. Tracked changes become suggestions."
+            " Into an existing paper, every change becomes a suggestion."
         ),
     )
+    submit = SubmitField(_l("Import"))
+
+
+class ConfirmImportForm(FlaskForm):
+    """The confirmation after the preview: the kept upload's token."""
+
+    token = HiddenField()
+    filename = HiddenField()
     submit = SubmitField(_l("Import"))
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -23,7 +28,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import BooleanField, SelectField, SubmitField
 
-from drafting.export_pages.forms import ImportForm, TemplateForm
+from drafting.export_pages.forms import ConfirmImportForm, ImportForm, TemplateForm
 from drafting.forms import options
 from drafting.models import Export, ExportStatus
 from exports import importing, jobs, reference
@@ -158,6 +163,38 @@ def _import_page(form: ImportForm, paper: object | None, status: int = 200) -> t
     return render_template("exporting/import.html", form=form, paper=paper), status
 
 
+_PENDING_SECONDS = 3600
+
+
+def _pending_dir() -> Path:
+    folder = Path(current_app.instance_path) / "pending-imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _keep_pending(data: bytes) -> str:
+    """Keep an uploaded file for the confirmation step; return its token (one hour)."""
+    folder = _pending_dir()
+    now = time.time()
+    for old in folder.glob("*.docx"):
+        if now - old.stat().st_mtime > _PENDING_SECONDS:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{current_user.id}-{token}.docx").write_bytes(data)
+    return token
+
+
+def _take_pending(token: str) -> bytes | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", token or ""):
+        return None
+    path = _pending_dir() / f"{current_user.id}-{token}.docx"
+    if not path.is_file() or time.time() - path.stat().st_mtime > _PENDING_SECONDS:
+        return None
+    data = path.read_bytes()
+    path.unlink(missing_ok=True)
+    return data
+
+
 @bp.route("/papers/import", methods=["GET", "POST"])
 @login_required
 def import_new() -> WerkzeugResponse | tuple[str, int]:
@@ -175,32 +212,71 @@ def import_into(paper_id: int) -> WerkzeugResponse | tuple[str, int]:
 
 
 def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
+    """Upload → (when something would be lost) a preview with the report → import."""
     paper = paper_flow.get_paper(current_user, paper_id).paper if paper_id else None
     form = ImportForm()
-    if request.method == "POST" and not form.validate_on_submit():
-        return _import_page(form, paper, 422)
-    if form.validate_on_submit():
+    confirm = ConfirmImportForm()
+    filename = ""
+    if request.method == "POST" and "token" in request.form:
+        if not confirm.validate_on_submit():
+            abort(400)
+        data = _take_pending(confirm.token.data or "")
+        filename = confirm.filename.data or ""
+        if data is None:
+            form.file.errors = [_("The preview has expired. Please choose the file again.")]
+            return _import_page(form, paper, 422)
+        preview = False
+    elif request.method == "POST":
+        if not form.validate_on_submit():
+            return _import_page(form, paper, 422)
         data = form.file.data.read()
-        try:
-            with unit_of_work():  # the import's one transaction
-                result = importing.import_docx(current_user, data, paper_id=paper_id)
-        except WorkflowError as err:
-            if err.status == 404:
-                raise
-            form.file.errors = [*form.file.errors, err.message]
-            return _import_page(form, paper, err.status)
-        flash(
-            _(
-                "Imported %(sections)s and %(suggestions)s from tracked changes.",
-                sections=ngettext("%(num)d section", "%(num)d sections", result.sections),
-                suggestions=ngettext(
-                    "%(num)d suggestion", "%(num)d suggestions", result.suggestions
-                ),
-            ),
-            "success",
-        )
-        return redirect(url_for("papers.show", paper_id=result.paper_id))
-    return _import_page(form, paper)
+        filename = form.file.data.filename or ""
+        preview = True
+    else:
+        return _import_page(form, paper)
+    try:
+        if preview:
+            dry = importing.import_docx(
+                current_user, data, paper_id=paper_id, dry_run=True, filename=filename
+            )
+            if dry.report.lost:
+                confirm.token.data = _keep_pending(data)
+                confirm.filename.data = filename[:200]
+                return render_template(
+                    "exporting/import_report.html",
+                    paper=paper,
+                    report=dry.report,
+                    preview=True,
+                    form=confirm,
+                    result=dry,
+                ), 200
+        with unit_of_work():  # the import's one transaction
+            result = importing.import_docx(
+                current_user, data, paper_id=paper_id, filename=filename
+            )
+    except WorkflowError as err:
+        if err.status == 404:
+            raise
+        form.file.errors = [*form.file.errors, err.message]
+        return _import_page(form, paper, err.status)
+    flash(
+        _(
+            "Imported %(sections)s and %(suggestions)s from tracked changes.",
+            sections=ngettext("%(num)d section", "%(num)d sections", result.sections),
+            suggestions=ngettext("%(num)d suggestion", "%(num)d suggestions", result.suggestions),
+        ),
+        "success",
+    )
+    if result.report.lost or result.report.comments or paper_id is not None:
+        return render_template(
+            "exporting/import_report.html",
+            paper=paper,
+            report=result.report,
+            preview=False,
+            form=None,
+            result=result,
+        ), 200
+    return redirect(url_for("papers.show", paper_id=result.paper_id))
 
 
 @bp.route("/admin/templates", methods=["GET", "POST"])

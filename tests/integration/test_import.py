@@ -151,7 +151,7 @@ def formatted_docx() -> bytes:
     """A partner's document: title, headings 1–3, formatting, lists, a table, a link."""
     document = Document()
     document.add_paragraph("Konzept Grünes Quartier", style="Title")
-    document.add_paragraph("Vorwort vor der ersten Überschrift gehört zu keinem Abschnitt.")
+    document.add_paragraph("Vorwort vor der ersten Überschrift.")
     document.add_heading("Ausgangslage", 1)
     p = document.add_paragraph("Die ")
     p.add_run("Innenstadt").bold = True
@@ -190,17 +190,20 @@ def test_import_creates_a_paper_with_sections_and_markdown(
     response = upload_api(client, token, formatted_docx())
     assert response.status_code == 201, response.get_json()
     data = response.get_json()
-    assert data["sections"] == 3 and data["suggestions"] == 0
+    assert data["sections"] == 4 and data["suggestions"] == 0
+    assert data["report"]["created"] == 4 and data["report"]["lost"] == []
     paper = db.session.get(Paper, data["paper_id"])
     assert paper is not None and paper.title == "Konzept Grünes Quartier"
     assert paper.lead_organisation_id == w.editor.organisation_id
     sections = sections_of(paper.id)
     assert [(s.title, s.level) for s in sections] == [
+        ("Introduction", 1),  # the text before the first heading (issue 14)
         ("Ausgangslage", 1),
         ("Ziele", 2),
         ("Kennzahlen", 3),
     ]
-    bodies = [s.head.body for s in sections]  # type: ignore[union-attr]
+    assert sections[0].head.body == "Vorwort vor der ersten Überschrift."  # type: ignore[union-attr]
+    bodies = [s.head.body for s in sections[1:]]  # type: ignore[union-attr]
     assert bodies[0] == "Die **Innenstadt** lebt vom *Handel* und von Straßen für Fußgänger."
     assert render(bodies[1]) == render(
         "- Mehr Grün\n  - Bäume an der Hauptstraße\n- Weniger Verkehr\n\n1. Planen\n2. Bauen"
@@ -209,10 +212,9 @@ def test_import_creates_a_paper_with_sections_and_markdown(
         "| Maßnahme | Anteil |\n|---|---|\n| Bäume | 40 % |\n\n"
         "Mehr unter [der Projektseite](https://example.org/quartier)"
     )
-    assert "Vorwort" not in "".join(bodies)
     after = counts()
     assert after["Paper"] == before["Paper"] + 1
-    assert after["Section"] == before["Section"] + 3
+    assert after["Section"] == before["Section"] + 4
 
 
 def test_word_text_that_looks_like_markdown_stays_text_and_lists_nest() -> None:
@@ -243,27 +245,41 @@ def test_import_form_creates_a_paper_and_redirects_to_it(
     response = upload_form(editor_browser, formatted_docx())
     assert response.status_code == 302
     paper_id = int(re.search(r"/papers/(\d+)$", response.location).group(1))  # type: ignore[union-attr]
-    assert [s.title for s in sections_of(paper_id)] == ["Ausgangslage", "Ziele", "Kennzahlen"]
+    assert [s.title for s in sections_of(paper_id)] == [
+        "Introduction",
+        "Ausgangslage",
+        "Ziele",
+        "Kennzahlen",
+    ]
     page = editor_browser.get(response.location).get_data(as_text=True)
-    assert "Imported 3 sections and 0 suggestions from tracked changes." in html.unescape(page)
+    assert "Imported 4 sections and 0 suggestions from tracked changes." in html.unescape(page)
 
 
-def test_import_appends_sections_to_a_paper(
+def test_import_into_a_paper_never_adds_sections_directly(
     app: Flask, w: factories.World, editor_api: tuple[FlaskClient, str]
 ) -> None:
+    """Issue 14: headings the paper does not have are listed in the report, not added."""
     client, token = editor_api
+    before = counts()
     data = docx_samples.headed_docx(
         [(1, "Umsetzung", ["Ab 2027 in drei Schritten."]), (2, "Zeitplan", ["Bis Ende 2028."])]
     )
     response = upload_api(client, token, data, paper_id=w.paper.id)
     assert response.status_code == 201, response.get_json()
-    assert response.get_json() == {"paper_id": w.paper.id, "sections": 2, "suggestions": 0}
+    body = response.get_json()
+    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 0)
+    lost = body["report"]["lost"]
+    assert [(x["kind"], x["where"]) for x in lost] == [
+        ("new section", "Umsetzung"),
+        ("new section", "Zeitplan"),
+        ("removed section", "Ausgangslage"),
+        ("removed section", "Ziele"),
+    ]
     assert [(s.title, s.level) for s in sections_of(w.paper.id)] == [
         ("Ausgangslage", 1),
         ("Ziele", 2),
-        ("Umsetzung", 1),
-        ("Zeitplan", 2),
     ]
+    assert counts()["Section"] == before["Section"]
 
 
 def test_import_without_headings_is_refused(
@@ -275,9 +291,26 @@ def test_import_without_headings_is_refused(
     response = upload_api(client, token, data)
     assert response.status_code == 422
     assert response.get_json()["error"]["message"] == (
-        "The document has no headings (Heading 1 to 3) to split into sections."
+        "The document contains no text to import. If it holds only pictures or scans, "
+        "copy its text into a Word document and import that."
     )
     assert counts() == before
+
+
+def test_a_document_without_headings_becomes_one_section_named_after_the_file(
+    app: Flask, w: factories.World, editor_api: tuple[FlaskClient, str]
+) -> None:
+    client, token = editor_api
+    document = Document()
+    document.add_paragraph("Ein Brief ohne Überschriften.")
+    document.add_paragraph("Zweiter Absatz.")
+    response = upload_api(
+        client, token, docx_samples.to_bytes(document), filename="Stellungnahme Kammer.docx"
+    )
+    assert response.status_code == 201, response.get_json()
+    (section,) = sections_of(response.get_json()["paper_id"])
+    assert section.title == "Stellungnahme Kammer"
+    assert section.head.body == "Ein Brief ohne Überschriften.\n\nZweiter Absatz."  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -366,23 +399,23 @@ def test_tracked_changes_become_one_suggestion_per_changed_section(
     before_sections = {s.id: (s.title, s.version, s.head.body) for s in sections_of(w.paper.id)}  # type: ignore[union-attr]
     response = upload_api(client, token, partner_docx(title_change=True), paper_id=w.paper.id)
     assert response.status_code == 201, response.get_json()
-    # "Kultur" is not in the paper: it is appended (original text) and gets its suggestion.
-    assert response.get_json() == {"paper_id": w.paper.id, "sections": 1, "suggestions": 2}
+    # "Kultur" is not in the paper: the report lists it; nothing is added directly.
+    body = response.get_json()
+    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 1)
+    assert ("new section", "Kultur") in {(x["kind"], x["where"]) for x in body["report"]["lost"]}
     sections = sections_of(w.paper.id)
-    assert [s.title for s in sections] == ["Ausgangslage", "Ziele", "Kultur"]
+    assert [s.title for s in sections] == ["Ausgangslage", "Ziele"]
     # The matched sections' texts are unchanged: the changes wait as suggestions.
     for s in sections[:2]:
         assert (s.title, s.version, s.head.body) == before_sections[s.id]  # type: ignore[union-attr]
-    assert sections[2].head.body == "Theater und Kinos beleben die Stadt."  # type: ignore[union-attr]
-    ausgangslage, kultur = suggestions_of(w.paper.id)
+    (ausgangslage,) = suggestions_of(w.paper.id)
+    assert body["suggestion_ids"] == [ausgangslage.id]
     assert ausgangslage.section_id == sections[0].id
     assert ausgangslage.body == f"{HANDEL.accepted}\n\nUnd vom Wohnen."
     assert ausgangslage.base_version == sections[0].version
     assert ausgangslage.author_id == w.editor.id
     assert TRACKED_AUTHOR in ausgangslage.note
     assert ausgangslage.note == f"Tracked changes from Word by {TRACKED_AUTHOR}"
-    assert kultur.section_id == sections[2].id
-    assert kultur.body == "Theater und Konzerte beleben die Stadt."
     # No suggestion for the unchanged section "Ziele".
     assert sections[1].id not in {s.section_id for s in suggestions_of(w.paper.id)}
 
@@ -401,10 +434,12 @@ def test_tracked_changes_from_several_authors_are_all_named(
         ]
     )
     response = upload_api(client, token, data, paper_id=w.paper.id)
-    assert response.get_json()["suggestions"] == 1
-    (suggestion,) = suggestions_of(w.paper.id)
-    assert suggestion.note == f"Tracked changes from Word by Erika Beispiel, {TRACKED_AUTHOR}"
-    assert suggestion.body == f"{HANDEL.accepted}\n\nUnd vom Arbeiten."
+    assert response.get_json()["suggestions"] == 2  # one per Word author (issue 14)
+    erika, max_ = suggestions_of(w.paper.id)
+    assert erika.note == "Tracked changes from Word by Erika Beispiel"
+    assert erika.body == f"{HANDEL.original}\n\nUnd vom Arbeiten."
+    assert max_.note == f"Tracked changes from Word by {TRACKED_AUTHOR}"
+    assert max_.body == f"{HANDEL.accepted}\n\nUnd vom Wohnen."
 
 
 def test_tracked_changes_in_a_new_paper_give_original_sections_and_suggestions(

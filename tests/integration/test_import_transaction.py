@@ -115,17 +115,23 @@ def test_v11_1_4_the_caps_come_from_the_configuration(capped: Flask):
         db.session.remove()
 
 
-def test_v11_1_2_a_heading_0_half_way_leaves_no_paper_and_no_sections(app: Flask, editor):
-    body = "".join(
-        docx_samples.heading_xml(f"Teil {i}", 1) + docx_samples.paragraph_xml("Text.")
-        for i in range(40)
-    ) + docx_samples.heading_xml("Kaputt", 0)
+def test_v11_1_2_an_overlong_section_half_way_leaves_no_paper_and_no_sections(app: Flask, editor):
+    # Issue 14: a "Heading 0" is body text now; an overlong section is still refused whole.
+    limit = app.config["MAX_BODY_CHARS"]
+    body = (
+        "".join(
+            docx_samples.heading_xml(f"Teil {i}", 1) + docx_samples.paragraph_xml("Text.")
+            for i in range(40)
+        )
+        + docx_samples.heading_xml("Kaputt", 1)
+        + docx_samples.paragraph_xml("x" * (limit + 1))
+    )
     client, token = isolated_client(app), factories.token(editor.editor)
     before = counts()
     response = upload_api(client, token, docx_samples.raw_docx(body=body))
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert response.get_json()["error"]["message"] == (
-        "The heading “Kaputt” has level 0; only Heading 1 to 3 become sections."
+        f"The section “Kaputt” is longer than {limit} characters; please split it with headings."
     )
     assert counts() == before
 
@@ -171,12 +177,17 @@ def test_v11_1_2_a_failed_import_into_a_paper_keeps_the_paper_as_it_was(
     app: Flask, editor, monkeypatch
 ):
     pid = editor.paper.id
+    factories.section(editor.editor, editor.paper, title="Ziele", body="Mehr Leben.", level=2)
     titles = [s.title for s in section_flow.list_sections(pid)]
     before = counts()
-    monkeypatch.setattr(section_flow, "render", _fail_at(3, section_flow.render))
+    monkeypatch.setattr(
+        suggestion_flow, "create_suggestion", _fail_at(2, suggestion_flow.create_suggestion)
+    )
     client: FlaskClient = isolated_client(app)
     token = factories.token(editor.editor)
-    response = upload_api(client, token, many_headings(10, body=True), paper_id=pid)
+    changed = [(s.level, s.title, ["Ganz neuer Text."]) for s in section_flow.list_sections(pid)]
+    changed.append((1, "Noch ein Teil", ["Text."]))
+    response = upload_api(client, token, docx_samples.headed_docx(changed), paper_id=pid)
     assert response.status_code == 500
     assert response.get_json()["error"]["code"] == "internal_error"
     assert counts() == before

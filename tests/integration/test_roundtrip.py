@@ -11,20 +11,17 @@ One more test makes the round trip through the API with a real paper.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from drafting.extensions import db
+from drafting.text.canonical import structure as normalised
 from drafting.text.markdown import render
 from drafting.text.outline import heading_numbers
 from exports.builder import build_document
@@ -34,108 +31,6 @@ from tests import factories
 from tests.conftest import api_headers
 from tests.integration.support import fresh, isolated_client
 from workflows import sections as section_flow
-
-MD = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
-
-# --- normalised Markdown -------------------------------------------------------------------
-
-Run = tuple[str, frozenset[str], str]  # text, marks, link target
-
-
-def _inline(children: list[Token], *, header: bool = False) -> tuple[Run, ...]:
-    """Characters with their formatting, merged into runs; spaces carry no marks."""
-    chars: list[tuple[str, frozenset[str], str]] = []
-    marks: set[str] = set()
-    href = ""
-    for tok in children:
-        kind = tok.type
-        if kind in ("strong_open", "em_open", "s_open"):
-            marks.add(kind.split("_")[0])
-        elif kind in ("strong_close", "em_close", "s_close"):
-            marks.discard(kind.split("_")[0])
-        elif kind == "link_open":
-            href = str(tok.attrGet("href") or "")
-        elif kind == "link_close":
-            href = ""
-        elif kind in ("text", "code_inline"):
-            extra = {"code"} if kind == "code_inline" else set()
-            for ch in tok.content:
-                chars.append((ch, frozenset(marks | extra), href))
-        elif kind == "softbreak":
-            chars.append((" ", frozenset(), href))
-        elif kind == "hardbreak":
-            chars.append(("\n", frozenset(), href))
-    runs: list[list[Any]] = []
-    for ch, ch_marks, ch_href in chars:
-        if ch.isspace():
-            ch, ch_marks = (" " if ch != "\n" else "\n"), frozenset()
-        if header:  # header cells are bold anyway; Word shows them bold either way
-            ch_marks = ch_marks - {"strong"}
-        if runs and runs[-1][1] == ch_marks and runs[-1][2] == ch_href:
-            runs[-1][0] += ch
-        else:
-            runs.append([ch, ch_marks, ch_href])
-    out = [(re.sub(r" +", " ", text), m, h) for text, m, h in runs]
-    if out:
-        out[0] = (out[0][0].lstrip(" "), out[0][1], out[0][2])
-        out[-1] = (out[-1][0].rstrip(" "), out[-1][1], out[-1][2])
-    return tuple(r for r in out if r[0])
-
-
-def normalised(markdown: str) -> list[tuple[Any, ...]]:
-    """The structure of Markdown: blocks, list depth and kind, formatted runs."""
-    blocks: list[tuple[Any, ...]] = []
-    lists: list[bool] = []
-    first_in_item: list[bool] = []
-    quote = 0
-    header = False
-    rows: list[tuple[tuple[Run, ...], ...]] = []
-    row: list[tuple[Run, ...]] = []
-    in_cell = False
-    for tok in MD.parse(markdown):
-        kind = tok.type
-        if kind in ("bullet_list_open", "ordered_list_open"):
-            lists.append(kind == "ordered_list_open")
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif kind == "list_item_open":
-            first_in_item.append(True)
-        elif kind == "list_item_close":
-            first_in_item.pop()
-        elif kind == "blockquote_open":
-            quote += 1
-        elif kind == "blockquote_close":
-            quote -= 1
-        elif kind == "thead_open":
-            header = True
-        elif kind == "thead_close":
-            header = False
-        elif kind == "table_open":
-            rows = []
-        elif kind == "table_close":
-            blocks.append(("table", tuple(rows)))
-        elif kind == "tr_open":
-            row = []
-        elif kind == "tr_close":
-            rows.append(tuple(row))
-        elif kind in ("th_open", "td_open"):
-            in_cell = True
-        elif kind in ("th_close", "td_close"):
-            in_cell = False
-        elif kind == "hr":
-            blocks.append(("hr",))
-        elif kind == "inline":
-            runs = _inline(tok.children or [], header=header and in_cell)
-            if in_cell:
-                row.append(runs)
-            elif lists and first_in_item and first_in_item[-1]:
-                blocks.append(("item", len(lists), lists[-1], runs))
-                first_in_item[-1] = False
-            elif quote:
-                blocks.append(("quote", runs))
-            else:
-                blocks.append(("p", runs))
-    return blocks
 
 
 def test_normalised_markdown_ignores_how_formatting_is_spelt() -> None:
@@ -367,3 +262,43 @@ def test_round_trip_through_the_api(app: Flask, world: factories.World) -> None:
         assert normalised(copy.head.body) == normalised(original), copy.head.body  # type: ignore[union-attr]
     paper = db.session.get(type(w.paper), paper_id)
     assert paper is not None and paper.title == w.paper.title
+
+
+# --- issue 14: the benchmark paper and the demo, section by section -------------------------
+
+
+def _bench_paper(sections: int) -> ExportData:
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import bench_export  # type: ignore[import-not-found]
+
+    return bench_export.paper(sections)  # type: ignore[no-any-return]
+
+
+def test_the_300_section_benchmark_paper_comes_back_identical() -> None:
+    from drafting.text.canonical import same
+
+    data = _bench_paper(300)
+    document = read(build_document(data))
+    assert len(document.sections) == 300
+    equal = sum(
+        1
+        for got, want in zip(document.sections, data.sections, strict=True)
+        if (got.level, got.title) == (want.level, want.title) and same(got.body, want.body)
+    )
+    assert equal == 300
+
+
+def test_the_demo_paper_comes_back_identical() -> None:
+    from drafting import demo
+    from drafting.text.canonical import same
+
+    spec = [(level, versions[-1][0], versions[-1][1]) for level, versions in demo.SECTIONS]
+    document = read(build_document(export_data(spec)))
+    assert [(s.level, s.title) for s in document.sections] == [(lv, t) for lv, t, _b in spec]
+    for section, (_level, title, body) in zip(document.sections, spec, strict=True):
+        assert same(section.body, body), (title, body, section.body)
