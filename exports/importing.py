@@ -600,14 +600,10 @@ def _comments(
         parent_id = made.get(root) if root is not None else None
         try:
             if parent_id is not None:
-                comment = comment_flow.add_comment(
-                    actor, section_id, body, parent_id=parent_id
-                )
+                comment = comment_flow.add_comment(actor, section_id, body, parent_id=parent_id)
             else:
                 try:
-                    comment = comment_flow.add_comment(
-                        actor, section_id, body, quote=c.quote
-                    )
+                    comment = comment_flow.add_comment(actor, section_id, body, quote=c.quote)
                 except (ValidationFailed, TooLarge):
                     comment = comment_flow.add_comment(actor, section_id, body)
                     report.lost.append(

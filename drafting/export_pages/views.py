@@ -251,9 +251,7 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
                     result=dry,
                 ), 200
         with unit_of_work():  # the import's one transaction
-            result = importing.import_docx(
-                current_user, data, paper_id=paper_id, filename=filename
-            )
+            result = importing.import_docx(current_user, data, paper_id=paper_id, filename=filename)
     except WorkflowError as err:
         if err.status == 404:
             raise

@@ -248,4 +248,7 @@ def test_v11_1_2_import_docx_leaves_the_commit_to_its_caller(app: Flask, editor,
     importing.import_docx(editor.editor, many_headings(3), paper_id=result.paper_id)
     assert commits == [1, 1]
     monkeypatch.undo()
-    assert len(section_flow.list_sections(result.paper_id)) == 23
+    assert result.paper_id is not None
+    # Importing into a paper never adds sections directly (issue 14): new headings are
+    # listed in the report instead.
+    assert len(section_flow.list_sections(result.paper_id)) == 20
