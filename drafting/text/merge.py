@@ -1,20 +1,26 @@
 """Three-way merge of section texts with conflict detection of its own.
 
 A save carries the version it started from. When others saved in the meantime, ``base`` is
-that starting text, ``theirs`` the current text and ``mine`` the submitted one. Both sides
-are diffed against the base word by word (:func:`drafting.text.textdiff.diff_ops` with
-``semantic=False``: the exact diff, which reports an edit both sides made the same way in
-both); each diff yields hunks, ranges of the base it replaces. Hunks of the two sides that
-overlap or touch form a conflict region, and nothing in it is merged; all other hunks are
-applied to the base in order. There is no fuzzy patching: ``diff_match_patch.patch_apply``
-would merge two edits of the same words and report success.
+that starting text, ``theirs`` the current text and ``mine`` the submitted one.
 
-Touching: hunks ``[a, b)`` and ``[c, d)`` conflict when they overlap or ``b == c`` or
-``d == a``; so two insertions at the same place conflict, and so does an insertion at
-either edge of a range the other side replaced. Edits of neighbouring words do not touch:
-at least the whitespace or punctuation token between them is left alone. A word inserted
-between two words, or deleted with its space, takes the space before it (``" neu"``), so it
-touches an edit of the word before it, not of the word after.
+:func:`merge3` merges whole sentences. All three texts are cut into units
+(:func:`drafting.text.sentences.segment`: a sentence or a table cell with the whitespace and
+markup after it), and both sides are diffed against the base unit by unit. Each diff yields
+hunks, ranges of base units it replaces. Hunks of the two sides that overlap form a conflict
+region, as do two insertions at the same place and an insertion inside a range the other
+side replaced; nothing in a conflict region is merged. All other hunks are applied to the
+base in order, so every sentence of a merged text is the base's, theirs or mine — never a
+mix of words of two people. Edits of different sentences of one paragraph still merge, an
+insertion next to a sentence the other side changed merges too, and a change both sides
+made the same way is taken once.
+
+:func:`merge3_words` is the earlier merge at word level, kept for comparison (the benchmark
+runs both) and for callers that want it. Its hunks come from the exact word diff
+(:func:`drafting.text.textdiff.diff_ops` with ``semantic=False``); hunks ``[a, b)`` and
+``[c, d)`` conflict when they overlap or touch (``b == c`` or ``d == a``). Word-level diffs
+stay what people see: the conflict page highlights changed words inside each sentence.
+There is no fuzzy patching: ``diff_match_patch.patch_apply`` would merge two edits of the
+same words and report success.
 """
 
 from __future__ import annotations
@@ -22,12 +28,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import fast_diff_match_patch
+
+from drafting.text.sentences import CELL, MARKUP, SENTENCE, Unit, segment
 from drafting.text.textdiff import EQUAL, INSERT, diff_ops
 
 Hunk = tuple[int, int, str]
 
 THEIRS = "theirs"
 YOURS = "yours"
+PARAGRAPH = "paragraph"
+UNIT_KINDS = (SENTENCE, CELL, PARAGRAPH)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Conflict:
     base: str
     theirs: str
     yours: str
+    unit: str = SENTENCE  # what the region holds: one "sentence", one "cell" or a "paragraph"
 
 
 @dataclass(frozen=True)
@@ -121,8 +133,8 @@ def _settled(text: str) -> MergeResult:
     return MergeResult(chunks=(Chunk(text=text, conflict=None),) if text else ())
 
 
-def merge3(base: str, theirs: str, mine: str) -> MergeResult:
-    """Merge the changes base→mine into theirs, reporting overlapping changes as conflicts."""
+def merge3_words(base: str, theirs: str, mine: str) -> MergeResult:
+    """Merge word by word: the merge before sentences were its unit (see the module text)."""
     if mine == base or theirs == mine:
         return _settled(theirs)
     if theirs == base:
@@ -197,3 +209,146 @@ def resolve(result: MergeResult, choices: Mapping[int, str]) -> str:
         parts.append(chunk.conflict.yours if choice == YOURS else chunk.conflict.theirs)
         index += 1
     return "".join(parts)
+
+
+# --- sentence-level merge -------------------------------------------------------------
+
+UnitHunk = tuple[int, int, tuple[str, ...]]
+
+
+def _unit_hunks(base: list[str], other: list[str], codes: dict[str, str]) -> list[UnitHunk]:
+    """List the (start, end, replacement units) ranges of base units that other replaces."""
+
+    def encode(units: list[str]) -> str:
+        out = []
+        for unit in units:
+            code = codes.get(unit)
+            if code is None:
+                code = codes[unit] = chr(0xF0000 + len(codes)) if len(codes) < 0xFFFE else ""
+                if not code:
+                    raise OverflowError("too many distinct sentences")
+            out.append(code)
+        return "".join(out)
+
+    a, b = encode(base), encode(other)
+    if a == b:
+        return []
+    ops = fast_diff_match_patch.diff(a, b, counts_only=True, cleanup="No", checklines=False)
+    hunks: list[UnitHunk] = []
+    x = y = 0
+    start: int | None = None
+    inserted_from = 0
+    for op, count in ops:
+        if op == "=":
+            if start is not None:
+                hunks.append((start, x, tuple(other[inserted_from:y])))
+                start = None
+            x += count
+            y += count
+            continue
+        if start is None:
+            start, inserted_from = x, y
+        if op == "-":
+            x += count
+        else:
+            y += count
+    if start is not None:
+        hunks.append((start, x, tuple(other[inserted_from:y])))
+    return hunks
+
+
+def _apply_units(
+    base: list[str], start: int, end: int, hunks: Sequence[UnitHunk]
+) -> list[str]:
+    parts: list[str] = []
+    position = start
+    for hunk_start, hunk_end, replacement in hunks:
+        parts += base[position:hunk_start]
+        parts += replacement
+        position = hunk_end
+    parts += base[position:end]
+    return parts
+
+
+def _kind(*sides: Sequence[Unit]) -> str:
+    """Name what a conflict region holds: one sentence, one cell, or more (a paragraph)."""
+    kinds = set()
+    for units in sides:
+        content = [unit for unit in units if unit.kind != MARKUP]
+        if len(content) > 1:
+            return PARAGRAPH
+        kinds.update(unit.kind for unit in content)
+    return kinds.pop() if len(kinds) == 1 else (PARAGRAPH if kinds else SENTENCE)
+
+
+def merge3(base: str, theirs: str, mine: str) -> MergeResult:
+    """Merge the changes base→mine into theirs sentence by sentence (see the module text).
+
+    Where both sides changed the same sentence or table cell differently (or one changed
+    and the other deleted it), the whole sentence is a conflict.
+    """
+    if mine == base or theirs == mine:
+        return _settled(theirs)
+    if theirs == base:
+        return _settled(mine)
+    base_units = segment(base)
+    theirs_units, mine_units = segment(theirs), segment(mine)
+    b = [unit.text for unit in base_units]
+    t = [unit.text for unit in theirs_units]
+    m = [unit.text for unit in mine_units]
+    kind_of = {unit.text: unit for unit in (*theirs_units, *mine_units)}
+    codes: dict[str, str] = {}
+    try:
+        theirs_hunks = _unit_hunks(b, t, codes)
+        mine_hunks = _unit_hunks(b, m, codes)
+    except OverflowError:  # pragma: no cover - over 65,000 distinct sentences
+        return merge3_words(base, theirs, mine)
+    starts = [unit.start for unit in base_units] + [len(base)]
+    # Sort by start, insertions (empty ranges) before replacements at the same place.
+    tagged = sorted(
+        [(s, e, r, 0) for s, e, r in theirs_hunks] + [(s, e, r, 1) for s, e, r in mine_hunks],
+        key=lambda hunk: (hunk[0], hunk[1], hunk[3]),
+    )
+    chunks: list[Chunk] = []
+    settled: list[str] = []
+    position = 0
+    index = 0
+    while index < len(tagged):
+        region_start, region_end = tagged[index][0], tagged[index][1]
+        sides: tuple[list[UnitHunk], list[UnitHunk]] = ([], [])
+        insertion_at_end = False
+        while index < len(tagged):
+            start, end, replacement, side = tagged[index]
+            joins = start < region_end or (start == end == region_end and insertion_at_end)
+            if (sides[0] or sides[1]) and not joins:
+                break
+            sides[side].append((start, end, replacement))
+            if end >= region_end:
+                insertion_at_end = start == end or (end == region_end and insertion_at_end)
+            region_end = max(region_end, end)
+            index += 1
+        settled += b[position:region_start]
+        position = region_end
+        theirs_part = _apply_units(b, region_start, region_end, sides[0])
+        mine_part = _apply_units(b, region_start, region_end, sides[1])
+        theirs_text, mine_text = "".join(theirs_part), "".join(mine_part)
+        if not sides[0] or not sides[1] or theirs_text == mine_text:
+            settled.append(mine_text if not sides[0] else theirs_text)
+            continue
+        _flush(settled, chunks)
+        conflict = Conflict(
+            base_start=starts[region_start],
+            base_end=starts[region_end],
+            base="".join(b[region_start:region_end]),
+            theirs=theirs_text,
+            yours=mine_text,
+            unit=_kind(
+                base_units[region_start:region_end],
+                [kind_of[text] for text in theirs_part if text in kind_of],
+                [kind_of[text] for text in mine_part if text in kind_of],
+            ),
+        )
+        chunks.append(Chunk(text=None, conflict=conflict))
+    settled += b[position:]
+    _flush(settled, chunks)
+    return MergeResult(chunks=tuple(chunks))
