@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import re
+
 import fast_diff_match_patch
 
 from drafting.text.sentences import CELL, MARKUP, SENTENCE, Unit, segment
@@ -254,7 +256,61 @@ def _unit_hunks(base: list[str], other: list[str], codes: dict[str, str]) -> lis
             y += count
     if start is not None:
         hunks.append((start, x, tuple(other[inserted_from:y])))
-    return hunks
+    return [piece for hunk in hunks for piece in _split(base, hunk)]
+
+
+_WORDS_RE = re.compile(r"\w+")
+
+
+def _similar(a: str, b: str, *, part: bool = False) -> bool:
+    """Tell whether two sentences share half of their words (one is an edit of the other).
+
+    With ``part``, half of the words of the shorter one suffice (it may be part of the other).
+    """
+    words_a, words_b = set(_WORDS_RE.findall(a.lower())), set(_WORDS_RE.findall(b.lower()))
+    measure = min if part else max
+    return len(words_a & words_b) * 2 >= max(measure(len(words_a), len(words_b)), 1)
+
+
+def _joined_or_split(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Tell whether a sentence of one side is an edit of two of the other (joined or split)."""
+    if len(old) * len(new) > 400:
+        return True
+    pairs = [[_similar(a, b, part=True) for b in new] for a in old]
+    return any(sum(row) > 1 for row in pairs) or any(sum(col) > 1 for col in zip(*pairs, strict=True))
+
+
+def _split(base: list[str], hunk: UnitHunk) -> list[UnitHunk]:
+    """Cut a hunk into one hunk per edited sentence where the sentences pair up.
+
+    A diff joins neighbouring changes into one hunk: "sentence 2 edited and a sentence added
+    after it" replaces [2, 3) by two units. (Where one sentence became two, or two one, the
+    hunk stays whole: a conflict with it covers the paragraph.) Paired from either end with the base sentence it
+    is an edit of, each edited sentence becomes a hunk of its own, so that the other side's
+    identical edit of sentence 2 is taken once and an edit of sentence 3 is not held up.
+    """
+    start, end, replacement = hunk
+    count = min(end - start, len(replacement))
+    if end - start != len(replacement) and _joined_or_split(base[start:end], replacement):
+        return [hunk]  # sentences joined or split: the hunk is one change
+    head = 0
+    while head < count and _similar(base[start + head], replacement[head]):
+        head += 1
+    tail = 0
+    while tail < count - head and _similar(base[end - 1 - tail], replacement[-1 - tail]):
+        tail += 1
+    if not head and not tail:
+        return [hunk]
+    pieces = [(start + i, start + i + 1, (replacement[i],)) for i in range(head)]
+    middle_start, middle_end = start + head, end - tail
+    middle = replacement[head : len(replacement) - tail]
+    if middle_start < middle_end or middle:
+        pieces.append((middle_start, middle_end, middle))
+    pieces += [
+        (end - tail + i, end - tail + i + 1, (replacement[len(replacement) - tail + i],))
+        for i in range(tail)
+    ]
+    return pieces
 
 
 def _apply_units(

@@ -73,7 +73,8 @@ class Unit:
     @property
     def content(self) -> str:
         """The unit without surrounding whitespace and markup."""
-        return self.text[self.lead :].strip()
+        text = self.text[self.lead :].strip()
+        return text.rstrip("|").rstrip() if self.kind == CELL else text
 
 
 def _single_letter_short(line: str, end: int, word: str) -> bool:
