@@ -32,7 +32,7 @@ import re
 
 import fast_diff_match_patch
 
-from drafting.text.sentences import CELL, MARKUP, SENTENCE, Unit, segment
+from drafting.text.sentences import CELL, MARKUP, SENTENCE, Unit, pieces
 from drafting.text.textdiff import EQUAL, INSERT, diff_ops
 
 Hunk = tuple[int, int, str]
@@ -169,6 +169,17 @@ def merge3_words(base: str, theirs: str, mine: str) -> MergeResult:
         if not sides[0] or not sides[1] or theirs_text == mine_text:
             settled.append(mine_text if not sides[0] else theirs_text)
             continue
+        if not any(hunk[2] for hunk in (*sides[0], *sides[1])):
+            # Only deletions (of neighbouring sentences, sharing the space between them).
+            gone = {i for hunk in (*sides[0], *sides[1]) for i in range(hunk[0], hunk[1])}
+            settled += [b[i] for i in range(region_start, region_end) if i not in gone]
+            # Each side took one space with each sentence; both wanted the one between them.
+            deficit = sum(1 if kinds.get(b[i]) == MARKUP else -1 for i in gone)
+            next_start = tagged[index][0] if index < len(tagged) else len(b) + 1
+            if deficit < 0 and region_end < len(b) and next_start > region_end:
+                if not b[region_end].strip() and (region_start == 0 or "\n" in b[region_start - 1]):
+                    position = region_end + 1
+            continue
         _flush(settled, chunks)
         conflict = Conflict(
             base_start=region_start,
@@ -216,50 +227,89 @@ def resolve(result: MergeResult, choices: Mapping[int, str]) -> str:
 # --- sentence-level merge -------------------------------------------------------------
 
 UnitHunk = tuple[int, int, tuple[str, ...]]
+_WORDS_RE = re.compile(r"\w+")
 
 
-def _unit_hunks(base: list[str], other: list[str], codes: dict[str, str]) -> list[UnitHunk]:
-    """List the (start, end, replacement units) ranges of base units that other replaces."""
+def _unit_hunks(base: list[Unit], other: list[Unit], codes: dict[tuple[str, str], str]) -> list[UnitHunk]:
+    """List the (start, end, replacement pieces) ranges of base pieces that other replaces."""
 
-    def encode(units: list[str]) -> str:
+    def encode(units: list[Unit]) -> str:
         out = []
         for unit in units:
-            code = codes.get(unit)
+            key = (unit.kind, unit.text)
+            code = codes.get(key)
             if code is None:
-                code = codes[unit] = chr(0xF0000 + len(codes)) if len(codes) < 0xFFFE else ""
-                if not code:
+                if len(codes) >= 0xFFFE:
                     raise OverflowError("too many distinct sentences")
+                code = codes[key] = chr(0xF0000 + len(codes))
             out.append(code)
         return "".join(out)
 
-    a, b = encode(base), encode(other)
-    if a == b:
+    # Sentences and cells are matched first, the markup between them only then: matching
+    # spaces first could pair a kept sentence with an edited one.
+    a_content = [i for i, unit in enumerate(base) if unit.kind != MARKUP]
+    b_content = [i for i, unit in enumerate(other) if unit.kind != MARKUP]
+    a_codes, b_codes = encode(base), encode(other)
+    if a_codes == b_codes:
         return []
-    ops = fast_diff_match_patch.diff(a, b, counts_only=True, cleanup="No", checklines=False)
-    hunks: list[UnitHunk] = []
+    ops = fast_diff_match_patch.diff(
+        "".join(a_codes[i] for i in a_content),
+        "".join(b_codes[i] for i in b_content),
+        counts_only=True,
+        cleanup="No",
+        checklines=False,
+    )
+    anchors: list[tuple[int, int]] = []
     x = y = 0
-    start: int | None = None
-    inserted_from = 0
     for op, count in ops:
         if op == "=":
-            if start is not None:
-                hunks.append((start, x, tuple(other[inserted_from:y])))
-                start = None
-            x += count
-            y += count
-            continue
-        if start is None:
-            start, inserted_from = x, y
-        if op == "-":
-            x += count
-        else:
-            y += count
-    if start is not None:
-        hunks.append((start, x, tuple(other[inserted_from:y])))
-    return [piece for hunk in hunks for piece in _split(base, hunk)]
+            anchors += zip(a_content[x : x + count], b_content[y : y + count], strict=True)
+        x += count if op != "+" else 0
+        y += count if op != "-" else 0
+    anchors.append((len(base), len(other)))
+    texts = [unit.text for unit in other]
+    hunks: list[UnitHunk] = []
+    a_from = b_from = 0
+    for a_at, b_at in anchors:
+        # Trim equal pieces at both ends of the stretch between two matched sentences.
+        while a_from < a_at and b_from < b_at and a_codes[a_from] == b_codes[b_from]:
+            a_from += 1
+            b_from += 1
+        a_to, b_to = a_at, b_at
+        while a_to > a_from and b_to > b_from and a_codes[a_to - 1] == b_codes[b_to - 1]:
+            a_to -= 1
+            b_to -= 1
+        if a_from < a_to or b_from < b_to:
+            hunks.append((a_from, a_to, tuple(texts[b_from:b_to])))
+        a_from, b_from = a_at + 1, b_at + 1
+    base_texts = [unit.text for unit in base]
+    kinds = {unit.text: unit.kind for unit in (*base, *other)}
+    return [
+        piece
+        for hunk in hunks
+        for piece in _split(base_texts, _slide(base_texts, hunk), kinds)
+    ]
 
 
-_WORDS_RE = re.compile(r"\w+")
+def _slide(base: list[str], hunk: UnitHunk) -> UnitHunk:
+    """Move a pure insertion or deletion as far left as it goes, the same way on both sides.
+
+    Deleting "B." from "A. B. C." may remove " B." or "B. "; slid left, both sides that
+    deleted it report the same hunk, and it never starts in the middle of a later edit.
+    """
+    start, end, replacement = hunk
+    if start == end and replacement:
+        items = list(replacement)
+        while start > 0 and base[start - 1] == items[-1]:
+            items = [items[-1], *items[:-1]]
+            start -= 1
+        return start, start, tuple(items)
+    if not replacement:
+        while start > 0 and base[start - 1] == base[end - 1]:
+            start -= 1
+            end -= 1
+        return start, end, ()
+    return hunk
 
 
 def _similar(a: str, b: str, *, part: bool = False) -> bool:
@@ -272,32 +322,58 @@ def _similar(a: str, b: str, *, part: bool = False) -> bool:
     return len(words_a & words_b) * 2 >= max(measure(len(words_a), len(words_b)), 1)
 
 
-def _joined_or_split(old: Sequence[str], new: Sequence[str]) -> bool:
-    """Tell whether a sentence of one side is an edit of two of the other (joined or split)."""
+def _pairs(a: str, b: str, kinds: Mapping[str, str]) -> bool:
+    if (kinds.get(a) == MARKUP) != (kinds.get(b) == MARKUP):
+        return False
+    return kinds.get(a) == MARKUP or _similar(a, b)
+
+
+def _joined_or_split(old: Sequence[str], new: Sequence[str], kinds: Mapping[str, str]) -> bool:
+    """Tell whether a sentence of one side is an edit of two of the other (joined or split).
+
+    A sentence counts as taking part in another when it shares half of its words with it,
+    and half of the words that none of its neighbours in the hunk has.
+    """
+    old = [text for text in old if kinds.get(text) != MARKUP]
+    new = [text for text in new if kinds.get(text) != MARKUP]
     if len(old) * len(new) > 400:
         return True
-    pairs = [[_similar(a, b, part=True) for b in new] for a in old]
-    return any(sum(row) > 1 for row in pairs) or any(sum(col) > 1 for col in zip(*pairs, strict=True))
+
+    def parts(many: list[str], one: str) -> int:
+        words = [set(_WORDS_RE.findall(text.lower())) for text in many]
+        target = set(_WORDS_RE.findall(one.lower()))
+        found = 0
+        for index, own in enumerate(words):
+            others = set().union(*(w for i, w in enumerate(words) if i != index))
+            unique = own - others
+            if _similar(many[index], one, part=True) and len(unique & target) * 2 >= len(unique):
+                found += 1
+        return found
+
+    return any(parts(old, text) > 1 for text in new) or any(parts(new, text) > 1 for text in old)
 
 
-def _split(base: list[str], hunk: UnitHunk) -> list[UnitHunk]:
+def _split(base: list[str], hunk: UnitHunk, kinds: Mapping[str, str]) -> list[UnitHunk]:
     """Cut a hunk into one hunk per edited sentence where the sentences pair up.
 
     A diff joins neighbouring changes into one hunk: "sentence 2 edited and a sentence added
-    after it" replaces [2, 3) by two units. (Where one sentence became two, or two one, the
-    hunk stays whole: a conflict with it covers the paragraph.) Paired from either end with the base sentence it
-    is an edit of, each edited sentence becomes a hunk of its own, so that the other side's
-    identical edit of sentence 2 is taken once and an edit of sentence 3 is not held up.
+    after it" replaces one sentence by two and the space between them. Paired from either
+    end with the base sentence it is an edit of, each edited sentence becomes a hunk of its
+    own, so that the other side's identical edit of sentence 2 is taken once and an edit of
+    sentence 3 is not held up. Where one sentence became two, or two one, the hunk stays
+    whole: a conflict with it covers the paragraph.
     """
     start, end, replacement = hunk
     count = min(end - start, len(replacement))
-    if end - start != len(replacement) and _joined_or_split(base[start:end], replacement):
-        return [hunk]  # sentences joined or split: the hunk is one change
+    if count == 0:
+        return [hunk]
+    if end - start != len(replacement) and _joined_or_split(base[start:end], replacement, kinds):
+        return [hunk]
     head = 0
-    while head < count and _similar(base[start + head], replacement[head]):
+    while head < count and _pairs(base[start + head], replacement[head], kinds):
         head += 1
     tail = 0
-    while tail < count - head and _similar(base[end - 1 - tail], replacement[-1 - tail]):
+    while tail < count - head and _pairs(base[end - 1 - tail], replacement[-1 - tail], kinds):
         tail += 1
     if not head and not tail:
         return [hunk]
@@ -310,12 +386,10 @@ def _split(base: list[str], hunk: UnitHunk) -> list[UnitHunk]:
         (end - tail + i, end - tail + i + 1, (replacement[len(replacement) - tail + i],))
         for i in range(tail)
     ]
-    return pieces
+    return [piece for piece in pieces if base[piece[0] : piece[1]] != list(piece[2])]
 
 
-def _apply_units(
-    base: list[str], start: int, end: int, hunks: Sequence[UnitHunk]
-) -> list[str]:
+def _apply_units(base: list[str], start: int, end: int, hunks: Sequence[UnitHunk]) -> list[str]:
     parts: list[str] = []
     position = start
     for hunk_start, hunk_end, replacement in hunks:
@@ -326,15 +400,15 @@ def _apply_units(
     return parts
 
 
-def _kind(*sides: Sequence[Unit]) -> str:
+def _kind(sides: Sequence[Sequence[str]], kinds: Mapping[str, str]) -> str:
     """Name what a conflict region holds: one sentence, one cell, or more (a paragraph)."""
-    kinds = set()
-    for units in sides:
-        content = [unit for unit in units if unit.kind != MARKUP]
+    found = set()
+    for texts in sides:
+        content = [kinds.get(text, SENTENCE) for text in texts if kinds.get(text) != MARKUP]
         if len(content) > 1:
             return PARAGRAPH
-        kinds.update(unit.kind for unit in content)
-    return kinds.pop() if len(kinds) == 1 else (PARAGRAPH if kinds else SENTENCE)
+        found.update(content)
+    return found.pop() if len(found) == 1 else (PARAGRAPH if found else SENTENCE)
 
 
 def merge3(base: str, theirs: str, mine: str) -> MergeResult:
@@ -347,18 +421,15 @@ def merge3(base: str, theirs: str, mine: str) -> MergeResult:
         return _settled(theirs)
     if theirs == base:
         return _settled(mine)
-    base_units = segment(base)
-    theirs_units, mine_units = segment(theirs), segment(mine)
-    b = [unit.text for unit in base_units]
-    t = [unit.text for unit in theirs_units]
-    m = [unit.text for unit in mine_units]
-    kind_of = {unit.text: unit for unit in (*theirs_units, *mine_units)}
-    codes: dict[str, str] = {}
+    base_units, theirs_units, mine_units = pieces(base), pieces(theirs), pieces(mine)
+    codes: dict[tuple[str, str], str] = {}
     try:
-        theirs_hunks = _unit_hunks(b, t, codes)
-        mine_hunks = _unit_hunks(b, m, codes)
+        theirs_hunks = _unit_hunks(base_units, theirs_units, codes)
+        mine_hunks = _unit_hunks(base_units, mine_units, codes)
     except OverflowError:  # pragma: no cover - over 65,000 distinct sentences
         return merge3_words(base, theirs, mine)
+    b = [unit.text for unit in base_units]
+    kinds = {unit.text: unit.kind for unit in (*base_units, *theirs_units, *mine_units)}
     starts = [unit.start for unit in base_units] + [len(base)]
     # Sort by start, insertions (empty ranges) before replacements at the same place.
     tagged = sorted(
@@ -391,6 +462,17 @@ def merge3(base: str, theirs: str, mine: str) -> MergeResult:
         if not sides[0] or not sides[1] or theirs_text == mine_text:
             settled.append(mine_text if not sides[0] else theirs_text)
             continue
+        if not any(hunk[2] for hunk in (*sides[0], *sides[1])):
+            # Only deletions (of neighbouring sentences, sharing the space between them).
+            gone = {i for hunk in (*sides[0], *sides[1]) for i in range(hunk[0], hunk[1])}
+            settled += [b[i] for i in range(region_start, region_end) if i not in gone]
+            # Each side took one space with each sentence; both wanted the one between them.
+            deficit = sum(1 if kinds.get(b[i]) == MARKUP else -1 for i in gone)
+            next_start = tagged[index][0] if index < len(tagged) else len(b) + 1
+            if deficit < 0 and region_end < len(b) and next_start > region_end:
+                if not b[region_end].strip() and (region_start == 0 or "\n" in b[region_start - 1]):
+                    position = region_end + 1
+            continue
         _flush(settled, chunks)
         conflict = Conflict(
             base_start=starts[region_start],
@@ -398,11 +480,7 @@ def merge3(base: str, theirs: str, mine: str) -> MergeResult:
             base="".join(b[region_start:region_end]),
             theirs=theirs_text,
             yours=mine_text,
-            unit=_kind(
-                base_units[region_start:region_end],
-                [kind_of[text] for text in theirs_part if text in kind_of],
-                [kind_of[text] for text in mine_part if text in kind_of],
-            ),
+            unit=_kind([b[region_start:region_end], theirs_part, mine_part], kinds),
         )
         chunks.append(Chunk(text=None, conflict=conflict))
     settled += b[position:]

@@ -120,6 +120,7 @@ class _Builder:
         self.units: list[Unit] = []
         self.pending = ""
         self.pending_start = 0
+        self.pieces: list[Unit] = []
 
     def separator(self, text: str, start: int) -> None:
         if not self.pending:
@@ -127,6 +128,9 @@ class _Builder:
         self.pending += text
 
     def content(self, text: str, kind: str, start: int) -> None:
+        if self.pending:
+            self.pieces.append(Unit(self.pending, MARKUP, self.pending_start, len(self.pending)))
+        self.pieces.append(Unit(text, kind, start))
         lead = len(self.pending)
         if self.pending:
             text, start = self.pending + text, self.pending_start
@@ -135,6 +139,7 @@ class _Builder:
 
     def finish(self) -> list[Unit]:
         if self.pending:
+            self.pieces.append(Unit(self.pending, MARKUP, self.pending_start, len(self.pending)))
             if self.units:
                 last = self.units[-1]
                 self.units[-1] = Unit(last.text + self.pending, last.kind, last.start, last.lead)
@@ -173,6 +178,19 @@ def _cells(line: str, offset: int, out: _Builder) -> None:
         position += len(piece)
 
 
+def pieces(text: str) -> list[Unit]:
+    """Cut a text into sentences and cells and, as units of their own, the markup between them.
+
+    Unlike :func:`segment`, whitespace and markup are never part of a sentence: the merge
+    diffs these pieces, so that deleting the first sentence of a paragraph (and the space
+    after it) does not count as a change of the second.
+    """
+    out = _Builder()
+    _run(text, out)
+    out.finish()
+    return out.pieces
+
+
 def segment(text: str) -> list[Unit]:
     """Cut a section text into units (sentences, cells, markup) that join back to it.
 
@@ -181,6 +199,11 @@ def segment(text: str) -> list[Unit]:
     untouched; after the last unit they end it.
     """
     out = _Builder()
+    _run(text, out)
+    return out.finish()
+
+
+def _run(text: str, out: _Builder) -> None:
     position = 0
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
@@ -199,7 +222,6 @@ def segment(text: str) -> list[Unit]:
         if ending:
             out.separator(ending, position + len(body))
         position += len(line)
-    return out.finish()
 
 
 def sentences(text: str) -> list[str]:
