@@ -25,10 +25,9 @@ same words and report success.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import re
 
 import fast_diff_match_patch
 
@@ -39,6 +38,7 @@ Hunk = tuple[int, int, str]
 
 THEIRS = "theirs"
 YOURS = "yours"
+EDITED = "edited"
 PARAGRAPH = "paragraph"
 UNIT_KINDS = (SENTENCE, CELL, PARAGRAPH)
 
@@ -169,17 +169,6 @@ def merge3_words(base: str, theirs: str, mine: str) -> MergeResult:
         if not sides[0] or not sides[1] or theirs_text == mine_text:
             settled.append(mine_text if not sides[0] else theirs_text)
             continue
-        if not any(hunk[2] for hunk in (*sides[0], *sides[1])):
-            # Only deletions (of neighbouring sentences, sharing the space between them).
-            gone = {i for hunk in (*sides[0], *sides[1]) for i in range(hunk[0], hunk[1])}
-            settled += [b[i] for i in range(region_start, region_end) if i not in gone]
-            # Each side took one space with each sentence; both wanted the one between them.
-            deficit = sum(1 if kinds.get(b[i]) == MARKUP else -1 for i in gone)
-            next_start = tagged[index][0] if index < len(tagged) else len(b) + 1
-            if deficit < 0 and region_end < len(b) and next_start > region_end:
-                if not b[region_end].strip() and (region_start == 0 or "\n" in b[region_start - 1]):
-                    position = region_end + 1
-            continue
         _flush(settled, chunks)
         conflict = Conflict(
             base_start=region_start,
@@ -201,15 +190,23 @@ def _flush(settled: list[str], chunks: list[Chunk]) -> None:
         chunks.append(Chunk(text=text, conflict=None))
 
 
-def resolve(result: MergeResult, choices: Mapping[int, str]) -> str:
+def resolve(
+    result: MergeResult, choices: Mapping[int, str], texts: Mapping[int, str] | None = None
+) -> str:
     """Build the combined text choosing 'theirs' or 'yours' per conflict index (default 'theirs').
 
-    :raises ValueError: for an unknown conflict index or a choice other than the two sides.
+    With ``texts``, the choice ``'edited'`` takes that conflict's own text from there.
+
+    :raises ValueError: for an unknown conflict index or a choice other than the two sides
+        (or 'edited' with a text).
     """
     count = len(result.conflicts)
+    texts = texts or {}
     for key, choice in choices.items():
         if not 0 <= key < count:
             raise ValueError(f"no conflict with index {key}")
+        if choice == EDITED and key in texts:
+            continue
         if choice not in (THEIRS, YOURS):
             raise ValueError(f"choice must be {THEIRS!r} or {YOURS!r}, not {choice!r}")
     parts: list[str] = []
@@ -219,7 +216,10 @@ def resolve(result: MergeResult, choices: Mapping[int, str]) -> str:
             parts.append(chunk.text or "")
             continue
         choice = choices.get(index, THEIRS)
-        parts.append(chunk.conflict.yours if choice == YOURS else chunk.conflict.theirs)
+        if choice == EDITED:
+            parts.append(texts[index])
+        else:
+            parts.append(chunk.conflict.yours if choice == YOURS else chunk.conflict.theirs)
         index += 1
     return "".join(parts)
 
@@ -230,7 +230,9 @@ UnitHunk = tuple[int, int, tuple[str, ...]]
 _WORDS_RE = re.compile(r"\w+")
 
 
-def _unit_hunks(base: list[Unit], other: list[Unit], codes: dict[tuple[str, str], str]) -> list[UnitHunk]:
+def _unit_hunks(
+    base: list[Unit], other: list[Unit], codes: dict[tuple[str, str], str]
+) -> list[UnitHunk]:
     """List the (start, end, replacement pieces) ranges of base pieces that other replaces."""
 
     def encode(units: list[Unit]) -> str:
@@ -285,9 +287,7 @@ def _unit_hunks(base: list[Unit], other: list[Unit], codes: dict[tuple[str, str]
     base_texts = [unit.text for unit in base]
     kinds = {unit.text: unit.kind for unit in (*base, *other)}
     return [
-        piece
-        for hunk in hunks
-        for piece in _split(base_texts, _slide(base_texts, hunk), kinds)
+        piece for hunk in hunks for piece in _split(base_texts, _slide(base_texts, hunk), kinds)
     ]
 
 
@@ -377,7 +377,7 @@ def _split(base: list[str], hunk: UnitHunk, kinds: Mapping[str, str]) -> list[Un
         tail += 1
     if not head and not tail:
         return [hunk]
-    pieces = [(start + i, start + i + 1, (replacement[i],)) for i in range(head)]
+    pieces: list[UnitHunk] = [(start + i, start + i + 1, (replacement[i],)) for i in range(head)]
     middle_start, middle_end = start + head, end - tail
     middle = replacement[head : len(replacement) - tail]
     if middle_start < middle_end or middle:

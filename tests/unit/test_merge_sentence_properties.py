@@ -126,7 +126,11 @@ def test_every_merged_sentence_is_one_sides_sentence(
     index = st.integers(0, count - 1)
     theirs_at = data.draw(st.dictionaries(index, edits(THEIR_WORDS), min_size=1, max_size=3))
     mine_at = data.draw(st.dictionaries(index, edits(MY_WORDS), min_size=1, max_size=3))
-    base, theirs, mine = render(paragraphs), apply(paragraphs, theirs_at), apply(paragraphs, mine_at)
+    base, theirs, mine = (
+        render(paragraphs),
+        apply(paragraphs, theirs_at),
+        apply(paragraphs, mine_at),
+    )
     result = merge3(base, theirs, mine)
     check_sentences(base, theirs, mine, result)
     if not result.clean:
@@ -146,7 +150,11 @@ def test_edits_of_different_sentences_merge_and_keep_both(
     theirs_at = {i: data.draw(edits(THEIR_WORDS)) for i in chosen[:half]}
     mine_at = {i: data.draw(edits(MY_WORDS)) for i in chosen[half:]}
     # A sentence inserted after one the other side deletes or changes stays an insertion.
-    base, theirs, mine = render(paragraphs), apply(paragraphs, theirs_at), apply(paragraphs, mine_at)
+    base, theirs, mine = (
+        render(paragraphs),
+        apply(paragraphs, theirs_at),
+        apply(paragraphs, mine_at),
+    )
     result = merge3(base, theirs, mine)
     check_sentences(base, theirs, mine, result)
     assert result.clean, result.conflicts

@@ -41,7 +41,9 @@ def test_the_same_sentence_changed_by_both_is_one_whole_sentence_conflict() -> N
 
 def test_numbers_in_one_sentence_are_not_mixed() -> None:
     base = "Der Anteil liegt bei zehn Prozent."
-    result = merge3(base, "Der Anteil liegt bei knapp zehn Prozent.", "Der Anteil liegt bei elf Prozent.")
+    result = merge3(
+        base, "Der Anteil liegt bei knapp zehn Prozent.", "Der Anteil liegt bei elf Prozent."
+    )
     conflict = only_conflict(result)
     assert "knapp elf" not in conflict.theirs + conflict.yours
 
@@ -85,7 +87,9 @@ def test_change_against_deletion_of_a_sentence_conflicts() -> None:
 
 
 def test_two_sentences_inserted_at_the_same_place_conflict() -> None:
-    conflict = only_conflict(merge3(AYLIN_BASE, AYLIN_BASE + " Ihr Satz.", AYLIN_BASE + " Mein Satz."))
+    conflict = only_conflict(
+        merge3(AYLIN_BASE, AYLIN_BASE + " Ihr Satz.", AYLIN_BASE + " Mein Satz.")
+    )
     assert (conflict.base, conflict.theirs, conflict.yours) == ("", " Ihr Satz.", " Mein Satz.")
 
 
