@@ -155,12 +155,6 @@ def conflict_page(
         action=action,
         form=form,
         regions=_regions(merge, choices, texts),
-        chunks=[
-            {"text": c.text}
-            if c.conflict is None
-            else {"theirs": c.conflict.theirs, "yours": c.conflict.yours}
-            for c in merge.chunks
-        ],
         generated=generated,
         error=error,
     )

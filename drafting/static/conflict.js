@@ -1,6 +1,7 @@
 // The conflict page: rebuild the combined text from the choices as they are made, so that
 // the primary button saves exactly what the page shows. Without this script the server does
-// the same (the "apply" button, or on saving). No inline script: the chunks come as JSON.
+// the same (the "apply" button, or on saving). No inline script: the pieces of the merge are
+// in data attributes (settled text in #conflict-chunks, each side's text on its block).
 (function () {
   "use strict";
   var form = document.getElementById("conflict-form");
@@ -8,7 +9,16 @@
   if (!form || !data) {
     return;
   }
-  var chunks = JSON.parse(data.textContent);
+  var chunks = Array.prototype.map.call(data.children, function (span) {
+    if (span.hasAttribute("data-text")) {
+      return { text: span.getAttribute("data-text") };
+    }
+    var region = document.getElementById("conflict-" + span.getAttribute("data-conflict"));
+    return {
+      theirs: region.querySelector(".side.theirs .region-text").getAttribute("data-text"),
+      yours: region.querySelector(".side.yours .region-text").getAttribute("data-text"),
+    };
+  });
   var combined = form.querySelector("textarea[name=combined]");
   var generated = document.getElementById("conflict-generated");
   document.documentElement.classList.add("js-conflict");
