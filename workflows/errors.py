@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from drafting.text.merge import Conflict, MergeResult
 
 
 class WorkflowError(Exception):
@@ -87,8 +91,72 @@ class TooLarge(WorkflowError):
     status = 413
 
 
+@dataclass(frozen=True)
+class TextState:
+    """A title, body and heading level: the current version's or the one that was tried."""
+
+    title: str
+    body: str
+    level: int
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    """What an edit conflict is about: the version started from, the one saved meanwhile
+    (and by whom), the text that was tried, and the conflicting sentences.
+
+    ``conflicts`` and ``title_conflicts`` come from :func:`drafting.text.merge.merge3`
+    of base, current and tried text; the conflict page and the API build on them.
+    """
+
+    section_id: int
+    base_version: int
+    current_version: int
+    current: TextState
+    yours: TextState
+    theirs_name: str = ""
+    theirs_organisation: str = ""
+    theirs_saved_at: datetime | None = None
+    conflicts: tuple[Conflict, ...] = field(default=())
+    title_conflicts: tuple[Conflict, ...] = field(default=())
+    merged_title: str = ""  # the title merge, or the current title where both changed it
+    body_merge: MergeResult | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON fields of a 409 ``edit_conflict`` answer (kept as they were, plus more)."""
+        return {
+            "base_version": self.base_version,
+            "current": {"version": self.current_version, **vars(self.current)},
+            "yours": dict(vars(self.yours)),
+            "conflicts": [self._region(c) for c in self.conflicts],
+            "title_conflicts": [self._region(c) for c in self.title_conflicts],
+        }
+
+    def _region(self, conflict: Conflict) -> dict[str, Any]:
+        return {
+            "base_start": conflict.base_start,
+            "base_end": conflict.base_end,
+            "unit": conflict.unit,
+            "base": conflict.base,
+            "theirs": conflict.theirs,
+            "yours": conflict.yours,
+            "theirs_author": {"name": self.theirs_name, "organisation": self.theirs_organisation},
+            "theirs_version": self.current_version,
+        }
+
+
 class EditConflict(WorkflowError):
-    """Two edits changed the same words; nothing was saved and both texts are kept."""
+    """Two edits changed the same sentences; nothing was saved and both texts are kept.
+
+    ``info`` says what the conflict is about; for JSON answers its fields are also in
+    ``extra``. A conflict without ``info`` (too many saves at once) just asks to save again.
+    """
 
     code = "edit_conflict"
     status = 409
+
+    def __init__(self, message: Any, info: ConflictInfo | None = None, **extra: Any) -> None:
+        if info is not None:
+            extra = {**info.payload(), **extra}
+        super().__init__(message, **extra)
+        self.info = info

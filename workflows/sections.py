@@ -28,11 +28,13 @@ from drafting.text.merge import MergeResult, merge3
 from drafting.text.outline import heading_numbers
 from workflows import activity, reviewstate, search, uow
 from workflows.errors import (
+    ConflictInfo,
     EditConflict,
     NotAllowed,
     NotFound,
     PaperLocked,
     SectionRemoved,
+    TextState,
     TooLarge,
     ValidationFailed,
 )
@@ -281,11 +283,44 @@ def version_of(section_id: int, number: int) -> SectionVersion | None:
     )
 
 
-def _conflict_payload(result: MergeResult) -> list[dict[str, Any]]:
-    return [
-        {"base_start": c.base_start, "base_end": c.base_end, "theirs": c.theirs, "yours": c.yours}
-        for c in result.conflicts
-    ]
+def conflict_info(
+    section_id: int,
+    base_number: int,
+    head: SectionVersion,
+    yours: TextState,
+    body_merge: MergeResult | None = None,
+    title_merge: MergeResult | None = None,
+) -> ConflictInfo:
+    """Describe a conflict of ``yours`` (started from ``base_number``) with ``head``.
+
+    Without the merges they are made here, from the stored base version.
+    """
+    if body_merge is None or title_merge is None:
+        base = version_of(section_id, base_number)
+        if base is None:
+            raise ValidationFailed(
+                _l("Version %(n)s of this section does not exist.", n=base_number),
+                field="base_version",
+            )
+        body_merge = merge3(base.body, head.body, yours.body)
+        title_merge = merge3(base.title, head.title, yours.title)
+    author = head.author
+    return ConflictInfo(
+        section_id=section_id,
+        base_version=base_number,
+        current_version=head.number,
+        current=TextState(title=head.title, body=head.body, level=head.level),
+        yours=yours,
+        theirs_name=author.display_name,
+        theirs_organisation=author.organisation.short_name
+        if author.organisation is not None
+        else "",
+        theirs_saved_at=head.created_at,
+        conflicts=tuple(body_merge.conflicts),
+        title_conflicts=tuple(title_merge.conflicts),
+        merged_title=title_merge.text if title_merge.clean else head.title,
+        body_merge=body_merge,
+    )
 
 
 @use_case
@@ -384,17 +419,15 @@ def _save_once(
         level_conflict = mine_level not in (base.level, head.level) and head.level != base.level
         if not (title_merge.clean and body_merge.clean) or level_conflict:
             raise EditConflict(
-                _l("Someone else changed the same words meanwhile; nothing was saved."),
-                base_version=base.number,
-                current={
-                    "version": head.number,
-                    "title": head.title,
-                    "body": head.body,
-                    "level": head.level,
-                },
-                yours={"title": mine_title, "body": body, "level": mine_level},
-                conflicts=_conflict_payload(body_merge),
-                title_conflicts=_conflict_payload(title_merge),
+                _l("Someone else changed the same sentences meanwhile; nothing was saved."),
+                info=conflict_info(
+                    section.id,
+                    base.number,
+                    head,
+                    TextState(title=mine_title, body=body, level=mine_level),
+                    body_merge,
+                    title_merge,
+                ),
             )
         new_title, new_body = title_merge.text, body_merge.text
         new_level = mine_level if mine_level != base.level else head.level

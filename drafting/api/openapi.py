@@ -82,12 +82,32 @@ SCHEMAS: dict[str, Schema] = {
         description="Every error answer. Some carry further top-level keys (see 409).",
     ),
     "ConflictRegion": _obj(
-        ["base_start", "base_end", "theirs", "yours"],
+        [
+            "base_start",
+            "base_end",
+            "unit",
+            "base",
+            "theirs",
+            "yours",
+            "theirs_author",
+            "theirs_version",
+        ],
         {
             "base_start": {"type": "integer", "description": "Offset in the base text."},
             "base_end": _INT,
-            "theirs": {"type": "string", "description": "The other change's text here."},
-            "yours": {"type": "string", "description": "Your text here."},
+            "unit": {
+                "type": "string",
+                "enum": ["sentence", "cell", "paragraph"],
+                "description": "What the region holds: one sentence, one table cell, or more.",
+            },
+            "base": {"type": "string", "description": "The whole units as they were."},
+            "theirs": {"type": "string", "description": "The other change's whole units."},
+            "yours": {"type": "string", "description": "Your whole units."},
+            "theirs_author": _obj(
+                ["name", "organisation"],
+                {"name": _STRING, "organisation": _STRING},
+            ),
+            "theirs_version": {"type": "integer", "description": "The version saved meanwhile."},
         },
     ),
     "EditConflict": {

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from drafting import conflicts
 from drafting.extensions import db
 from drafting.models import Section, Suggestion, SuggestionStatus
 from drafting.review import bp
@@ -17,10 +18,9 @@ from drafting.review.forms import RejectForm, SuggestionForm
 from drafting.review.views import _labels
 from drafting.sections.forms import ResolveForm
 from drafting.text import textdiff
-from drafting.text.merge import merge3, resolve
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
-from workflows.errors import EditConflict, TooLarge, ValidationFailed
+from workflows.errors import ConflictInfo, EditConflict, TextState, TooLarge, ValidationFailed
 from workflows.permissions import can_comment, is_writer
 
 
@@ -94,51 +94,25 @@ def accept(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     try:
         result = suggestion_flow.accept(current_user, suggestion_id)
     except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
+        return _suggestion_conflict(item, err.info), 409
     flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
     return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
 
 
-def _suggestion_conflict(item: Suggestion, info: dict, form: ResolveForm | None = None) -> str:
+def _suggestion_conflict(item: Suggestion, info: ConflictInfo | None, **page: Any) -> str:
     section = db.session.get(Section, item.section_id)
     assert section is not None
-    base = section_flow.version_of(section.id, int(info["base_version"]))
-    assert base is not None
-    current = info["current"]
-    # What was tried: the suggestion, or (on a second conflict) the editor's combined text.
-    yours = info["yours"]["body"]
-    result = merge3(base.body, current["body"], yours)
-    if form is None:
-        form = ResolveForm(
-            # Not from the posted form: a second conflict must move on to the newest version.
-            formdata=None,
-            base_version=base.number,
-            current_version=current["version"],
-            title=current["title"],
-            level=current.get("level", 1),
-            yours=yours,
-            combined=resolve(result, {}),
-            note="",
+    if info is None:
+        raise EditConflict(
+            _("The section is being saved by many people at once; please try again.")
         )
-    regions: list[dict[str, Any]] = []
-    index = 0
-    for chunk in result.chunks:
-        if chunk.conflict is None:
-            regions.append({"text": chunk.text, "conflict": None})
-        else:
-            regions.append(
-                {"text": None, "conflict": chunk.conflict, "index": index, "choice": "theirs"}
-            )
-            index += 1
-    return render_template(
-        "review/suggestion_conflict.html",
-        item=item,
+    return conflicts.conflict_page(
+        info,
         section=section,
         paper=section.paper,
-        form=form,
-        regions=regions,
-        base=base,
-        current=current,
+        suggestion=item,
+        action=url_for("review.resolve_suggestion", suggestion_id=item.id),
+        **page,
     )
 
 
@@ -150,15 +124,38 @@ def resolve_suggestion(suggestion_id: int) -> str | WerkzeugResponse | tuple[str
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(400)
+    current = section_flow.version_of(item.section_id, int(form.current_version.data))
+    if current is None:
+        abort(422)
+    info = section_flow.conflict_info(
+        item.section_id,
+        int(form.base_version.data),
+        current,
+        TextState(title=form.title.data or "", body=form.yours.data or "", level=form.level.data),
+    )
+    assert info.body_merge is not None
+    choices, texts = conflicts.posted_choices(request.form, len(info.conflicts))
+    again = {"choices": choices, "texts": texts, "form": form}
+    if form.apply.data:
+        return _suggestion_conflict(item, info, **again), 409
+    body = conflicts.text_to_save(
+        info.body_merge, form.combined.data or "", request.form.get("generated"), choices, texts
+    )
+    if body is None:
+        message = _(
+            "You changed choices and also edited the combined text. Check the combined text "
+            "below and save again."
+        )
+        return _suggestion_conflict(item, info, error=message, **again), 409
     try:
         result = suggestion_flow.accept(
             current_user,
             suggestion_id,
-            resolved_body=form.combined.data or "",
+            resolved_body=body,
             resolved_base=int(form.current_version.data),
         )
     except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
+        return _suggestion_conflict(item, err.info), 409
     flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
     return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
 
@@ -188,7 +185,7 @@ def decide(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         flash(err.message, "error")
         return redirect(back)
     except EditConflict as err:
-        return _suggestion_conflict(item, err.extra), 409
+        return _suggestion_conflict(item, err.info), 409
     if isinstance(result, Suggestion):
         flash(_("The suggestion was rejected."), "success")
     elif item.status == SuggestionStatus.PARTLY_ACCEPTED:

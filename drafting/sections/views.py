@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -10,10 +11,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from drafting import conflicts
 from drafting.models import Section, SectionVersion
 from drafting.sections.forms import ResolveForm, SectionForm
 from drafting.text import textdiff
-from drafting.text.merge import merge3, resolve
 from drafting.text.outline import heading_numbers
 from workflows import papers as paper_flow
 from workflows import sections as flow
@@ -21,6 +22,7 @@ from workflows.errors import (
     EditConflict,
     NotFound,
     SectionRemoved,
+    TextState,
     TooLarge,
     ValidationFailed,
     WorkflowError,
@@ -125,7 +127,7 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
             editorial=bool(form.editorial.data),
         )
     except EditConflict as err:
-        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+        return _conflict_page(section, err, note=form.note.data or "")
     except SectionRemoved:
         return render_template(
             "sections/removed.html", section=section, paper=access.paper, form=form
@@ -157,114 +159,89 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
     return redirect(_paper_anchor(section))
 
 
-def _conflict_page(
-    section: Section,
-    info: dict[str, Any],
-    *,
-    note: str,
-    choices: dict[int, str] | None = None,
-    form: ResolveForm | None = None,
-) -> str:
-    base = flow.version_of(section.id, int(info["base_version"]))
-    current = info["current"]
-    yours = info["yours"]
-    assert base is not None
-    result = merge3(base.body, current["body"], yours["body"])
-    choices = choices or {}
-    if form is None:
-        title = yours["title"] if yours["title"] != base.title else current["title"]
-        # formdata=None: after a second conflict the posted (outdated) versions must not win.
-        form = ResolveForm(
-            formdata=None,
-            base_version=base.number,
-            current_version=current["version"],
-            title=title,
-            level=yours.get("level", current.get("level", 1)),
-            yours=yours["body"],
-            combined=resolve(result, choices) if not result.clean else result.text,
-            note=note,
-        )
-    regions: list[dict[str, Any]] = []
-    index = 0
-    for chunk in result.chunks:
-        if chunk.conflict is None:
-            regions.append({"text": chunk.text, "conflict": None})
-        else:
-            regions.append(
-                {
-                    "text": None,
-                    "conflict": chunk.conflict,
-                    "index": index,
-                    "choice": choices.get(index, "theirs"),
-                }
-            )
-            index += 1
-    return render_template(
-        "sections/conflict.html",
+def _conflict_page(section: Section, err: EditConflict, *, note: str) -> tuple[str, int]:
+    if err.info is None:  # too many saves at once: nothing to compare, ask to save again
+        raise err
+    return conflicts.conflict_page(
+        err.info,
         section=section,
         paper=section.paper,
-        form=form,
-        regions=regions,
-        base=base,
-        current=current,
-        yours=yours,
-        title_conflict=bool(info.get("title_conflicts")),
-    )
+        action=url_for("sections.resolve_conflict", section_id=section.id),
+        note=note,
+    ), 409
 
 
 @bp.post("/sections/<int:section_id>/resolve")
 @login_required
 def resolve_conflict(section_id: int) -> str | Response | tuple[str, int]:
-    """Apply per-region choices to the combined text, or save the combined text."""
+    """Apply per-conflict choices to the combined text, or save what the page shows."""
     section, access = flow.get_section(current_user, section_id)
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(400)
-    base_number, current_number = int(form.base_version.data), int(form.current_version.data)
+    current_number = int(form.current_version.data)
     current = flow.version_of(section.id, current_number)
-    base = flow.version_of(section.id, base_number)
-    if current is None or base is None:
+    if current is None:
         abort(422)
-    info = {
-        "base_version": base_number,
-        "current": {
-            "version": current.number,
-            "title": current.title,
-            "body": current.body,
-            "level": current.level,
-        },
-        "yours": {
-            "title": form.title.data,
-            "body": form.yours.data or "",
-            "level": form.level.data,
-        },
-    }
+    info = flow.conflict_info(
+        section.id,
+        int(form.base_version.data),
+        current,
+        TextState(title=form.title.data or "", body=form.yours.data or "", level=form.level.data),
+    )
+    assert info.body_merge is not None
+    choices, texts = conflicts.posted_choices(request.form, len(info.conflicts))
+    page = functools.partial(
+        conflicts.conflict_page,
+        info,
+        section=section,
+        paper=access.paper,
+        action=url_for("sections.resolve_conflict", section_id=section.id),
+        note=form.note.data or "",
+        choices=choices,
+        texts=texts,
+        form=form,
+    )
     if form.apply.data:
-        choices = {
-            int(key.removeprefix("choice-")): value
-            for key, value in request.form.items()
-            if key.startswith("choice-") and key[7:].isdigit() and value in ("theirs", "yours")
-        }
-        result = merge3(base.body, current.body, form.yours.data or "")
-        form.combined.data = resolve(result, choices) if not result.clean else result.text
-        return _conflict_page(
-            section, info, note=form.note.data or "", choices=choices, form=form
-        ), 409
+        return page(), 409
+    body = conflicts.text_to_save(
+        info.body_merge, form.combined.data or "", request.form.get("generated"), choices, texts
+    )
+    if body is None:
+        message = _(
+            "You changed choices and also edited the combined text. Check the combined text "
+            "below and save again."
+        )
+        return page(error=message), 409
     try:
         result_saved = flow.save_section(
             current_user,
             section.id,
             title=form.title.data,
             level=form.level.data,
-            body=form.combined.data or "",
+            body=body,
             base_version=current_number,
             note=form.note.data or "",
         )
     except EditConflict as err:
         # Yet another save came in; start again from the newest version, keeping this text.
-        err.extra["yours"]["body"] = form.combined.data or ""
-        err.extra["base_version"] = current_number
-        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+        if err.info is None:
+            raise
+        head = flow.version_of(section.id, err.info.current_version)
+        assert head is not None
+        again = flow.conflict_info(
+            section.id,
+            current_number,
+            head,
+            TextState(title=form.title.data or "", body=body, level=form.level.data),
+        )
+        return conflicts.conflict_page(
+            again,
+            section=section,
+            paper=access.paper,
+            action=url_for("sections.resolve_conflict", section_id=section.id),
+            note=form.note.data or "",
+        ), 409
     except SectionRemoved:
         return render_template(
             "sections/removed.html",
@@ -273,13 +250,13 @@ def resolve_conflict(section_id: int) -> str | Response | tuple[str, int]:
             form=SectionForm(
                 title=form.title.data,
                 level=form.level.data,
-                body=form.combined.data,
+                body=body,
                 base_version=current_number,
             ),
         ), 409
     except (ValidationFailed, TooLarge) as err:
         form.combined.errors = [err.message]
-        return _conflict_page(section, info, note=form.note.data or "", form=form), err.status
+        return page(error=err.message), err.status
     flash(_("Saved as version %(n)s.", n=result_saved.version), "success")
     return redirect(_paper_anchor(section))
 
@@ -304,7 +281,7 @@ def restore_with_text(section_id: int) -> str | Response | tuple[str, int]:
             note=form.note.data or "",
         )
     except EditConflict as err:
-        return _conflict_page(section, err.extra, note=form.note.data or ""), 409
+        return _conflict_page(section, err, note=form.note.data or "")
     flash(
         _("The section is back and your text was saved as version %(n)s.", n=result.version),
         "success",

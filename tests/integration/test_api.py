@@ -331,7 +331,17 @@ def test_save_section_answers_an_edit_conflict_with_both_texts(
     [conflict] = body["conflicts"]
     assert {"base_start", "base_end", "theirs", "yours"} <= conflict.keys()
     assert "Handwerk" in conflict["theirs"] and "Tourismus" in conflict["yours"]
-    assert BODY[conflict["base_start"] : conflict["base_end"]] in ("Handel", "Handel.")
+    # Issue 11: the conflict is the whole sentence, as it was and as each side wrote it.
+    assert BODY[conflict["base_start"] : conflict["base_end"]] == "Die Innenstadt lebt vom Handel."
+    assert conflict["base"] == "Die Innenstadt lebt vom Handel."
+    assert conflict["unit"] == "sentence"
+    assert conflict["theirs"] == "Die Innenstadt lebt vom Handwerk."
+    assert conflict["yours"] == "Die Innenstadt lebt vom Tourismus."
+    assert conflict["theirs_author"] == {
+        "name": world.editor.display_name,
+        "organisation": world.editor.organisation.short_name,
+    }
+    assert conflict["theirs_version"] == 2
     assert count(SectionVersion) == 2
 
 

@@ -290,7 +290,26 @@ def test_overlapping_edits_are_a_conflict_and_nothing_is_saved(client, world, to
     }
     assert len(data["conflicts"]) == 1
     conflict = data["conflicts"][0]
-    assert set(conflict) == {"base_start", "base_end", "theirs", "yours"}
+    # Issue 11: each conflict is a whole unit, with who saved the other side.
+    assert set(conflict) == {
+        "base_start",
+        "base_end",
+        "theirs",
+        "yours",
+        "unit",
+        "base",
+        "theirs_author",
+        "theirs_version",
+    }
+    assert conflict["unit"] == "sentence"
+    assert conflict["base"] == "Die Innenstadt lebt vom Handel."
+    assert conflict["theirs"] == "Die Innenstadt lebt vom Einzelhandel."
+    assert conflict["yours"] == "Die Innenstadt lebt vom Handwerk."
+    assert conflict["theirs_author"] == {
+        "name": world.editor.display_name,
+        "organisation": world.editor.organisation.short_name,
+    }
+    assert conflict["theirs_version"] == 2
     start, end = conflict["base_start"], conflict["base_end"]
     assert 0 <= start < end <= len(BASE_BODY)
     assert "Handel" in BASE_BODY[start:end]

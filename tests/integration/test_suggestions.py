@@ -332,7 +332,7 @@ def test_a_conflict_shows_the_page_and_is_resolved_by_the_editor(client, auth, w
     response = client.post(f"/suggestions/{item}/accept")
     assert response.status_code == 409
     page = html(response)
-    assert "The suggestion and a later change touch the same words" in page
+    assert "The suggestion and a later change touch the same sentences" in page
     assert "Einzelhandel" in page and "und vom Handwerk" in page
     assert f'action="/suggestions/{item}/resolve"' in page
     assert 'name="current_version" type="hidden" value="2"' in page

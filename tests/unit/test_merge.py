@@ -1,11 +1,17 @@
-"""Tests for the three-way merge of section texts."""
+"""Tests for the word-level three-way merge (``merge3_words``), kept next to the sentence merge.
+
+The sentence-level ``merge3`` that saves use is tested in ``test_merge_sentences.py``; these
+word-level cases (edits of neighbouring words of one sentence merge) describe the earlier
+merge, which is kept for comparison in the benchmark.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from drafting.text import textdiff
-from drafting.text.merge import Chunk, Conflict, MergeResult, changed_ranges, merge3, resolve
+from drafting.text.merge import Chunk, Conflict, MergeResult, changed_ranges, resolve
+from drafting.text.merge import merge3_words as merge3
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from drafting.text.merge import MergeResult, changed_ranges, merge3, resolve
+from drafting.text.merge import MergeResult, changed_ranges, resolve
+from drafting.text.merge import merge3_words as merge3
 from drafting.text.textdiff import tokenize
 
 pytestmark = pytest.mark.filterwarnings("error")
