@@ -20,6 +20,7 @@ from drafting.models import (
     ActivityEntry,
     Notification,
     PaperRole,
+    PaperStatus,
     Participant,
     ReviewState,
     ReviewStatus,
@@ -39,6 +40,7 @@ from drafting.review.forms import (
     SuggestionForm,
 )
 from drafting.sections.forms import ResolveForm
+from drafting.sections.views import locked_page
 from drafting.text import textdiff
 from drafting.text.merge import merge3, resolve
 from workflows import actions as action_registry
@@ -47,7 +49,7 @@ from workflows import papers as paper_flow
 from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
-from workflows.errors import EditConflict, TooLarge, ValidationFailed
+from workflows.errors import EditConflict, PaperLocked, TooLarge, ValidationFailed
 from workflows.permissions import can_comment, can_review, is_writer
 
 bp = Blueprint("review", __name__)
@@ -157,6 +159,15 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     head = section.head
     assert head is not None
     form = SuggestionForm()
+    if access.paper.status != PaperStatus.DRAFTING:
+        posted = request.method == "POST"
+        return locked_page(
+            access.paper,
+            heading=_("Suggest a change"),
+            section=section,
+            text=(form.body.data or "") if posted else head.body,
+            kept=posted,
+        )
     if request.method == "GET":
         form.body.data, form.base_version.data = head.body, head.number
     status = 200
@@ -168,6 +179,14 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
                 body=form.body.data or "",
                 base_version=form.base_version.data or head.number,
                 note=form.note.data or "",
+            )
+        except PaperLocked:
+            return locked_page(
+                access.paper,
+                heading=_("Suggest a change"),
+                section=section,
+                text=form.body.data or "",
+                kept=True,
             )
         except (ValidationFailed, TooLarge) as err:
             form.body.errors = [*form.body.errors, err.message]
