@@ -160,8 +160,8 @@ class DatabaseStore:
             )
             for row in rows
         ]
-        # Reading must leave no transaction open (SQLite would hold its lock).
-        db.session.commit()
+        # No commit here: that would expire what the page already loaded (one query per
+        # section again); the request's session ends its read transaction.
         return entries
 
 
