@@ -42,7 +42,11 @@
   if (paperUrl) {
     var match = /^#section-(\d+)$/.exec(window.location.hash);
     var heading = match && document.getElementById("section-" + match[1] + "-title");
-    if (heading) { heading.focus(); }
+    if (heading) {
+      // After the browser's own jump to the fragment, which would otherwise reset the focus.
+      var focusHeading = function () { setTimeout(function () { heading.focus(); }, 0); };
+      if (document.readyState === "complete") { focusHeading(); } else { window.addEventListener("load", focusHeading); }
+    }
     var marks = document.querySelectorAll("[data-presence-section]");
     if (!marks.length) { return; }
     var refresh = function () {
