@@ -300,25 +300,33 @@ def _ttl_ms() -> int:
     return int(float(current_app.config["PRESENCE_TTL_SECONDS"]) * 1000)
 
 
-def heartbeat(user: User, section: Section, *, editing: bool) -> None:
-    """Note that the user has the section open (``editing``: in its editor) right now."""
-    store().beat(
-        Beat(
-            paper_id=section.paper_id,
-            section_id=section.id,
-            user_id=user.id,
-            name=user.display_name,
-            organisation=user.organisation.short_name,
-            editing=editing,
-        ),
-        _now_ms(),
-        _ttl_ms(),
+def heartbeat(user: User, section: Section, *, editing: bool) -> list[Entry]:
+    """Note that the user has the section open (``editing``: in its editor) right now.
+
+    Returns who else has the section open. The ids are read before the store commits (the
+    database store does), so that nothing needs loading again afterwards.
+    """
+    beat = Beat(
+        paper_id=section.paper_id,
+        section_id=section.id,
+        user_id=user.id,
+        name=user.display_name,
+        organisation=user.organisation.short_name,
+        editing=editing,
     )
+    now, ttl = _now_ms(), _ttl_ms()
+    found = store()
+    found.beat(beat, now, ttl)
+    return _others(found.on_paper(beat.paper_id, now, ttl), beat.section_id, beat.user_id)
 
 
 def leave(user: User, section: Section) -> None:
     """Forget the user's presence on the section (the page was closed)."""
     store().leave(section.paper_id, section.id, user.id)
+
+
+def _others(entries: list[Entry], section_id: int, user_id: int) -> list[Entry]:
+    return [e for e in entries if e.section_id == section_id and e.user_id != user_id]
 
 
 def on_paper(user: User, paper_id: int) -> dict[int, list[Entry]]:
@@ -332,4 +340,5 @@ def on_paper(user: User, paper_id: int) -> dict[int, list[Entry]]:
 
 def others(user: User, section: Section) -> list[Entry]:
     """Return who else has the section open, earliest first."""
-    return on_paper(user, section.paper_id).get(section.id, [])
+    entries = store().on_paper(section.paper_id, _now_ms(), _ttl_ms())
+    return _others(entries, section.id, user.id)

@@ -304,11 +304,9 @@ def diff(section_id: int) -> schemas.Diff:
     )
 
 
-def _presence(section: Section) -> schemas.Presence:
-    head = section.head
-    assert head is not None
+def _presence(head_version: int, others: list[presence.Entry]) -> schemas.Presence:
     return schemas.Presence(
-        head_version=head.number,
+        head_version=head_version,
         others=[
             schemas.PresenceEntry(
                 name=entry.name,
@@ -316,7 +314,7 @@ def _presence(section: Section) -> schemas.Presence:
                 editing=entry.editing,
                 since=entry.since,
             )
-            for entry in presence.others(api_user(), section)
+            for entry in others
         ],
     )
 
@@ -325,7 +323,8 @@ def _presence(section: Section) -> schemas.Presence:
 @schemas.endpoint(answer=(200, schemas.Presence))
 def get_presence(section_id: int) -> schemas.Presence:
     """Return who else has the section open, without registering the caller."""
-    return _presence(_visible_section(section_id))
+    section = _visible_section(section_id)
+    return _presence(section.version, presence.others(api_user(), section))
 
 
 @bp.post("/sections/<int:section_id>/presence")
@@ -335,8 +334,8 @@ def heartbeat(section_id: int) -> schemas.Presence:
     data = schemas.body(schemas.PresenceBeat)
     section, access = section_flow.get_section(api_user(), section_id)
     editing = data.editing and can_edit_now(access.member, access.paper)
-    presence.heartbeat(api_user(), section, editing=editing)
-    return _presence(section)
+    head_version = section.version
+    return _presence(head_version, presence.heartbeat(api_user(), section, editing=editing))
 
 
 @bp.delete("/sections/<int:section_id>/presence")
@@ -344,8 +343,9 @@ def heartbeat(section_id: int) -> schemas.Presence:
 def leave(section_id: int) -> schemas.Presence:
     """Remove the caller's presence on the section at once."""
     section = _visible_section(section_id)
+    head_version = section.version
     presence.leave(api_user(), section)
-    return _presence(section)
+    return _presence(head_version, presence.others(api_user(), section))
 
 
 @bp.get("/openapi.json")

@@ -550,29 +550,27 @@ def discard_draft(section_id: int) -> Response:
     return redirect(url_for("sections.edit", section_id=section_id))
 
 
-def presence_answer(section: Section, others: list[presence.Entry]) -> dict[str, Any]:
-    """Return the head version and who else is on the section (the API's answer, too)."""
+def _head_json(section: Section) -> dict[str, Any]:
+    """Return the newest version's number, who saved it and when (for "… saved version n")."""
     head = section.head
     assert head is not None
     return {
-        "head_version": head.number,
-        "others": [entry.as_json() for entry in others],
-    }
-
-
-def _presence_json(section: Section) -> Response:
-    answer = presence_answer(section, presence.others(current_user, section))
-    head = section.head
-    assert head is not None
-    # For the edit page's notice "… saved version n": who saved the head, and when.
-    answer["head"] = {
         "version": head.number,
         "author": head.author.display_name,
         "organisation": head.author.organisation.short_name,
         "saved_at": head.created_at.isoformat(),
         "compare_url": url_for("sections.compare", section_id=section.id),
     }
-    return jsonify(answer)
+
+
+def _presence_json(head: dict[str, Any], others: list[presence.Entry]) -> Response:
+    return jsonify(
+        {
+            "head_version": head["version"],
+            "head": head,
+            "others": [entry.as_json() for entry in others],
+        }
+    )
 
 
 @bp.get("/sections/<int:section_id>/presence")
@@ -580,7 +578,7 @@ def _presence_json(section: Section) -> Response:
 def presence_status(section_id: int) -> Response:
     """Return who else has the section open and its newest version number, as JSON."""
     section, _access = flow.get_section(current_user, section_id)
-    return _presence_json(section)
+    return _presence_json(_head_json(section), presence.others(current_user, section))
 
 
 @bp.post("/sections/<int:section_id>/presence")
@@ -592,10 +590,9 @@ def heartbeat(section_id: int) -> Response:
     if not isinstance(data, dict):
         data = request.form
     editing = str(data.get("editing", "true")).lower() not in ("false", "0", "")
-    presence.heartbeat(
-        current_user, section, editing=editing and can_edit_now(access.member, access.paper)
-    )
-    return _presence_json(section)
+    editing = editing and can_edit_now(access.member, access.paper)
+    head = _head_json(section)  # read before the store commits, so nothing loads again
+    return _presence_json(head, presence.heartbeat(current_user, section, editing=editing))
 
 
 @bp.post("/sections/<int:section_id>/presence/leave")

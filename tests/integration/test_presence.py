@@ -202,7 +202,7 @@ def test_edit_page_shows_who_else_is_editing(client, auth, world):
     auth.logout()
     auth.login(world.editor.email)
     page = client.get(f"/sections/{world.section.id}/edit").get_data(as_text=True)
-    assert "Cora Koordination (MIN) is editing this section right now" in page
+    assert "Cora Koordination (MIN) bearbeitet diesen Abschnitt gerade" in page
     assert 'aria-live="polite"' in page
     assert "presence.js" in page
 
@@ -344,7 +344,7 @@ def test_frozen_paper_pages_show_the_text_read_only(client, auth, frozen):
         assert "<form" not in page.split("<main", 1)[1].split("</main>", 1)[0], url
         assert "readonly" in page, url
         assert f"/papers/{w.paper.id}/signoff" in page, url
-        assert "in sign-off" in page, url
+        assert "in der Mitzeichnung" in page, url
     paper = client.get(f"/papers/{w.paper.id}").get_data(as_text=True)
     assert f"/sections/{w.section.id}/edit" not in paper
     assert f"/sections/{w.section.id}/suggest" not in paper
@@ -364,7 +364,7 @@ def test_a_save_from_an_old_tab_keeps_the_typed_text(client, auth, frozen):
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert typed in page and "readonly" in page
-    assert "was not saved" in page
+    assert "nicht gespeichert" in page
     assert section_flow.history(w.section.id)[0].number == 1
     response = client.post(
         f"/sections/{w.section.id}/suggest", data={"body": typed, "base_version": 1}
