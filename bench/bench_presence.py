@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
@@ -200,6 +201,7 @@ def main() -> None:
         del sys.argv[at + 1 : at + 3]
     args = common.arguments(__doc__.splitlines()[0])
     beats = QUICK_BEATS if args.quick else BEATS
+    logging.disable(logging.INFO)  # one request log line per heartbeat would drown the figures
     common.header("presence heartbeats", args.quick)
     print("\n  heartbeat, server time (in-process, 20 editors present):")
     with common.database("") as url:

@@ -17,6 +17,15 @@ _immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def without_write_lock() -> None:
+    """Start this request's SQLite transaction as a plain ``BEGIN``: for requests that write
+    nothing to the database although their method could (presence heartbeats kept in Redis).
+
+    Call it before the request's first query.
+    """
+    _immediate.set(False)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

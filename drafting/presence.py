@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from sqlalchemy import and_, delete, select
 
+from drafting import database
 from drafting.extensions import db
-from drafting.models import Presence, Section, User
+from drafting.models import Organisation, Presence, Section, SectionVersion, User
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ class Beat:
 class Store(Protocol):
     """Entries that expire ``ttl_ms`` after their latest heartbeat."""
 
-    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> None:
-        """Register or refresh an entry (keeping its first-seen time while it lives)."""
+    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> list[Entry]:
+        """Register or refresh an entry (keeping its first-seen time while it lives); return
+        the living entries of the paper's sections, this one included."""
         ...
 
     def leave(self, paper_id: int, section_id: int, user_id: int) -> None:
@@ -93,7 +95,7 @@ class DatabaseStore:
     change nothing else (the presence views).
     """
 
-    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> None:
+    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> list[Entry]:
         table = Presence.__table__
         if db.session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -125,10 +127,14 @@ class DatabaseStore:
             # Expired rows go first, so that a returning editor's "since" starts anew.
             db.session.execute(delete(table).where(table.c.seen < now_ms - ttl_ms))
             db.session.execute(upsert)
+            # Read in the same transaction: after the commit SQLite would take its write
+            # lock again for the next statement of this (writing) request.
+            entries = self.on_paper(beat.paper_id, now_ms, ttl_ms)
             db.session.commit()
         except BaseException:
             db.session.rollback()
             raise
+        return entries
 
     def leave(self, paper_id: int, section_id: int, user_id: int) -> None:
         table = Presence.__table__
@@ -192,7 +198,7 @@ class RedisStore:
                 log.warning("Redis unreachable for presence (%s); using the database", err)
             self._down_until = time.monotonic() + self._retry_seconds
 
-    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> None:
+    def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> list[Entry]:
         if self._usable():
             key, field = _key(beat.paper_id), f"{beat.section_id}:{beat.user_id}"
             try:
@@ -215,13 +221,14 @@ class RedisStore:
                 pipe.hset(key, field, value)
                 # The whole hash goes when nobody beats any more; stale fields go on reading.
                 pipe.pexpire(key, ttl_ms + 1000)
-                pipe.execute()
+                pipe.hgetall(key)
+                raw = pipe.execute()[2]
             except RedisError as err:
                 self._failed(err)
             else:
                 self._down_until = 0.0
-                return
-        self._fallback.beat(beat, now_ms, ttl_ms)
+                return self._entries(beat.paper_id, raw, now_ms, ttl_ms)
+        return self._fallback.beat(beat, now_ms, ttl_ms)
 
     def leave(self, paper_id: int, section_id: int, user_id: int) -> None:
         if self._usable():
@@ -281,15 +288,53 @@ def make_store(app: Flask) -> Store:
     return fallback
 
 
+# The requests that only beat or leave: with Redis they write nothing to the database.
+BEAT_ENDPOINTS = frozenset({"api.heartbeat", "api.leave", "sections.heartbeat", "sections.leave"})
+
+
 def init_app(app: Flask) -> None:
     """Create the app's presence store."""
-    app.extensions["kw_presence"] = make_store(app)
+    found = app.extensions["kw_presence"] = make_store(app)
+    if isinstance(found, RedisStore):
+
+        @app.before_request
+        def _beats_take_no_write_lock() -> None:
+            # A heartbeat must not queue behind saves for SQLite's write lock. Should Redis be
+            # down, the fallback's write upgrades the transaction; at worst that one beat fails.
+            if request.endpoint in BEAT_ENDPOINTS:
+                database.without_write_lock()
 
 
 def store() -> Store:
     """Return the current app's presence store."""
     found: Store = current_app.extensions["kw_presence"]
     return found
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest version of a section, without its text (a heartbeat needs only this)."""
+
+    number: int
+    author: str
+    organisation: str
+    created_at: datetime
+
+
+def head_of(section: Section) -> Head:
+    """Return number, author and time of the section's newest version in one light query."""
+    row = db.session.execute(
+        select(
+            SectionVersion.number,
+            User.display_name,
+            Organisation.short_name,
+            SectionVersion.created_at,
+        )
+        .join(User, User.id == SectionVersion.author_id)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(SectionVersion.id == section.head_id)
+    ).one()
+    return Head(number=row[0], author=row[1], organisation=row[2], created_at=row[3])
 
 
 def _now_ms() -> int:
@@ -314,10 +359,8 @@ def heartbeat(user: User, section: Section, *, editing: bool) -> list[Entry]:
         organisation=user.organisation.short_name,
         editing=editing,
     )
-    now, ttl = _now_ms(), _ttl_ms()
-    found = store()
-    found.beat(beat, now, ttl)
-    return _others(found.on_paper(beat.paper_id, now, ttl), beat.section_id, beat.user_id)
+    entries = store().beat(beat, _now_ms(), _ttl_ms())
+    return _others(entries, beat.section_id, beat.user_id)
 
 
 def leave(user: User, section: Section) -> None:

@@ -324,7 +324,7 @@ def _presence(head_version: int, others: list[presence.Entry]) -> schemas.Presen
 def get_presence(section_id: int) -> schemas.Presence:
     """Return who else has the section open, without registering the caller."""
     section = _visible_section(section_id)
-    return _presence(section.version, presence.others(api_user(), section))
+    return _presence(presence.head_of(section).number, presence.others(api_user(), section))
 
 
 @bp.post("/sections/<int:section_id>/presence")
@@ -334,7 +334,7 @@ def heartbeat(section_id: int) -> schemas.Presence:
     data = schemas.body(schemas.PresenceBeat)
     section, access = section_flow.get_section(api_user(), section_id)
     editing = data.editing and can_edit_now(access.member, access.paper)
-    head_version = section.version
+    head_version = presence.head_of(section).number  # before the store commits
     return _presence(head_version, presence.heartbeat(api_user(), section, editing=editing))
 
 
@@ -343,7 +343,7 @@ def heartbeat(section_id: int) -> schemas.Presence:
 def leave(section_id: int) -> schemas.Presence:
     """Remove the caller's presence on the section at once."""
     section = _visible_section(section_id)
-    head_version = section.version
+    head_version = presence.head_of(section).number
     presence.leave(api_user(), section)
     return _presence(head_version, presence.others(api_user(), section))
 

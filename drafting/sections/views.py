@@ -552,12 +552,11 @@ def discard_draft(section_id: int) -> Response:
 
 def _head_json(section: Section) -> dict[str, Any]:
     """Return the newest version's number, who saved it and when (for "… saved version n")."""
-    head = section.head
-    assert head is not None
+    head = presence.head_of(section)
     return {
         "version": head.number,
-        "author": head.author.display_name,
-        "organisation": head.author.organisation.short_name,
+        "author": head.author,
+        "organisation": head.organisation,
         "saved_at": head.created_at.isoformat(),
         "compare_url": url_for("sections.compare", section_id=section.id),
     }

@@ -53,9 +53,10 @@ def _beat(section_id: int, user_id: int, *, paper_id: int = 1, editing: bool = T
 
 def _store_contract(store: presence.Store) -> None:
     ttl = 30_000
-    store.beat(_beat(10, 1), 1_000_000, ttl)
+    assert [e.user_id for e in store.beat(_beat(10, 1), 1_000_000, ttl)] == [1]
     store.beat(_beat(10, 2, editing=False), 1_005_000, ttl)
-    store.beat(_beat(11, 1), 1_006_000, ttl)
+    listed = store.beat(_beat(11, 1), 1_006_000, ttl)
+    assert [(e.section_id, e.user_id) for e in listed] == [(10, 1), (10, 2), (11, 1)]
     store.beat(_beat(12, 3, paper_id=2), 1_006_000, ttl)
     entries = store.on_paper(1, 1_010_000, ttl)
     assert [(e.section_id, e.user_id, e.editing) for e in entries] == [
