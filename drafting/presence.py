@@ -243,7 +243,7 @@ class RedisStore:
     def on_paper(self, paper_id: int, now_ms: int, ttl_ms: int) -> list[Entry]:
         if self._usable():
             try:
-                raw: dict[bytes, bytes] = self.redis.hgetall(_key(paper_id))  # type: ignore[assignment]
+                raw: dict[bytes, bytes] = self.redis.hgetall(_key(paper_id))
             except RedisError as err:
                 self._failed(err)
             else:

@@ -4,9 +4,9 @@ instances), its pages and API, the merge into the editor, and the read-only froz
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -20,7 +20,7 @@ from tests import factories
 from tests.conftest import api_headers, make_app
 from workflows import sections as section_flow
 
-REDIS_URL = "redis://127.0.0.1:6379/2"  # the presence engineer's Redis database
+REDIS_URL = "redis://127.0.0.1:6379/2"  # a database of its own on the shared Redis
 
 
 @pytest.fixture
