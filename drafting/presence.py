@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -296,13 +296,9 @@ def init_app(app: Flask) -> None:
     """Create the app's presence store."""
     found = app.extensions["kw_presence"] = make_store(app)
     if isinstance(found, RedisStore):
-
-        @app.before_request
-        def _beats_take_no_write_lock() -> None:
-            # A heartbeat must not queue behind saves for SQLite's write lock. Should Redis be
-            # down, the fallback's write upgrades the transaction; at worst that one beat fails.
-            if request.endpoint in BEAT_ENDPOINTS:
-                database.without_write_lock()
+        # Should Redis be down, the fallback's write upgrades the transaction; at worst that
+        # one beat fails with the app's "briefly unavailable" answer.
+        database.without_write_lock(app, BEAT_ENDPOINTS)
 
 
 def store() -> Store:

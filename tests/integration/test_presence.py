@@ -17,7 +17,7 @@ from drafting import presence
 from drafting.extensions import db
 from drafting.models import PaperStatus, Presence
 from tests import factories
-from tests.conftest import api_headers, make_app
+from tests.conftest import IS_POSTGRES, api_headers, make_app
 from workflows import sections as section_flow
 
 REDIS_URL = "redis://127.0.0.1:6379/2"  # a database of its own on the shared Redis
@@ -428,3 +428,34 @@ def test_api_presence_refuses_outsiders_and_bad_input(client, world):
     response = client.post(url, data="[", content_type="application/json", headers=emil)
     assert response.status_code == 400
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.redis
+def test_heartbeats_kept_in_redis_take_no_sqlite_write_lock(tmp_path: Path, redis_url: str):
+    from sqlalchemy import event
+
+    if IS_POSTGRES:
+        pytest.skip("SQLite's write lock only")
+    first, _second, w = _two_nodes(tmp_path, PRESENCE_STORAGE=redis_url)
+    client = _login(first, w.editor)
+    begun: list[str] = []
+    with first.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.post(f"/sections/{w.section_id}/presence", json={}).status_code == 200
+        assert begun == ["BEGIN"]
+        begun.clear()
+        # A save still takes the write lock at once.
+        client.post(
+            f"/sections/{w.section_id}/edit",
+            data={"title": "T", "level": 1, "body": "Neu.", "base_version": 1},
+        )
+        assert begun[0] == "BEGIN IMMEDIATE"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
