@@ -182,7 +182,7 @@
       }
       newer.textContent = "";
       shownHead = 0;
-      mergeButton.hidden = true;
+      actions.hidden = true;
       var visual = body.hidden && body.parentNode.querySelector("[role=textbox]");
       (visual || body).focus();
     }).catch(function () {
@@ -191,10 +191,6 @@
   }
 
   mergeButton.addEventListener("click", merge);
-  // A newer notice after a merge offers the button again.
-  new MutationObserver(function () {
-    if (newer.childNodes.length) { mergeButton.hidden = false; }
-  }).observe(newer, { childList: true });
 
   form.addEventListener("input", function () {
     // Typing refreshes presence, at most every few seconds.
