@@ -4,7 +4,7 @@ instances), its pages and API, the merge into the editor, and the read-only froz
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +17,7 @@ from drafting import presence
 from drafting.extensions import db
 from drafting.models import PaperStatus, Presence
 from tests import factories
-from tests.conftest import IS_POSTGRES, api_headers, make_app
+from tests.conftest import IS_POSTGRES, _empty_postgres, api_headers, make_app
 from workflows import sections as section_flow
 
 REDIS_URL = "redis://127.0.0.1:6379/2"  # a database of its own on the shared Redis
@@ -134,6 +134,25 @@ def _two_nodes(tmp_path: Path, **config: object) -> tuple[Flask, Flask, SimpleNa
     return first, second, ids
 
 
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[Callable[..., tuple[Flask, Flask, SimpleNamespace]]]:
+    """Make two app instances on one database; empty it afterwards (PostgreSQL is shared)."""
+    made: list[Flask] = []
+
+    def make(**config: object) -> tuple[Flask, Flask, SimpleNamespace]:
+        first, second, ids = _two_nodes(tmp_path, **config)
+        made.extend((first, second))
+        return first, second, ids
+
+    yield make
+    if made and IS_POSTGRES:
+        _empty_postgres(made[0])
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def create_second(tmp_path: Path, first: Flask, **config: object) -> Flask:
     from drafting import create_app
     from tests.conftest import base_config
@@ -152,11 +171,11 @@ def _login(app: Flask, email: str):
 
 
 @pytest.mark.parametrize("backend", ["database", "redis"])
-def test_presence_is_shared_by_two_web_nodes(tmp_path: Path, backend: str, request):
+def test_presence_is_shared_by_two_web_nodes(two_nodes, backend: str, request):
     config: dict[str, object] = {"PRESENCE_STORAGE": "database"}
     if backend == "redis":
         config = {"PRESENCE_STORAGE": request.getfixturevalue("redis_url")}
-    first, second, w = _two_nodes(tmp_path, **config)
+    first, second, w = two_nodes(**config)
     section_id = w.section_id
     cora = _login(first, w.coordinator)
     emil = _login(second, w.editor)
@@ -184,8 +203,8 @@ def test_presence_is_shared_by_two_web_nodes(tmp_path: Path, backend: str, reque
     assert cora.get(f"/papers/{w.paper_id}/presence").get_json()["sections"] == {}
 
 
-def test_presence_expires_after_the_time_to_live(tmp_path: Path):
-    first, second, w = _two_nodes(tmp_path, PRESENCE_TTL_SECONDS=0.3)
+def test_presence_expires_after_the_time_to_live(two_nodes):
+    first, second, w = two_nodes(PRESENCE_TTL_SECONDS=0.3)
     cora = _login(first, w.coordinator)
     emil = _login(second, w.editor)
     emil.post(f"/sections/{w.section_id}/presence", json={"editing": True})
@@ -431,12 +450,12 @@ def test_api_presence_refuses_outsiders_and_bad_input(client, world):
 
 
 @pytest.mark.redis
-def test_heartbeats_kept_in_redis_take_no_sqlite_write_lock(tmp_path: Path, redis_url: str):
+def test_heartbeats_kept_in_redis_take_no_sqlite_write_lock(two_nodes, redis_url: str):
     from sqlalchemy import event
 
     if IS_POSTGRES:
         pytest.skip("SQLite's write lock only")
-    first, _second, w = _two_nodes(tmp_path, PRESENCE_STORAGE=redis_url)
+    first, _second, w = two_nodes(PRESENCE_STORAGE=redis_url)
     client = _login(first, w.editor)
     begun: list[str] = []
     with first.app_context():
