@@ -44,7 +44,9 @@
     var heading = match && document.getElementById("section-" + match[1] + "-title");
     if (heading) {
       // After the browser's own jump to the fragment, which would otherwise reset the focus.
-      var focusHeading = function () { setTimeout(function () { heading.focus(); }, 0); };
+      var focusHeading = function () {
+        setTimeout(function () { heading.setAttribute("tabindex", "-1"); heading.focus(); }, 0);
+      };
       if (document.readyState === "complete") { focusHeading(); } else { window.addEventListener("load", focusHeading); }
     }
     var marks = document.querySelectorAll("[data-presence-section]");
