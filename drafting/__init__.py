@@ -104,6 +104,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     auth_setup.init_app(app)
 
+    from drafting import presence
+
+    presence.init_app(app)
+
     from drafting.admin.views import bp as admin_bp
     from drafting.api import bp as api_bp
     from drafting.api.docs import bp as api_docs_bp

@@ -84,6 +84,12 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "LOGIN_THROTTLE_STORAGE": os.environ.get("LOGIN_THROTTLE_STORAGE") or None,
         # Seconds to count in the database before trying an unreachable Redis again.
         "LOGIN_THROTTLE_REDIS_RETRY": _int("LOGIN_THROTTLE_REDIS_RETRY", 30),
+        # Who is editing a section now: a redis:// URL or "database". Unset: Redis when
+        # REDIS_URL names one, else the database. Entries count for PRESENCE_TTL_SECONDS after
+        # the latest heartbeat; edit pages beat every PRESENCE_HEARTBEAT_SECONDS.
+        "PRESENCE_STORAGE": os.environ.get("PRESENCE_STORAGE") or None,
+        "PRESENCE_TTL_SECONDS": float(os.environ.get("PRESENCE_TTL_SECONDS") or 30),
+        "PRESENCE_HEARTBEAT_SECONDS": float(os.environ.get("PRESENCE_HEARTBEAT_SECONDS") or 12),
         # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed: a number of hops
         # (werkzeug ProxyFix) or a comma-separated list of proxy addresses; none by default.
         "TRUSTED_PROXIES": _proxies(os.environ.get("TRUSTED_PROXIES")),

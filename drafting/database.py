@@ -17,6 +17,13 @@ _immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def without_write_lock(app: Flask, endpoints: frozenset[str]) -> None:
+    """Let these endpoints start their SQLite transaction as a plain ``BEGIN``: requests that
+    write nothing to the database although their method could (presence heartbeats kept in
+    Redis), so that they never queue behind saves for the write lock."""
+    app.extensions.setdefault("kw_no_write_lock", set()).update(endpoints)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -43,4 +50,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _choose_transaction_mode() -> None:
-        _immediate.set(request.method not in SAFE_METHODS)
+        _immediate.set(
+            request.method not in SAFE_METHODS
+            and request.endpoint not in app.extensions.get("kw_no_write_lock", ())
+        )

@@ -195,6 +195,27 @@ class ThrottleCounter(Model):
     window_end: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class Presence(Model):
+    """Who has a section's editor open, shared by all processes (when there is no Redis).
+
+    Rows are short-lived (:mod:`drafting.presence` ignores and deletes those not refreshed
+    within the time-to-live); they carry the name and organisation shown to others, so that
+    reading presence needs no join.
+    """
+
+    __tablename__ = "presence"
+
+    section_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str] = mapped_column(String(50))
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Unix times in milliseconds: first heartbeat, and the latest one.
+    since: Mapped[int] = mapped_column(BigInteger)
+    seen: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class Paper(Model):
     __tablename__ = "paper"
 

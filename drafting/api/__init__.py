@@ -8,6 +8,7 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
+from drafting import presence
 from drafting.api import schemas
 from drafting.errors import json_error
 from drafting.extensions import db
@@ -16,6 +17,7 @@ from drafting.text import textdiff
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows.errors import NotFound
+from workflows.permissions import can_edit_now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -300,6 +302,50 @@ def diff(section_id: int) -> schemas.Diff:
             "html": str(textdiff.inline_html(ops)),
         }
     )
+
+
+def _presence(head_version: int, others: list[presence.Entry]) -> schemas.Presence:
+    return schemas.Presence(
+        head_version=head_version,
+        others=[
+            schemas.PresenceEntry(
+                name=entry.name,
+                organisation=entry.organisation,
+                editing=entry.editing,
+                since=entry.since,
+            )
+            for entry in others
+        ],
+    )
+
+
+@bp.get("/sections/<int:section_id>/presence")
+@schemas.endpoint(answer=(200, schemas.Presence))
+def get_presence(section_id: int) -> schemas.Presence:
+    """Return who else has the section open, without registering the caller."""
+    section = _visible_section(section_id)
+    return _presence(presence.head_of(section).number, presence.others(api_user(), section))
+
+
+@bp.post("/sections/<int:section_id>/presence")
+@schemas.endpoint(json=schemas.PresenceBeat, answer=(200, schemas.Presence))
+def heartbeat(section_id: int) -> schemas.Presence:
+    """Register the caller on the section for the next 30 seconds; return who else is there."""
+    data = schemas.body(schemas.PresenceBeat)
+    section, access = section_flow.get_section(api_user(), section_id)
+    editing = data.editing and can_edit_now(access.member, access.paper)
+    head_version = presence.head_of(section).number  # before the store commits
+    return _presence(head_version, presence.heartbeat(api_user(), section, editing=editing))
+
+
+@bp.delete("/sections/<int:section_id>/presence")
+@schemas.endpoint(answer=(200, schemas.Presence))
+def leave(section_id: int) -> schemas.Presence:
+    """Remove the caller's presence on the section at once."""
+    section = _visible_section(section_id)
+    head_version = presence.head_of(section).number
+    presence.leave(api_user(), section)
+    return _presence(head_version, presence.others(api_user(), section))
 
 
 @bp.get("/openapi.json")

@@ -292,6 +292,32 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "/sections/{section_id}/presence": {
+        "parameters": [SECTION_ID],
+        "get": {
+            "operationId": "getPresence",
+            "summary": "Return who else has the section open and its newest version number "
+            "(without registering the caller).",
+            "responses": {"200": _answer("Presence.", _ref("Presence")), **_SEE},
+        },
+        "post": {
+            "operationId": "heartbeat",
+            "summary": "Register the caller on the section for 30 seconds (send every 10–15 s "
+            "while editing) and return who else has it open.",
+            "requestBody": _body(_ref("PresenceBeat"), "Whether the caller is editing."),
+            "responses": {
+                "200": _answer("Presence.", _ref("Presence")),
+                **_SEE,
+                "400": _error("BadRequest"),
+                "422": _error("Invalid"),
+            },
+        },
+        "delete": {
+            "operationId": "leave",
+            "summary": "Remove the caller's presence on the section at once.",
+            "responses": {"200": _answer("Presence.", _ref("Presence")), **_SEE},
+        },
+    },
     "/sections/{section_id}/versions": {
         "parameters": [SECTION_ID],
         "get": {

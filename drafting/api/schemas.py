@@ -92,6 +92,14 @@ class SaveSection(Request):
     )
 
 
+class PresenceBeat(Request):
+    editing: bool = Field(
+        default=True,
+        description="true while the caller has the section's editor open; false: present "
+        "but not editing.",
+    )
+
+
 class DiffQuery(BaseModel):
     """The query of a word diff: two version numbers."""
 
@@ -186,6 +194,20 @@ class Diff(BaseModel):
         description="Word-level operations: -1 deleted, 0 kept, 1 inserted."
     )
     html: str = Field(description="Inline diff with <del> and <ins>.")
+
+
+class PresenceEntry(BaseModel):
+    name: str
+    organisation: str = Field(description="Short name of the person's organisation.")
+    editing: bool
+    since: Timestamp = Field(description="First heartbeat of this stay.")
+
+
+class Presence(BaseModel):
+    head_version: int = Field(description="The section's newest version.")
+    others: list[PresenceEntry] = Field(
+        description="Everyone else with the section open (heartbeat within the last 30 s)."
+    )
 
 
 # ---------------------------------------------------------------- review
@@ -375,6 +397,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     Version,
     VersionList,
     Diff,
+    PresenceBeat,
+    PresenceEntry,
+    Presence,
 )
 
 

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from drafting import presence
 from drafting.extensions import db
 from drafting.filters import ROLE_LABELS
 from drafting.forms import confirmation, options
@@ -90,6 +91,10 @@ def show(paper_id: int) -> str:
         may_edit=can_edit_now(access.member, access.paper),
         may_manage=can_manage(access.member),
         action_form=FlaskForm(),
+        editing_now={
+            section_id: [entry for entry in entries if entry.editing]
+            for section_id, entries in presence.on_paper(current_user, access.paper.id).items()
+        },
     )
 
 

@@ -12,15 +12,23 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from drafting import conflicts
 from drafting.extensions import db
-from drafting.models import Section, Suggestion, SuggestionStatus
+from drafting.models import PaperStatus, Section, Suggestion, SuggestionStatus
 from drafting.review import bp
 from drafting.review.forms import RejectForm, SuggestionForm
 from drafting.review.views import _labels
 from drafting.sections.forms import ResolveForm
+from drafting.sections.views import locked_page
 from drafting.text import textdiff
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
-from workflows.errors import ConflictInfo, EditConflict, TextState, TooLarge, ValidationFailed
+from workflows.errors import (
+    ConflictInfo,
+    EditConflict,
+    PaperLocked,
+    TextState,
+    TooLarge,
+    ValidationFailed,
+)
 from workflows.permissions import can_comment, is_writer
 
 
@@ -34,6 +42,15 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     head = section.head
     assert head is not None
     form = SuggestionForm()
+    if access.paper.status != PaperStatus.DRAFTING:
+        posted = request.method == "POST"
+        return locked_page(
+            access.paper,
+            heading=_("Suggest a change"),
+            section=section,
+            text=(form.body.data or "") if posted else head.body,
+            kept=posted,
+        )
     if request.method == "GET":
         form.body.data, form.base_version.data = head.body, head.number
     status = 200
@@ -45,6 +62,14 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
                 body=form.body.data or "",
                 base_version=form.base_version.data or head.number,
                 note=form.note.data or "",
+            )
+        except PaperLocked:
+            return locked_page(
+                access.paper,
+                heading=_("Suggest a change"),
+                section=section,
+                text=form.body.data or "",
+                kept=True,
             )
         except (ValidationFailed, TooLarge) as err:
             form.body.errors = [*form.body.errors, err.message]

@@ -11,16 +11,18 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from drafting import conflicts
-from drafting.models import Section, SectionVersion
+from drafting import conflicts, presence
+from drafting.models import Paper, PaperStatus, Section, SectionVersion
 from drafting.sections.forms import ResolveForm, SectionForm
 from drafting.text import textdiff
+from drafting.text.merge import merge3, resolve
 from drafting.text.outline import heading_numbers
 from workflows import papers as paper_flow
 from workflows import sections as flow
 from workflows.errors import (
     EditConflict,
     NotFound,
+    PaperLocked,
     SectionRemoved,
     TextState,
     TooLarge,
@@ -36,6 +38,36 @@ def _paper_anchor(section: Section) -> str:
     return url_for("papers.show", paper_id=section.paper_id, _anchor=f"section-{section.id}")
 
 
+def locked_page(
+    paper: Paper,
+    *,
+    heading: str,
+    text: str,
+    section: Section | None = None,
+    title: str | None = None,
+    kept: bool = False,
+) -> tuple[str, int]:
+    """Show a frozen paper's text read-only with the reason; ``kept``: typed text not saved.
+
+    A save that still arrives (from a tab opened before the freeze) lands here with its text,
+    never on a bare error page.
+    """
+    page = render_template(
+        "sections/locked.html",
+        paper=paper,
+        section=section,
+        heading=heading,
+        text=text,
+        title=title,
+        kept=kept,
+    )
+    return page, 409 if kept else 200
+
+
+def _frozen(paper: Paper) -> bool:
+    return paper.status != PaperStatus.DRAFTING
+
+
 @bp.route("/papers/<int:paper_id>/sections/new", methods=["GET", "POST"])
 @login_required
 def create(paper_id: int) -> str | Response | tuple[str, int]:
@@ -44,6 +76,14 @@ def create(paper_id: int) -> str | Response | tuple[str, int]:
     if not is_writer(access.member):
         abort(403)  # readers see the paper, but not a form they could never send
     form = SectionForm()
+    if _frozen(access.paper):
+        return locked_page(
+            access.paper,
+            heading=_("Add section"),
+            title=form.title.data,
+            text=form.body.data or "",
+            kept=request.method == "POST",
+        )
     if request.method == "GET":
         form.level.data = 1
     status = 200
@@ -58,6 +98,14 @@ def create(paper_id: int) -> str | Response | tuple[str, int]:
                 body=form.body.data or "",
                 note=form.note.data or "",
                 after=after,
+            )
+        except PaperLocked:
+            return locked_page(
+                access.paper,
+                heading=_("Add section"),
+                title=form.title.data,
+                text=form.body.data or "",
+                kept=True,
             )
         except (ValidationFailed, TooLarge) as err:
             _attach(form, err)
@@ -77,15 +125,21 @@ def _attach(form: FlaskForm, err: WorkflowError) -> None:
 
 @bp.get("/sections/<int:section_id>/edit")
 @login_required
-def edit(section_id: int) -> str:
+def edit(section_id: int) -> str | tuple[str, int]:
     """Show the editor of a section, offering an autosaved draft if there is one."""
     section, access = flow.get_section(current_user, section_id, include_removed=False)
-    if not can_edit_now(access.member, access.paper):
-        if not is_writer(access.member):
-            abort(403)
-        flash(_("The paper is frozen; its sections cannot be changed now."), "error")
+    if not is_writer(access.member):
+        abort(403)
     head = section.head
     assert head is not None
+    if not can_edit_now(access.member, access.paper):
+        return locked_page(
+            access.paper,
+            heading=_("Edit section"),
+            section=section,
+            title=head.title,
+            text=head.body,
+        )
     form = SectionForm(title=head.title, level=head.level, body=head.body, base_version=head.number)
     draft = flow.get_draft(current_user, section.id)
     if draft is not None and (draft.title, draft.body) == (head.title, head.body):
@@ -97,6 +151,7 @@ def edit(section_id: int) -> str:
         paper=access.paper,
         draft=draft,
         discard_form=FlaskForm(),
+        presence_others=presence.others(current_user, section),
     )
 
 
@@ -106,6 +161,8 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
     """Save a section against the version the editor started from; merge or show conflicts."""
     section, access = flow.get_section(current_user, section_id)
     form = SectionForm()
+    if _frozen(access.paper) and is_writer(access.member):
+        return _kept(section, access.paper, form.title.data, form.body.data)
     if not form.validate_on_submit():
         return render_template(
             "sections/edit.html",
@@ -128,6 +185,8 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
         )
     except EditConflict as err:
         return _conflict_page(section, err, note=form.note.data or "")
+    except PaperLocked:
+        return _kept(section, access.paper, form.title.data, form.body.data)
     except SectionRemoved:
         return render_template(
             "sections/removed.html", section=section, paper=access.paper, form=form
@@ -157,6 +216,17 @@ def save(section_id: int) -> str | Response | tuple[str, int]:
     else:
         flash(_("Saved as version %(n)s.", n=result.version), "success")
     return redirect(_paper_anchor(section))
+
+
+def _kept(section: Section, paper: Paper, title: str | None, body: str | None) -> tuple[str, int]:
+    return locked_page(
+        paper,
+        heading=_("Edit section"),
+        section=section,
+        title=title,
+        text=body or "",
+        kept=True,
+    )
 
 
 def _conflict_page(section: Section, err: EditConflict, *, note: str) -> tuple[str, int]:
@@ -242,6 +312,8 @@ def resolve_conflict(section_id: int) -> str | Response | tuple[str, int]:
             action=url_for("sections.resolve_conflict", section_id=section.id),
             note=form.note.data or "",
         ), 409
+    except PaperLocked:
+        return _kept(section, access.paper, form.title.data, form.combined.data)
     except SectionRemoved:
         return render_template(
             "sections/removed.html",
@@ -501,3 +573,120 @@ def discard_draft(section_id: int) -> Response:
         return jsonify({"discarded": True})
     flash(_("The autosaved draft was discarded."), "info")
     return redirect(url_for("sections.edit", section_id=section_id))
+
+
+def _head_json(section: Section) -> dict[str, Any]:
+    """Return the newest version's number, who saved it and when (for "… saved version n")."""
+    head = presence.head_of(section)
+    return {
+        "version": head.number,
+        "author": head.author,
+        "organisation": head.organisation,
+        "saved_at": head.created_at.isoformat(),
+        "compare_url": url_for("sections.compare", section_id=section.id),
+    }
+
+
+def _presence_json(head: dict[str, Any], others: list[presence.Entry]) -> Response:
+    return jsonify(
+        {
+            "head_version": head["version"],
+            "head": head,
+            "others": [entry.as_json() for entry in others],
+        }
+    )
+
+
+@bp.get("/sections/<int:section_id>/presence")
+@login_required
+def presence_status(section_id: int) -> Response:
+    """Return who else has the section open and its newest version number, as JSON."""
+    section, _access = flow.get_section(current_user, section_id)
+    return _presence_json(_head_json(section), presence.others(current_user, section))
+
+
+@bp.post("/sections/<int:section_id>/presence")
+@login_required
+def heartbeat(section_id: int) -> Response:
+    """Note that the user has the section open (sent by the edit page every few seconds)."""
+    section, access = flow.get_section(current_user, section_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        data = request.form
+    editing = str(data.get("editing", "true")).lower() not in ("false", "0", "")
+    editing = editing and can_edit_now(access.member, access.paper)
+    head = _head_json(section)  # read before the store commits, so nothing loads again
+    return _presence_json(head, presence.heartbeat(current_user, section, editing=editing))
+
+
+@bp.post("/sections/<int:section_id>/presence/leave")
+@login_required
+def leave(section_id: int) -> Response:
+    """Forget the user's presence on the section (sent when the edit page closes)."""
+    section, _access = flow.get_section(current_user, section_id)
+    presence.leave(current_user, section)
+    return jsonify({"left": True})
+
+
+@bp.get("/papers/<int:paper_id>/presence")
+@login_required
+def paper_presence(paper_id: int) -> Response:
+    """Return who else is editing which section of a paper (for the marks on the paper page)."""
+    access = paper_flow.get_paper(current_user, paper_id)
+    found = presence.on_paper(current_user, access.paper.id)
+    return jsonify(
+        {
+            "sections": {
+                str(section_id): [entry.as_json() for entry in entries if entry.editing]
+                for section_id, entries in found.items()
+                if any(entry.editing for entry in entries)
+            }
+        }
+    )
+
+
+@bp.post("/sections/<int:section_id>/merge")
+@login_required
+def merge_into_editor(section_id: int) -> Response:
+    """Merge the newest version into the editor's text (three-way, from its base version).
+
+    Answers the merged text and the new base version; where both changed the same text, the
+    editor's own text is kept and the other side is listed under ``conflicts``.
+    """
+    section, access = flow.get_section(current_user, section_id, include_removed=False)
+    if not is_writer(access.member):
+        abort(403)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400)
+    base = flow.version_of(section.id, flow.check_base_version(data.get("base_version")))
+    if base is None:
+        raise ValidationFailed(_("Version not found."), field="base_version")
+    mine = flow.check_body(str(data.get("body", "")))
+    title = str(data.get("title", ""))
+    head = section.head
+    assert head is not None
+    result = merge3(base.body, head.body, mine)
+    clashes = list(result.conflicts)
+    # Where both changed the same text, the editor keeps what they typed (and sees the other).
+    text = (
+        result.text
+        if result.clean
+        else resolve(result, dict.fromkeys(range(len(clashes)), "yours"))
+    )
+    title_conflict = title != base.title and head.title != base.title and title != head.title
+    return jsonify(
+        {
+            "body": text,
+            "title": head.title if title == base.title else title,
+            "base_version": head.number,
+            "clean": result.clean and not title_conflict,
+            "conflicts": [{"base": c.base, "theirs": c.theirs, "yours": c.yours} for c in clashes],
+            "title_conflict": (
+                {"base": base.title, "theirs": head.title, "yours": title}
+                if title_conflict
+                else None
+            ),
+            "author": head.author.display_name,
+        }
+    )

@@ -453,7 +453,9 @@ def test_while_signing_the_text_is_locked_but_comments_stay_open(app, w):
         },
     )
     assert saved.status_code == 409
-    assert "frozen for sign-off" in page(saved)
+    # Issue 11: not a bare error page — the reason, and the typed text kept (read-only).
+    assert "Not saved: the paper is frozen" in page(saved)
+    assert "in sign-off" in page(saved) and "Geändert." in page(saved)
     put = editor_api(
         "PUT", f"/sections/{first.section_id}", {"body": "Geändert.", "base_version": first.number}
     )
