@@ -6,7 +6,7 @@ Until now a ``#`` in a section body was stored as ``<h5>`` and ``##`` or deeper 
 the stored HTML of every version from its Markdown with the same renderer new saves use.
 
 Revision ID: edges01
-Revises: registry01
+Revises: presence01
 Create Date: 2026-12-05 21:00:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "edges01"
-down_revision = "registry01"
+down_revision = "presence01"
 branch_labels = None
 depends_on = None
 

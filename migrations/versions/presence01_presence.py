@@ -1,7 +1,7 @@
 """presence: who has a section's editor open (when no Redis is configured)
 
 Revision ID: presence01
-Revises: registry01
+Revises: docmodel01
 Create Date: 2026-12-05 21:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "presence01"
-down_revision = "registry01"
+down_revision = "docmodel01"
 branch_labels = None
 depends_on = None
 
