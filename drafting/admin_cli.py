@@ -1,7 +1,7 @@
 """Administration commands for operators (issue 18.8), kept apart from ``drafting.cli``:
-``users list``, ``users set-password``, ``tokens list|revoke``, ``exports prune``, and the
-``--all`` runs of ``audit verify`` and ``editions verify``. Registered on the groups of
-``drafting.cli``.
+``users list``, ``users invite``, ``users set-password``, ``tokens list|revoke``,
+``exports prune``, and the ``--all`` runs of ``audit verify`` and ``editions verify``.
+Registered on the groups of ``drafting.cli``.
 
 Every check exits non-zero on any problem, so cron or CI can alert on it.
 """
@@ -17,8 +17,8 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from drafting.extensions import db
-from drafting.models import ApiToken, Export, ExportStatus, Paper, User, utcnow
-from workflows import accounts
+from drafting.models import ApiToken, Export, ExportStatus, Paper, Role, User, utcnow
+from workflows import accounts, invitations, jobs
 from workflows.errors import WorkflowError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
@@ -61,6 +61,34 @@ def register(users_cli: click.Group, tokens_cli: click.Group) -> click.Group:
                 f"{user.id}\t{user.email}\t{user.organisation.short_name}\t{flags or '-'}\t"
                 f"{user.display_name}"
             )
+
+    @users_cli.command("invite")
+    @click.option("--email", required=True, help="Address of the person to invite.")
+    @click.option("--organisation", "org_short", required=True, help="Short name.")
+    @click.option("--paper", "paper_id", type=int, default=None, help="Invite to this paper.")
+    @click.option(
+        "--role",
+        type=click.Choice([r.value for r in Role]),
+        default=None,
+        help="Role on the paper (needs --paper).",
+    )
+    @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
+    def users_invite(
+        email: str, org_short: str, paper_id: int | None, role: str | None, locale: str
+    ) -> None:
+        """Invite a person by e-mail; prints the one-time link (also sent by e-mail)."""
+        from drafting.auth import mail
+
+        try:
+            org = accounts.organisation_by_short(org_short)
+            sent = invitations.invite(None, email, org, paper_id=paper_id, role=role, locale=locale)
+        except WorkflowError as err:
+            raise click.ClickException(str(err.message)) from err
+        mail.send_invitation(sent.invitation, sent.token)
+        jobs.wait_for_background_jobs(30)
+        click.echo(f"Invitation {sent.invitation.id} for {sent.invitation.email} created.")
+        click.echo(f"Link (valid until {sent.invitation.expires_at:%Y-%m-%d %H:%M} UTC, once):")
+        click.echo(mail.invitation_url(sent.token))
 
     @users_cli.command("set-password")
     @click.option("--email", required=True)

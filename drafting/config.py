@@ -121,6 +121,13 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "konzeptwerk@localhost"),
+        # Accounts (docs/operations.md): invitation links are valid for days, password-reset
+        # links for minutes; reset requests are throttled per address and per e-mail address.
+        "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        "PASSWORD_RESET_RATE_LIMIT": os.environ.get(
+            "PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes;20 per day"
+        ),
         # Where users reach the app; links in e-mails are built from it.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # --- operations (docs/operations.md) ---

@@ -182,6 +182,67 @@ class LoginSession(db.Model):  # type: ignore[name-defined]
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class Invitation(db.Model):  # type: ignore[name-defined]
+    """An invitation to create an account in an organisation (and take a role on a paper).
+
+    The link's token is random; only its SHA-256 is stored. It is valid ``INVITATION_DAYS``
+    and once: ``accepted_at`` or ``withdrawn_at`` ends it.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    paper_id: Mapped[int | None] = mapped_column(
+        ForeignKey("paper.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    role: Mapped[Role | None] = mapped_column(_enum(Role, "invitation_role"), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    paper: Mapped[Paper | None] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def is_pending(self, now: datetime | None = None) -> bool:
+        """Tell whether the invitation can still be accepted."""
+        return (
+            self.accepted_at is None
+            and self.withdrawn_at is None
+            and self.expires_at > (now or utcnow())
+        )
+
+
+class PasswordReset(db.Model):  # type: ignore[name-defined]
+    """A one-time link to set a new password (valid ``PASSWORD_RESET_MINUTES``); only the
+    SHA-256 of its token is stored."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class ThrottleCounter(db.Model):  # type: ignore[name-defined]
     """A login-throttling counter of one fixed window, shared by all processes (no Redis)."""
 

@@ -222,6 +222,7 @@ def create_user(
     is_admin: bool = False,
     locale: str = "de",
     check_strength: bool = True,
+    commit: bool = True,
 ) -> User:
     """Create an active user account in an organisation.
 
@@ -248,7 +249,10 @@ def create_user(
         locale=locale if locale in LOCALES else "de",
     )
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return user
 
 

@@ -29,6 +29,9 @@ class Action(StrEnum):
     PARTICIPANT_REMOVED = "participant.removed"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_WITHDRAWN = "invitation.withdrawn"
+    INVITATION_ACCEPTED = "invitation.accepted"
     SECTION_CREATED = "section.created"
     SECTION_SAVED = "section.saved"
     SECTION_REMOVED = "section.removed"
@@ -187,6 +190,31 @@ _TEXTS: dict[Action, ActionText] = {
             "%(actor)s removed %(organisation)s from the paper.",
             actor=c.actor,
             organisation=c.get("organisation"),
+        ),
+    ),
+    A.INVITATION_SENT: ActionText(
+        _l("Person invited"),
+        lambda c: _(
+            "%(actor)s invited a person of %(organisation)s as %(role)s.",
+            actor=c.actor,
+            organisation=c.get("organisation"),
+            role=c.get("role"),
+        ),
+    ),
+    A.INVITATION_WITHDRAWN: ActionText(
+        _l("Invitation withdrawn"),
+        lambda c: _(
+            "%(actor)s withdrew an invitation to %(organisation)s.",
+            actor=c.actor,
+            organisation=c.get("organisation"),
+        ),
+    ),
+    A.INVITATION_ACCEPTED: ActionText(
+        _l("Invitation accepted"),
+        lambda c: _(
+            "%(actor)s accepted the invitation and joined as %(role)s.",
+            actor=c.actor,
+            role=c.get("role"),
         ),
     ),
     A.ROLE_GRANTED: ActionText(

@@ -82,3 +82,14 @@ class AdminPasswordForm(FlaskForm):
         ),
     )
     set_password = SubmitField(_l("Set password"))
+
+
+class InvitationForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    locale = SelectField(_l("Language of the e-mail"))
+    submit = SubmitField(_l("Send invitation"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = options(LANG_CHOICES)

@@ -6,24 +6,27 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting.admin.forms import (
     AdminPasswordForm,
+    InvitationForm,
     OrganisationForm,
     UserCreateForm,
     UserEditForm,
     kind_choices,
 )
+from drafting.auth import mail
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Organisation, User
-from workflows import accounts
+from workflows import accounts, invitations
 from workflows.errors import WorkflowError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -190,3 +193,73 @@ def set_password(user_id: int) -> str | Response | tuple[str, int]:
         "admin/user.html", form=form, account=account, password_form=password_form
     )
     return page, 422
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@admin_required
+def invitation_list() -> str | Response | tuple[str, int]:
+    """Invite a person into an organisation; list the invitations not yet accepted."""
+    form = InvitationForm()
+    form.organisation.choices = options(_org_choices())
+    status = 200
+    if request.method == "POST":
+        status = 422
+    if form.validate_on_submit():
+        try:
+            org = db.get_or_404(Organisation, form.organisation.data)
+            sent = invitations.invite(
+                current_user, form.email.data or "", org, locale=form.locale.data or "de"
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "email")
+        else:
+            mail.send_invitation(sent.invitation, sent.token)
+            flash(_("Invitation sent to %(email)s.", email=sent.invitation.email), "success")
+            fresh = InvitationForm(formdata=None)
+            return _invitations_page(fresh, link=mail.invitation_url(sent.token))
+    return _invitations_page(form), status
+
+
+def _invitations_page(form: InvitationForm, link: str = "") -> str:
+    form.organisation.choices = options(_org_choices())
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = invitations.open_invitations(page=page)
+    return render_template(
+        "admin/invitations.html",
+        form=form,
+        invitations=rows,
+        total=total,
+        page=page,
+        per_page=invitations.PAGE_SIZE,
+        link=link,
+        action_form=FlaskForm(),
+    )
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+@admin_required
+def resend_invitation(invitation_id: int) -> Response:
+    """Send an invitation again with a new link (the old link stops working)."""
+    if FlaskForm().validate_on_submit():
+        try:
+            sent = invitations.resend(current_user, invitation_id)
+        except WorkflowError as err:
+            flash(str(err.message), "error")
+        else:
+            mail.send_invitation(sent.invitation, sent.token)
+            flash(_("Invitation sent again to %(email)s.", email=sent.invitation.email), "success")
+    return redirect(url_for("admin.invitation_list"))
+
+
+@bp.post("/invitations/<int:invitation_id>/withdraw")
+@admin_required
+def withdraw_invitation(invitation_id: int) -> Response:
+    """Withdraw an invitation: its link stops working."""
+    if FlaskForm().validate_on_submit():
+        try:
+            invitation = invitations.withdraw(current_user, invitation_id)
+        except WorkflowError as err:
+            flash(str(err.message), "error")
+        else:
+            flash(_("Invitation to %(email)s withdrawn.", email=invitation.email), "success")
+    return redirect(url_for("admin.invitation_list"))

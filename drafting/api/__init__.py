@@ -311,4 +311,12 @@ def openapi() -> Response:
 
 
 # Route modules of later features register on the same blueprint (the usual Flask layout).
-from drafting.api import comments, exports, notifications, review, search, signoff  # noqa: E402,F401
+from drafting.api import (  # noqa: E402,F401
+    accounts,
+    comments,
+    exports,
+    notifications,
+    review,
+    search,
+    signoff,
+)

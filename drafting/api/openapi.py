@@ -815,6 +815,16 @@ PATHS.update(
                 },
             },
         },
+        "/invitations": {
+            "post": _post(
+                "createInvitation",
+                "Invite a person by e-mail: administrators into any organisation, coordinators "
+                "to their paper (for a participating organisation). The link goes by e-mail "
+                "only; it is valid INVITATION_DAYS days and once.",
+                {"201": _answer("The invitation.", _ref("Invitation"))},
+                _body(_ref("NewInvitation"), "Who is invited, where to."),
+            ),
+        },
         "/notifications": {
             "get": {
                 "operationId": "listNotifications",

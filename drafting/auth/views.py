@@ -23,13 +23,22 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting import throttle
-from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
+from drafting.auth import mail
+from drafting.auth.forms import (
+    AcceptInvitationForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    PasswordForm,
+    ResetPasswordForm,
+    TokenForm,
+)
 from drafting.auth_setup import SESSION_KEY
 from drafting.extensions import db
 from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
-from workflows import accounts, sessions
-from workflows.errors import ValidationFailed
+from workflows import accounts, invitations, resets, sessions
+from workflows.errors import Duplicate, NotFound, ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -201,6 +210,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 # Stay logged in here (other sessions end). Pass the user, not the proxy: a
                 # proxy stored as the request's user would resolve to itself for ever.
                 login_user(current_user._get_current_object())
+                mail.send_password_changed(current_user._get_current_object())
                 flash(
                     _(
                         "Your password was changed. Other sessions were logged out "
@@ -249,3 +259,99 @@ def revoke_token(token_id: int) -> Response:
         accounts.revoke_token(current_user, token_id)
         flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.profile"))
+
+
+# --- password reset and invitations (no login needed: the link's token is the credential) ---
+
+
+def _invalid_link(message: str) -> tuple[str, int]:
+    page = render_template("auth/link_invalid.html", message=message)
+    return page, 404
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> str | Response | tuple[str, int, dict[str, str]]:
+    """Ask for a password-reset link; the answer is the same for known and unknown addresses."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        address = request.remote_addr or "unknown"
+        refusal = throttle.check_reset_request(email, address)
+        if refusal is not None:
+            security_log.warning(
+                "password reset throttled",
+                extra={"event": "reset_throttled", "remote_addr": address},
+            )
+            flash(_wait_text(refusal), "error")
+            page = render_template("auth/forgot.html", form=form)
+            return page, 429, {"Retry-After": str(refusal.wait)}
+        link = resets.request_reset(email)
+        if link is not None:
+            mail.send_reset(link.user, link.token, current_app.config["PASSWORD_RESET_MINUTES"])
+            security_log.info(
+                "password reset requested",
+                extra={"event": "reset_requested", "user_id": link.user.id},
+            )
+        return render_template("auth/forgot_sent.html", email=email)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Set a new password through a reset link; every login and token of the user ends."""
+    try:
+        reset = resets.by_token(token)
+    except NotFound as err:
+        return _invalid_link(str(err.message))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = resets.reset_password(token, form.new.data or "")
+        except NotFound as err:
+            return _invalid_link(str(err.message))
+        except ValidationFailed as err:
+            form.new.errors = [err.message]
+        else:
+            mail.send_password_changed(user)
+            security_log.warning(
+                "password reset", extra={"event": "password_reset", "user_id": user.id}
+            )
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Your password was changed. Please log in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, user=reset.user)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> str | Response | tuple[str, int]:
+    """Create the invited account: the person chooses a name and password, then lands on the
+    paper they were invited to (or the list of papers)."""
+    try:
+        invitation = invitations.by_token(token)
+    except NotFound as err:
+        return _invalid_link(str(err.message))
+    if current_user.is_authenticated:
+        flash(
+            _("You are logged in already. Log out to accept an invitation for another address."),
+            "info",
+        )
+        return redirect(url_for("papers.index"))
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(token, form.display_name.data or "", form.new.data or "")
+        except (NotFound, Duplicate) as err:
+            return _invalid_link(str(err.message))
+        except ValidationFailed as err:
+            field = form.display_name if err.extra.get("field") == "name" else form.new
+            field.errors = [err.message]
+        else:
+            _start_session(user)
+            session["locale"] = user.locale
+            flash(_("Welcome to Konzeptwerk! Your account is ready."), "success")
+            if invitation.paper_id is not None:
+                return redirect(url_for("papers.show", paper_id=invitation.paper_id))
+            return redirect(url_for("papers.index"))
+    return render_template("auth/invitation.html", form=form, invitation=invitation)
