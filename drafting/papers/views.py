@@ -206,7 +206,7 @@ def revoke_role(paper_id: int, role_id: int) -> Response:
 
 def _invitation_form(paper_id: int, form: PaperInvitationForm | None = None) -> PaperInvitationForm:
     access = paper_flow.get_paper(current_user, paper_id)
-    form = form or PaperInvitationForm(formdata=None)
+    form = form or PaperInvitationForm(formdata=None, prefix="invite")
     form.organisation.choices = options(
         (p.organisation_id, f"{p.organisation.name} ({p.organisation.short_name})")
         for p in sorted(access.paper.participants, key=lambda p: p.organisation.name)
@@ -218,7 +218,7 @@ def _invitation_form(paper_id: int, form: PaperInvitationForm | None = None) -> 
 @login_required
 def invite(paper_id: int) -> str | Response | tuple[str, int]:
     """Invite a person of a participating organisation to the paper (coordinators)."""
-    form = _invitation_form(paper_id, PaperInvitationForm())
+    form = _invitation_form(paper_id, PaperInvitationForm(prefix="invite"))
     if form.validate_on_submit():
         try:
             org = db.get_or_404(Organisation, form.organisation.data)
