@@ -177,7 +177,9 @@ def edition_problems(paper_id: int) -> list[str]:
 
 
 def audit_verify_all() -> None:
-    """Recompute the hash chain of every paper; exit non-zero on any problem."""
+    """Recompute the hash chain of every paper and of the administrators' log; exit non-zero
+    on any problem."""
+    from workflows import adminlog
     from workflows.activity import verify
 
     bad = 0
@@ -186,9 +188,12 @@ def audit_verify_all() -> None:
         for problem in verify(paper_id):
             bad += 1
             click.echo(f"paper {paper_id}, entry {problem.seq}: {problem.problem}", err=True)
+    for problem in adminlog.verify():
+        bad += 1
+        click.echo(f"administrators' log, entry {problem.seq}: {problem.problem}", err=True)
     if bad:
         raise click.ClickException(f"{bad} problem(s) in the activity logs")
-    click.echo(f"activity logs of {len(papers)} paper(s) are intact")
+    click.echo(f"activity logs of {len(papers)} paper(s) and the administrators' log are intact")
 
 
 def editions_verify_all() -> None:

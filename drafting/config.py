@@ -124,6 +124,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Accounts (docs/operations.md): invitation links are valid for days, password-reset
         # links for minutes; reset requests are throttled per address and per e-mail address.
         "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
+        # Accounts without a login for this long are flagged on the admin page (retention).
+        "ACCOUNT_DORMANT_DAYS": _int("ACCOUNT_DORMANT_DAYS", 365),
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
         "PASSWORD_RESET_RATE_LIMIT": os.environ.get(
             "PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes;20 per day"

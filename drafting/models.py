@@ -121,6 +121,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # Changing it logs out every session of the user (password change, deactivation).
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Set at each login (administrators see it; retention flags accounts long unused).
+    last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -223,6 +225,41 @@ class Invitation(db.Model):  # type: ignore[name-defined]
             and self.withdrawn_at is None
             and self.expires_at > (now or utcnow())
         )
+
+
+class AdminLogEntry(db.Model):  # type: ignore[name-defined]
+    """An append-only record of an administrator's action, chained like a paper's log.
+
+    People and organisations are named by id only: names and addresses live outside the
+    hashed content, so pseudonymising a person keeps the chain verifiable.
+    """
+
+    __tablename__ = "admin_log_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class AdminLogHead(db.Model):  # type: ignore[name-defined]
+    """The head of the administrators' log: one row, locked by each writer."""
+
+    __tablename__ = "admin_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), default="")
 
 
 class PasswordReset(db.Model):  # type: ignore[name-defined]

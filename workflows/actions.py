@@ -455,3 +455,45 @@ def sentence(
         return value
     context = Context(actor or _("The system"), section, version, details or {})
     return _TEXTS[action].render(context)
+
+
+# --- the administrators' log (workflows.adminlog) -------------------------------------------
+
+
+class AdminAction(StrEnum):
+    """What an entry of the administrators' log records (the value is what the log stores)."""
+
+    ORGANISATION_CREATED = "organisation.created"
+    ORGANISATION_UPDATED = "organisation.updated"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_MOVED = "user.moved"
+    USER_PASSWORD_SET = "user.password_set"  # noqa: S105 - an action name, not a password
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_WITHDRAWN = "invitation.withdrawn"
+
+
+_ADMIN_LABELS: dict[AdminAction, Any] = {
+    AdminAction.ORGANISATION_CREATED: _l("Organisation created"),
+    AdminAction.ORGANISATION_UPDATED: _l("Organisation changed"),
+    AdminAction.USER_CREATED: _l("Account created"),
+    AdminAction.USER_UPDATED: _l("Account changed"),
+    AdminAction.USER_DEACTIVATED: _l("Account deactivated"),
+    AdminAction.USER_REACTIVATED: _l("Account reactivated"),
+    AdminAction.USER_MOVED: _l("Account moved to another organisation"),
+    AdminAction.USER_PASSWORD_SET: _l("Password set by an administrator"),
+    AdminAction.INVITATION_SENT: _l("Person invited"),
+    AdminAction.INVITATION_RESENT: _l("Invitation sent again"),
+    AdminAction.INVITATION_WITHDRAWN: _l("Invitation withdrawn"),
+}
+
+
+def admin_label(value: str) -> str:
+    """Return the label of a stored administrators' action (the raw value if unknown)."""
+    try:
+        return str(_ADMIN_LABELS[AdminAction(value)])
+    except ValueError:
+        return value

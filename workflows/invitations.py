@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from drafting.extensions import db
 from drafting.models import Invitation, Organisation, Paper, PaperRole, Role, User, utcnow
-from workflows import accounts, activity
+from workflows import accounts, activity, adminlog
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 from workflows.papers import get_paper
 from workflows.permissions import can_manage
@@ -139,7 +139,11 @@ def invite(
     )
     db.session.add(invitation)
     db.session.flush()
-    if paper is not None:
+    if paper is None:
+        adminlog.record(
+            actor, "invitation.sent", "invitation", invitation.id, organisation_id=organisation.id
+        )
+    else:
         activity.record(
             paper.id,
             actor,
@@ -178,6 +182,8 @@ def resend(actor: User, invitation_id: int) -> Sent:
     invitation.token_hash = digest
     invitation.sent_at = now
     invitation.expires_at = now + _lifetime()
+    if invitation.paper_id is None:
+        adminlog.record(actor, "invitation.resent", "invitation", invitation.id)
     db.session.commit()
     return Sent(invitation, token)
 
@@ -189,7 +195,9 @@ def withdraw(actor: User, invitation_id: int) -> Invitation:
         raise ValidationFailed(_l("This invitation was accepted already."))
     if invitation.withdrawn_at is None:
         invitation.withdrawn_at = utcnow()
-        if invitation.paper_id is not None:
+        if invitation.paper_id is None:
+            adminlog.record(actor, "invitation.withdrawn", "invitation", invitation.id)
+        else:
             activity.record(
                 invitation.paper_id,
                 actor,

@@ -6,7 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -26,7 +35,8 @@ from drafting.auth import mail
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import Organisation, User
-from workflows import accounts, invitations
+from workflows import accounts, adminlog, invitations
+from workflows.actions import admin_label
 from workflows.errors import WorkflowError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -48,6 +58,20 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def _org_choices() -> list[tuple[int, str]]:
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name))
     return [(o.id, f"{o.name} ({o.short_name})") for o in orgs]
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _state_labels() -> list[tuple[str, str]]:
+    return [
+        ("all", _("All")),
+        ("active", _("Active")),
+        ("inactive", _("Inactive")),
+        ("dormant", _("Long unused")),
+        ("admin", _("Administrators")),
+    ]
 
 
 def _field_error(form: Any, err: WorkflowError, default: str) -> None:
@@ -74,15 +98,19 @@ def organisations() -> str | Response:
                 form.short_name.data or "",
                 form.kind.data or "",
                 may_create_papers=bool(form.may_create_papers.data),
+                audit_as=current_user,
             )
         except WorkflowError as err:
             _field_error(form, err, "name")
         else:
             flash(_("Organisation created."), "success")
             return redirect(url_for("admin.organisations"))
-    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    search = (request.args.get("q") or "")[:200]
+    found = accounts.find_organisations(search, _page())
     kinds = dict(kind_choices())
-    return render_template("admin/organisations.html", form=form, orgs=orgs, kinds=kinds)
+    return render_template(
+        "admin/organisations.html", form=form, found=found, kinds=kinds, search=search
+    )
 
 
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
@@ -99,6 +127,7 @@ def organisation(org_id: int) -> str | Response:
                 form.short_name.data or "",
                 form.kind.data or "",
                 may_create_papers=bool(form.may_create_papers.data),
+                audit_as=current_user,
             )
         except WorkflowError as err:
             _field_error(form, err, "name")
@@ -124,14 +153,28 @@ def users() -> str | Response:
                 form.password.data or "",
                 is_admin=bool(form.is_admin.data),
                 locale=form.locale.data or "de",
+                audit_as=current_user,
             )
         except WorkflowError as err:
             _field_error(form, err, "email")
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users"))
-    all_users = db.session.scalars(select(User).order_by(User.display_name)).all()
-    return render_template("admin/users.html", form=form, users=all_users)
+    search = (request.args.get("q") or "")[:200]
+    state = request.args.get("state") or "all"
+    if state not in accounts.USER_STATES:
+        state = "all"
+    found = accounts.find_users(search, state, _page())
+    return render_template(
+        "admin/users.html",
+        form=form,
+        found=found,
+        search=search,
+        state=state,
+        states=_state_labels(),
+        dormant_days=current_app.config["ACCOUNT_DORMANT_DAYS"],
+        is_dormant=accounts.is_dormant,
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -158,7 +201,12 @@ def user(user_id: int) -> str | Response:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user.html", form=form, account=account, password_form=AdminPasswordForm()
+        "admin/user.html",
+        form=form,
+        account=account,
+        password_form=AdminPasswordForm(),
+        action_form=FlaskForm(),
+        dormant=accounts.is_dormant(account),
     )
 
 
@@ -190,9 +238,61 @@ def set_password(user_id: int) -> str | Response | tuple[str, int]:
     form = UserEditForm(obj=account, organisation=account.organisation_id)
     form.organisation.choices = options(_org_choices())
     page = render_template(
-        "admin/user.html", form=form, account=account, password_form=password_form
+        "admin/user.html",
+        form=form,
+        account=account,
+        password_form=password_form,
+        action_form=FlaskForm(),
+        dormant=accounts.is_dormant(account),
     )
     return page, 422
+
+
+@bp.post("/users/<int:user_id>/<any(activate,deactivate):action>")
+@admin_required
+def set_active(user_id: int, action: str) -> Response:
+    """Deactivate an account (its logins and tokens end) or activate it again."""
+    account = db.get_or_404(User, user_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            accounts.set_active(current_user, account.id, action == "activate")
+        except WorkflowError as err:
+            flash(str(err.message), "error")
+        else:
+            if action == "activate":
+                flash(_("The account is active again."), "success")
+            else:
+                flash(
+                    _("The account is deactivated; its logins ended and its tokens are revoked."),
+                    "success",
+                )
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.get("/log")
+@admin_required
+def log() -> str:
+    """The administrators' log, newest first, with the state of its hash chain."""
+    found = adminlog.entries(_page())
+    return render_template(
+        "admin/log.html",
+        found=found,
+        problems=adminlog.verify(),
+        label=admin_label,
+        targets=_targets(found.items),
+    )
+
+
+def _targets(entries: list[Any]) -> dict[tuple[str, int], tuple[str, str]]:
+    """Name and link of each entry's target, as they are now (a pseudonym after erasure)."""
+    user_ids = {e.target_id for e in entries if e.target_kind == "user" and e.target_id}
+    org_ids = {e.target_id for e in entries if e.target_kind == "organisation" and e.target_id}
+    names: dict[tuple[str, int], tuple[str, str]] = {}
+    for u in db.session.scalars(select(User).where(User.id.in_(user_ids))):
+        names[("user", u.id)] = (u.display_name, url_for("admin.user", user_id=u.id))
+    for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))):
+        names[("organisation", o.id)] = (o.name, url_for("admin.organisation", org_id=o.id))
+    return names
 
 
 @bp.route("/invitations", methods=["GET", "POST"])
