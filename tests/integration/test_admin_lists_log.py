@@ -80,9 +80,12 @@ def test_deactivate_and_reactivate(app: Flask, client: FlaskClient, world: facto
     response = client.post(f"/admin/users/{world.member.id}/deactivate")
     assert response.status_code == 302
     assert member.get("/").status_code == 302  # logged out
-    assert isolated_client(app).post(
-        "/login", data={"email": world.member.email, "password": factories.PASSWORD}
-    ).status_code == 200  # refused, the form again
+    assert (
+        isolated_client(app)
+        .post("/login", data={"email": world.member.email, "password": factories.PASSWORD})
+        .status_code
+        == 200
+    )  # refused, the form again
     client.post(f"/admin/users/{world.member.id}/activate")
     login(isolated_client(app), world.member.email)
     with pytest.raises(NotAllowed):
@@ -94,9 +97,7 @@ def test_deactivate_and_reactivate(app: Flask, client: FlaskClient, world: facto
     assert actions[-2:] == ["user.deactivated", "user.reactivated"]
 
 
-def test_admin_log_is_chained_and_names_nobody(
-    client: FlaskClient, world: factories.World
-) -> None:
+def test_admin_log_is_chained_and_names_nobody(client: FlaskClient, world: factories.World) -> None:
     english(world)
     login(client, world.admin.email)
     client.post(
@@ -129,7 +130,8 @@ def test_admin_log_is_chained_and_names_nobody(
         assert "@" not in text and "Nina" not in text
     page = client.get("/admin/log").get_data(as_text=True)
     assert "the chain is intact" in page
-    assert "Nina Neu" in page and "command line" in page and "Password set by an administrator" in page
+    assert "Nina Neu" in page and "command line" in page
+    assert "Password set by an administrator" in page
 
     # Changing an entry behind the application's back breaks the chain, and the page says so.
     db.session.execute(
