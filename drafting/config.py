@@ -124,6 +124,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Accounts (docs/operations.md): invitation links are valid for days, password-reset
         # links for minutes; reset requests are throttled per address and per e-mail address.
         "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
+        # Single sign-on (OpenID Connect): providers as a JSON list (README, "Accounts"); http
+        # issuers only for development and tests.
+        "OIDC_PROVIDERS": os.environ.get("OIDC_PROVIDERS", ""),
+        "OIDC_ALLOW_HTTP": _bool("OIDC_ALLOW_HTTP"),
         # Accounts without a login for this long are flagged on the admin page (retention).
         "ACCOUNT_DORMANT_DAYS": _int("ACCOUNT_DORMANT_DAYS", 365),
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),

@@ -99,6 +99,8 @@ class Organisation(db.Model):  # type: ignore[name-defined]
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
     # An installation may keep paper creation to some organisations (e.g. the ministry).
     may_create_papers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # False: its people log in only through single sign-on (an identity provider).
+    password_login: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
@@ -180,6 +182,43 @@ class LoginSession(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class IdentityProvider(db.Model):  # type: ignore[name-defined]
+    """An OpenID Connect identity provider people may log in through (admin page)."""
+
+    __tablename__ = "identity_provider"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # In the login URL (/login/sso/<key>): letters, digits and hyphens.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret: Mapped[str] = mapped_column(String(500), default="")
+    email_claim: Mapped[str] = mapped_column(String(80), default="email")
+    organisation_claim: Mapped[str] = mapped_column(String(80), default="")
+    # One rule a line: "domain:stadt.example = CITY" or "claim:IHK Musterstadt = IHK".
+    organisation_rules: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class ExternalIdentity(db.Model):  # type: ignore[name-defined]
+    """A person's account at an identity provider (issuer + subject), linked to a user."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -145,7 +145,11 @@ def normalise_email(email: str) -> str:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None without telling why."""
+    """Return the active user with these credentials, or None without telling why.
+
+    :raises NotAllowed: for the right password of a person whose organisation logs in only
+        through single sign-on.
+    """
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
         try:
@@ -160,6 +164,14 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.is_active:
         return None
+    if not user.organisation.password_login:
+        # Only after the right password: nobody learns anything they did not know.
+        raise NotAllowed(
+            _l(
+                "Your organisation logs in through single sign-on only: use the button of "
+                "your sign-in service below."
+            )
+        )
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
@@ -208,6 +220,7 @@ def update_organisation(
     kind: OrgKind | str,
     *,
     may_create_papers: bool | None = None,
+    password_login: bool | None = None,
     audit_as: Auditor = None,
 ) -> None:
     """Change an organisation's names and kind, and whether its users may create papers."""
@@ -226,6 +239,11 @@ def update_organisation(
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
     if may_create_papers is not None:
         org.may_create_papers = may_create_papers
+    if password_login is not None and password_login != org.password_login:
+        org.password_login = password_login
+        _audit(
+            audit_as, "organisation.login_changed", "organisation", org.id, password=password_login
+        )
     _audit(
         audit_as,
         "organisation.updated",

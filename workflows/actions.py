@@ -470,10 +470,12 @@ class AdminAction(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     USER_MOVED = "user.moved"
-    USER_PASSWORD_SET = "user.password_set"  # noqa: S105 - an action name, not a password
+    USER_PASSWORD_SET = "user.password_set"  # noqa: S105  # nosec B105 - an action name
     INVITATION_SENT = "invitation.sent"
     INVITATION_RESENT = "invitation.resent"
     INVITATION_WITHDRAWN = "invitation.withdrawn"
+    SSO_PROVIDER_SAVED = "sso.provider_saved"
+    ORGANISATION_LOGIN_CHANGED = "organisation.login_changed"
 
 
 _ADMIN_LABELS: dict[AdminAction, Any] = {
@@ -488,6 +490,8 @@ _ADMIN_LABELS: dict[AdminAction, Any] = {
     AdminAction.INVITATION_SENT: _l("Person invited"),
     AdminAction.INVITATION_RESENT: _l("Invitation sent again"),
     AdminAction.INVITATION_WITHDRAWN: _l("Invitation withdrawn"),
+    AdminAction.SSO_PROVIDER_SAVED: _l("Sign-in service saved"),
+    AdminAction.ORGANISATION_LOGIN_CHANGED: _l("Password login of an organisation changed"),
 }
 
 

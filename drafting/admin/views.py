@@ -23,8 +23,10 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from drafting import links
 from drafting.admin.forms import (
     AdminPasswordForm,
+    IdentityProviderForm,
     InvitationForm,
     OrganisationForm,
     UserCreateForm,
@@ -34,8 +36,8 @@ from drafting.admin.forms import (
 from drafting.auth import mail
 from drafting.extensions import db
 from drafting.forms import options
-from drafting.models import Organisation, User
-from workflows import accounts, adminlog, invitations
+from drafting.models import IdentityProvider, Organisation, User
+from workflows import accounts, adminlog, invitations, sso
 from workflows.actions import admin_label
 from workflows.errors import WorkflowError
 
@@ -127,6 +129,7 @@ def organisation(org_id: int) -> str | Response:
                 form.short_name.data or "",
                 form.kind.data or "",
                 may_create_papers=bool(form.may_create_papers.data),
+                password_login=bool(form.password_login.data),
                 audit_as=current_user,
             )
         except WorkflowError as err:
@@ -363,3 +366,46 @@ def withdraw_invitation(invitation_id: int) -> Response:
         else:
             flash(_("Invitation to %(email)s withdrawn.", email=invitation.email), "success")
     return redirect(url_for("admin.invitation_list"))
+
+
+@bp.route("/sso", methods=["GET", "POST"])
+@bp.route("/sso/<int:provider_id>", methods=["GET", "POST"])
+@admin_required
+def identity_providers(provider_id: int | None = None) -> str | Response | tuple[str, int]:
+    """List the sign-in services (OpenID Connect) and add or change one."""
+    row = db.get_or_404(IdentityProvider, provider_id) if provider_id else None
+    form = IdentityProviderForm(obj=row)
+    if row is not None and request.method == "GET":
+        form.client_secret.data = ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            sso.save_provider(
+                current_user,
+                provider_id=provider_id,
+                key=form.key.data or "",
+                label=form.label.data or "",
+                issuer=form.issuer.data or "",
+                client_id=form.client_id.data or "",
+                client_secret=form.client_secret.data or "",
+                email_claim=form.email_claim.data or "email",
+                organisation_claim=form.organisation_claim.data or "",
+                organisation_rules=form.organisation_rules.data or "",
+                enabled=bool(form.enabled.data),
+            )
+        except WorkflowError as err:
+            _field_error(form, err, "key")
+            status = 422
+        else:
+            flash(_("Sign-in service saved."), "success")
+            return redirect(url_for("admin.identity_providers"))
+    elif request.method == "POST":
+        status = 422
+    page = render_template(
+        "admin/sso.html",
+        form=form,
+        editing=row,
+        providers=sso.providers(include_disabled=True),
+        callback=lambda key: links.absolute(links.path_for("auth.sso_callback", key=key)),
+    )
+    return page, status

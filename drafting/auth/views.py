@@ -37,8 +37,8 @@ from drafting.auth_setup import SESSION_KEY
 from drafting.extensions import db
 from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
-from workflows import accounts, invitations, resets, sessions
-from workflows.errors import Duplicate, NotFound, ValidationFailed
+from workflows import accounts, invitations, resets, sessions, sso
+from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -86,7 +86,7 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int, dict[str, str]]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Log a user in with e-mail address and password."""
     if current_user.is_authenticated:
         return redirect(url_for("papers.index"))
@@ -106,9 +106,14 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
                 },
             )
             flash(_wait_text(refusal), "error")
-            page = render_template("auth/login.html", form=form)
+            page = render_template("auth/login.html", form=form, providers=sso.providers())
             return page, 429, {"Retry-After": str(refusal.wait)}
-        user = accounts.authenticate(email, form.password.data or "")
+        try:
+            user = accounts.authenticate(email, form.password.data or "")
+        except NotAllowed as err:
+            throttle.login_succeeded(email, address)
+            flash(str(err.message), "error")
+            return render_template("auth/login.html", form=form, providers=sso.providers()), 403
         if user is not None:
             throttle.login_succeeded(email, address)
             _start_session(user)
@@ -123,7 +128,7 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
             },
         )
         flash(_("E-mail address or password is not correct."), "error")
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, providers=sso.providers())
 
 
 @bp.post("/logout")

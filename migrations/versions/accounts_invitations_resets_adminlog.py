@@ -1,8 +1,8 @@
-"""accounts: invitations, password resets, last login, administrators' log
+"""accounts: invitations, password resets, last login, administrators' log, single sign-on
 
 Revision ID: accounts01
 Revises: registry01
-Create Date: 2026-12-05 21:07:56.176034
+Create Date: 2026-12-05 21:17:13.718939
 
 """
 import sqlalchemy as sa
@@ -25,6 +25,21 @@ def upgrade():
     sa.Column('mac', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_admin_log_head'))
     )
+    op.create_table('identity_provider',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('issuer', sa.String(length=500), nullable=False),
+    sa.Column('client_id', sa.String(length=200), nullable=False),
+    sa.Column('client_secret', sa.String(length=500), nullable=False),
+    sa.Column('email_claim', sa.String(length=80), nullable=False),
+    sa.Column('organisation_claim', sa.String(length=80), nullable=False),
+    sa.Column('organisation_rules', sa.Text(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_provider')),
+    sa.UniqueConstraint('key', name=op.f('uq_identity_provider_key'))
+    )
     op.create_table('admin_log_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -43,6 +58,19 @@ def upgrade():
     )
     with op.batch_alter_table('admin_log_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_admin_log_entry_created_at'), ['created_at'], unique=False)
+
+    op.create_table('external_identity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('issuer', sa.String(length=500), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_external_identity_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_identity')),
+    sa.UniqueConstraint('issuer', 'subject', name=op.f('uq_external_identity_issuer_subject'))
+    )
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_external_identity_user_id'), ['user_id'], unique=False)
 
     op.create_table('password_reset',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,6 +113,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitation_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitation_paper_id'), ['paper_id'], unique=False)
 
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('password_login', sa.Boolean(), server_default=sa.text('1'), nullable=False))
+
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True))
 
@@ -96,6 +127,9 @@ def downgrade():
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('last_login_at')
 
+    with op.batch_alter_table('organisation', schema=None) as batch_op:
+        batch_op.drop_column('password_login')
+
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_paper_id'))
         batch_op.drop_index(batch_op.f('ix_invitation_organisation_id'))
@@ -106,9 +140,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
 
     op.drop_table('password_reset')
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_external_identity_user_id'))
+
+    op.drop_table('external_identity')
     with op.batch_alter_table('admin_log_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admin_log_entry_created_at'))
 
     op.drop_table('admin_log_entry')
+    op.drop_table('identity_provider')
     op.drop_table('admin_log_head')
     # ### end Alembic commands ###

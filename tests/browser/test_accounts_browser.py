@@ -100,3 +100,52 @@ def test_password_reset_by_email(
     page.locator("main form [type=submit]").click()
     page.wait_for_url(live("/"))
     check_a11y(page)
+
+
+@pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
+def test_single_sign_on_through_a_real_provider(
+    page: Page, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import requests
+    from oidc_provider_mock import run_server_in_thread
+
+    from tests.browser.conftest import _WATCHES
+
+    live = live_server
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    with run_server_in_thread() as server:
+        issuer = f"http://localhost:{server.server_port}"
+        live.app.config.update(
+            BASE_URL=live.url,
+            OIDC_ALLOW_HTTP=True,
+            OIDC_PROVIDERS=json.dumps(
+                [
+                    {
+                        "key": "stadt",
+                        "label": "Stadtportal",
+                        "issuer": issuer,
+                        "client_id": "konzeptwerk",
+                        "client_secret": "geheim",
+                        "organisation_rules": ["domain:stadt.example = CITY"],
+                    }
+                ]
+            ),
+        )
+        claims = {"email": "lena@stadt.example", "email_verified": True, "name": "Lena Amt"}
+        assert requests.put(f"{issuer}/users/lena", json=claims, timeout=10).status_code == 204
+        page.goto(live("/login"))
+        check_a11y(page)
+        page.get_by_role("link", name="Anmelden mit Stadtportal").click()
+        page.wait_for_url(f"{issuer}/oauth2/authorize**")
+        # The provider's own page is not ours to check; it only stands in for Keycloak & co.
+        _WATCHES[id(page)].checked.add(page.url.split("#")[0])
+        page.locator("input[name=sub]").fill("lena")
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(live("/"))
+        expect(page.get_by_role("link", name=re.compile("Profil"))).to_be_visible()
+        check_a11y(page)
+        page.goto(live("/profile"))
+        expect(page.locator("main")).to_contain_text("Lena Amt")
+        check_a11y(page)
