@@ -1,5 +1,5 @@
 """Administration commands for operators (issue 18.8), kept apart from ``drafting.cli``:
-``users list``, ``users invite``, ``users set-password``, ``tokens list|revoke``,
+``users list|invite|export|erase|set-password``, ``tokens list|revoke``,
 ``exports prune``, and the ``--all`` runs of ``audit verify`` and ``editions verify``.
 Registered on the groups of ``drafting.cli``.
 
@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from drafting.extensions import db
 from drafting.models import ApiToken, Export, ExportStatus, Paper, Role, User, utcnow
-from workflows import accounts, invitations, jobs
+from workflows import accounts, invitations, jobs, privacy
 from workflows.errors import WorkflowError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
@@ -89,6 +89,31 @@ def register(users_cli: click.Group, tokens_cli: click.Group) -> click.Group:
         click.echo(f"Invitation {sent.invitation.id} for {sent.invitation.email} created.")
         click.echo(f"Link (valid until {sent.invitation.expires_at:%Y-%m-%d %H:%M} UTC, once):")
         click.echo(mail.invitation_url(sent.token))
+
+    @users_cli.command("export")
+    @click.option("--email", required=True)
+    def users_export(email: str) -> None:
+        """Print everything stored about a person as JSON (GDPR Art. 15)."""
+        import json
+
+        click.echo(json.dumps(privacy.export(_user(email)), ensure_ascii=False, indent=2))
+
+    @users_cli.command("erase")
+    @click.option("--email", required=True)
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def users_erase(email: str, yes: bool) -> None:
+        """Erase a person who left (GDPR Art. 17): name and address removed, texts kept
+        under a pseudonym, logs and editions stay verifiable."""
+        user = _user(email)
+        if not yes:
+            click.confirm(
+                f"Erase {user.email} ({user.display_name})? This cannot be undone", abort=True
+            )
+        try:
+            name = privacy.erase(None, user.id)
+        except WorkflowError as err:
+            raise click.ClickException(str(err.message)) from err
+        click.echo(f"Erased; the person appears as {name!r}.")
 
     @users_cli.command("set-password")
     @click.option("--email", required=True)

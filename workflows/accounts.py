@@ -427,7 +427,7 @@ def _move(user: User, target: Organisation, actor: User | None) -> None:
                 paper_id,
                 actor,
                 "role.revoked",
-                user=user.email,
+                user_id=user.id,
                 role=granted.role.value,
                 reason="organisation_changed",
                 organisation_from=old.short_name if old is not None else "",

@@ -475,6 +475,7 @@ class AdminAction(StrEnum):
     INVITATION_RESENT = "invitation.resent"
     INVITATION_WITHDRAWN = "invitation.withdrawn"
     SSO_PROVIDER_SAVED = "sso.provider_saved"
+    USER_ERASED = "user.erased"
     ORGANISATION_LOGIN_CHANGED = "organisation.login_changed"
 
 
@@ -491,6 +492,7 @@ _ADMIN_LABELS: dict[AdminAction, Any] = {
     AdminAction.INVITATION_RESENT: _l("Invitation sent again"),
     AdminAction.INVITATION_WITHDRAWN: _l("Invitation withdrawn"),
     AdminAction.SSO_PROVIDER_SAVED: _l("Sign-in service saved"),
+    AdminAction.USER_ERASED: _l("Person erased (GDPR Art. 17)"),
     AdminAction.ORGANISATION_LOGIN_CHANGED: _l("Password login of an organisation changed"),
 }
 

@@ -147,7 +147,7 @@ def create_paper(actor: User, title: str, summary: str, *, commit: bool = True) 
     db.session.add(PaperRole(paper_id=paper.id, user_id=actor.id, role=Role.COORDINATOR))
     search.index_paper(paper)
     activity.record(paper.id, actor, "paper.created", title=title)
-    activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
+    activity.record(paper.id, actor, "role.granted", user_id=actor.id, role=Role.COORDINATOR.value)
     if commit:
         db.session.commit()
     return paper
@@ -253,7 +253,7 @@ def grant_role(actor: User, paper_id: int, email: str, role: Role | str) -> Pape
         return existing
     granted = PaperRole(paper_id=paper_id, user_id=user.id, role=role)
     db.session.add(granted)
-    activity.record(paper_id, actor, "role.granted", user=user.email, role=role.value)
+    activity.record(paper_id, actor, "role.granted", user_id=user.id, role=role.value)
     db.session.commit()
     return granted
 
@@ -271,7 +271,7 @@ def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
             raise InvalidTransition(_l("A paper needs at least one coordinator."))
     db.session.delete(granted)
     activity.record(
-        paper_id, actor, "role.revoked", user=granted.user.email, role=granted.role.value
+        paper_id, actor, "role.revoked", user_id=granted.user_id, role=granted.role.value
     )
     db.session.commit()
 

@@ -37,7 +37,7 @@ from drafting.auth import mail
 from drafting.extensions import db
 from drafting.forms import options
 from drafting.models import IdentityProvider, Organisation, User
-from workflows import accounts, adminlog, invitations, sso
+from workflows import accounts, adminlog, invitations, privacy, sso
 from workflows.actions import admin_label
 from workflows.errors import WorkflowError
 
@@ -210,6 +210,8 @@ def user(user_id: int) -> str | Response:
         password_form=AdminPasswordForm(),
         action_form=FlaskForm(),
         dormant=accounts.is_dormant(account),
+        erased=privacy.is_erased(account),
+        pseudonym=privacy.pseudonym(account),
     )
 
 
@@ -247,6 +249,8 @@ def set_password(user_id: int) -> str | Response | tuple[str, int]:
         password_form=password_form,
         action_form=FlaskForm(),
         dormant=accounts.is_dormant(account),
+        erased=privacy.is_erased(account),
+        pseudonym=privacy.pseudonym(account),
     )
     return page, 422
 
@@ -409,3 +413,36 @@ def identity_providers(provider_id: int | None = None) -> str | Response | tuple
         callback=lambda key: links.absolute(links.path_for("auth.sso_callback", key=key)),
     )
     return page, status
+
+
+@bp.get("/users/<int:user_id>/data")
+@admin_required
+def user_data(user_id: int) -> str | Response:
+    """A person's data (GDPR Art. 15), for an administrator answering a request."""
+    from drafting.auth.views import data_download
+
+    account = db.get_or_404(User, user_id)
+    data = privacy.export(account)
+    if request.args.get("format") == "json":
+        return data_download(data, account.id)
+    return render_template("auth/my_data.html", data=data, subject=account)
+
+
+@bp.post("/users/<int:user_id>/erase")
+@admin_required
+def erase_user(user_id: int) -> Response | tuple[str, int]:
+    """Erase a person who left (GDPR Art. 17) after the administrator typed their address."""
+    account = db.get_or_404(User, user_id)
+    form = FlaskForm()
+    confirm = (request.form.get("confirm_email") or "").strip().lower()
+    if form.validate_on_submit():
+        if confirm != account.email:
+            flash(_("Type the person's e-mail address exactly to confirm the erasure."), "error")
+            return redirect(url_for("admin.user", user_id=account.id, _anchor="erase"))
+        try:
+            name = privacy.erase(current_user, account.id)
+        except WorkflowError as err:
+            flash(str(err.message), "error")
+        else:
+            flash(_("The person was erased; they now appear as “%(name)s”.", name=name), "success")
+    return redirect(url_for("admin.user", user_id=account.id))

@@ -1,11 +1,14 @@
-"""API routes of accounts: invitations."""
+"""API routes of accounts: invitations, and personal data (GDPR)."""
 
 from __future__ import annotations
+
+from flask import Response, jsonify
 
 from drafting.api import api_user, bp, schemas
 from drafting.auth import mail
 from drafting.models import Invitation
-from workflows import accounts, invitations
+from workflows import accounts, invitations, privacy
+from workflows.errors import NotAllowed
 
 
 def invitation_model(invitation: Invitation) -> schemas.Invitation:
@@ -37,3 +40,18 @@ def create_invitation() -> tuple[schemas.Invitation, int]:
     )
     mail.send_invitation(sent.invitation, sent.token)
     return invitation_model(sent.invitation), 201
+
+
+@bp.get("/me/export")
+def my_data() -> Response:
+    """Everything stored about the caller (GDPR Art. 15), as JSON."""
+    return jsonify(privacy.export(api_user()))
+
+
+@bp.post("/admin/users/<int:user_id>/erase")
+def erase_user(user_id: int) -> Response:
+    """Erase a person who left (GDPR Art. 17), administrators only → ``{"pseudonym"}``."""
+    user = api_user()
+    if not user.is_admin:
+        raise NotAllowed("only administrators may erase people")
+    return jsonify({"pseudonym": privacy.erase(user, user_id)})

@@ -825,6 +825,29 @@ PATHS.update(
                 _body(_ref("NewInvitation"), "Who is invited, where to."),
             ),
         },
+        "/me/export": {
+            "get": _get(
+                "exportMyData",
+                "Everything stored about the caller (GDPR Art. 15): profile, roles, versions, "
+                "comments, suggestions, decisions, drafts, notifications, logins, tokens, log "
+                "entries.",
+                {"200": _answer("The personal data.", {"type": "object"})},
+            ),
+        },
+        "/admin/users/{user_id}/erase": {
+            "parameters": [_id("user_id", "A user account.")],
+            "post": _post(
+                "eraseUser",
+                "Erase a person who left (GDPR Art. 17, administrators): name and address are "
+                "removed, texts stay under a pseudonym, logs and editions stay verifiable.",
+                {
+                    "200": _answer(
+                        "The pseudonym.",
+                        _obj(["pseudonym"], {"pseudonym": {"type": "string"}}),
+                    )
+                },
+            ),
+        },
         "/notifications": {
             "get": {
                 "operationId": "listNotifications",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +38,7 @@ from drafting.auth_setup import SESSION_KEY
 from drafting.extensions import db
 from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
-from workflows import accounts, invitations, resets, sessions, sso
+from workflows import accounts, invitations, privacy, resets, sessions, sso
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("auth", __name__)
@@ -360,3 +361,27 @@ def accept_invitation(token: str) -> str | Response | tuple[str, int]:
                 return redirect(url_for("papers.show", paper_id=invitation.paper_id))
             return redirect(url_for("papers.index"))
     return render_template("auth/invitation.html", form=form, invitation=invitation)
+
+
+# --- personal data (GDPR Art. 15) ---------------------------------------------------------------
+
+
+@bp.get("/profile/data")
+@login_required
+def my_data() -> str | Response:
+    """Everything stored about the user: a readable page (print it as PDF), or JSON."""
+    data = privacy.export(current_user)
+    if request.args.get("format") == "json":
+        return data_download(data, current_user.id)
+    return render_template("auth/my_data.html", data=data, subject=current_user)
+
+
+def data_download(data: dict[str, Any], user_id: int) -> Response:
+    """Answer the Art. 15 data as a JSON file download."""
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    name = f"konzeptwerk-personal-data-{user_id}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
