@@ -111,7 +111,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from drafting.admin.views import bp as admin_bp
     from drafting.api import bp as api_bp
     from drafting.api.docs import bp as api_docs_bp
+    from drafting.auth import sso as auth_sso
     from drafting.auth.views import bp as auth_bp
+
+    auth_sso.init_app(app)
     from drafting.comments.views import bp as comments_bp
     from drafting.export_pages.views import bp as exporting_bp
     from drafting.figure_pages import bp as figures_bp

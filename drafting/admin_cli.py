@@ -1,7 +1,7 @@
 """Administration commands for operators (issue 18.8), kept apart from ``drafting.cli``:
-``users list``, ``users set-password``, ``tokens list|revoke``, ``exports prune``, and the
-``--all`` runs of ``audit verify`` and ``editions verify``. Registered on the groups of
-``drafting.cli``.
+``users list|invite|export|erase|set-password``, ``tokens list|revoke``,
+``exports prune``, and the ``--all`` runs of ``audit verify`` and ``editions verify``.
+Registered on the groups of ``drafting.cli``.
 
 Every check exits non-zero on any problem, so cron or CI can alert on it.
 """
@@ -17,8 +17,8 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from drafting.extensions import db
-from drafting.models import ApiToken, Export, ExportStatus, Paper, User, utcnow
-from workflows import accounts
+from drafting.models import ApiToken, Export, ExportStatus, Paper, Role, User, utcnow
+from workflows import accounts, invitations, jobs, privacy
 from workflows.errors import WorkflowError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
@@ -61,6 +61,59 @@ def register(users_cli: click.Group, tokens_cli: click.Group) -> click.Group:
                 f"{user.id}\t{user.email}\t{user.organisation.short_name}\t{flags or '-'}\t"
                 f"{user.display_name}"
             )
+
+    @users_cli.command("invite")
+    @click.option("--email", required=True, help="Address of the person to invite.")
+    @click.option("--organisation", "org_short", required=True, help="Short name.")
+    @click.option("--paper", "paper_id", type=int, default=None, help="Invite to this paper.")
+    @click.option(
+        "--role",
+        type=click.Choice([r.value for r in Role]),
+        default=None,
+        help="Role on the paper (needs --paper).",
+    )
+    @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
+    def users_invite(
+        email: str, org_short: str, paper_id: int | None, role: str | None, locale: str
+    ) -> None:
+        """Invite a person by e-mail; prints the one-time link (also sent by e-mail)."""
+        from drafting.auth import mail
+
+        try:
+            org = accounts.organisation_by_short(org_short)
+            sent = invitations.invite(None, email, org, paper_id=paper_id, role=role, locale=locale)
+        except WorkflowError as err:
+            raise click.ClickException(str(err.message)) from err
+        mail.send_invitation(sent.invitation, sent.token)
+        jobs.wait_for_background_jobs(30)
+        click.echo(f"Invitation {sent.invitation.id} for {sent.invitation.email} created.")
+        click.echo(f"Link (valid until {sent.invitation.expires_at:%Y-%m-%d %H:%M} UTC, once):")
+        click.echo(mail.invitation_url(sent.token))
+
+    @users_cli.command("export")
+    @click.option("--email", required=True)
+    def users_export(email: str) -> None:
+        """Print everything stored about a person as JSON (GDPR Art. 15)."""
+        import json
+
+        click.echo(json.dumps(privacy.export(_user(email)), ensure_ascii=False, indent=2))
+
+    @users_cli.command("erase")
+    @click.option("--email", required=True)
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def users_erase(email: str, yes: bool) -> None:
+        """Erase a person who left (GDPR Art. 17): name and address removed, texts kept
+        under a pseudonym, logs and editions stay verifiable."""
+        user = _user(email)
+        if not yes:
+            click.confirm(
+                f"Erase {user.email} ({user.display_name})? This cannot be undone", abort=True
+            )
+        try:
+            name = privacy.erase(None, user.id)
+        except WorkflowError as err:
+            raise click.ClickException(str(err.message)) from err
+        click.echo(f"Erased; the person appears as {name!r}.")
 
     @users_cli.command("set-password")
     @click.option("--email", required=True)
@@ -149,7 +202,9 @@ def edition_problems(paper_id: int) -> list[str]:
 
 
 def audit_verify_all() -> None:
-    """Recompute the hash chain of every paper; exit non-zero on any problem."""
+    """Recompute the hash chain of every paper and of the administrators' log; exit non-zero
+    on any problem."""
+    from workflows import adminlog
     from workflows.activity import verify
 
     bad = 0
@@ -158,9 +213,12 @@ def audit_verify_all() -> None:
         for problem in verify(paper_id):
             bad += 1
             click.echo(f"paper {paper_id}, entry {problem.seq}: {problem.problem}", err=True)
+    for problem in adminlog.verify():
+        bad += 1
+        click.echo(f"administrators' log, entry {problem.seq}: {problem.problem}", err=True)
     if bad:
         raise click.ClickException(f"{bad} problem(s) in the activity logs")
-    click.echo(f"activity logs of {len(papers)} paper(s) are intact")
+    click.echo(f"activity logs of {len(papers)} paper(s) and the administrators' log are intact")
 
 
 def editions_verify_all() -> None:

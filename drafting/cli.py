@@ -37,7 +37,11 @@ def orgs_create(name: str, short_name: str, kind: str, may_create_papers: bool) 
     """Create a partner organisation."""
     try:
         org = accounts.create_organisation(
-            name, short_name, kind, may_create_papers=may_create_papers
+            name,
+            short_name,
+            kind,
+            may_create_papers=may_create_papers,
+            audit_as=accounts.COMMAND_LINE,
         )
     except WorkflowError as err:
         _fail(err)
@@ -53,7 +57,12 @@ def orgs_paper_creation(short_name: str, allowed: str) -> None:
     try:
         org = accounts.organisation_by_short(short_name)
         accounts.update_organisation(
-            org.id, org.name, org.short_name, org.kind, may_create_papers=allowed == "allow"
+            org.id,
+            org.name,
+            org.short_name,
+            org.kind,
+            may_create_papers=allowed == "allow",
+            audit_as=accounts.COMMAND_LINE,
         )
     except WorkflowError as err:
         _fail(err)
@@ -114,7 +123,15 @@ def users_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         org = accounts.organisation_by_short(org_short)
-        user = accounts.create_user(email, name, org, password, is_admin=admin, locale=locale)
+        user = accounts.create_user(
+            email,
+            name,
+            org,
+            password,
+            is_admin=admin,
+            locale=locale,
+            audit_as=accounts.COMMAND_LINE,
+        )
     except WorkflowError as err:
         _fail(err)
     else:
@@ -134,7 +151,7 @@ def users_move(email: str, org_short: str) -> None:
     if user is None:
         raise click.ClickException("no such user")
     try:
-        accounts.move_user(user.id, org.id)
+        accounts.move_user(user.id, org.id, audit_as=accounts.COMMAND_LINE)
     except WorkflowError as err:
         _fail(err)
     else:
@@ -146,7 +163,7 @@ def users_move(email: str, org_short: str) -> None:
 def users_deactivate(email: str) -> None:
     """Deactivate a user account; its sessions and tokens stop working at once."""
     try:
-        user = accounts.deactivate_user(email)
+        user = accounts.deactivate_user(email, audit_as=accounts.COMMAND_LINE)
     except WorkflowError:
         raise click.ClickException("no such user") from None
     click.echo(f"Deactivated {user.email}; its sessions ended and its API tokens are revoked.")

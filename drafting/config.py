@@ -136,6 +136,19 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "konzeptwerk@localhost"),
+        # Accounts (docs/operations.md): invitation links are valid for days, password-reset
+        # links for minutes; reset requests are throttled per address and per e-mail address.
+        "INVITATION_DAYS": _int("INVITATION_DAYS", 7),
+        # Single sign-on (OpenID Connect): providers as a JSON list (README, "Accounts"); http
+        # issuers only for development and tests.
+        "OIDC_PROVIDERS": os.environ.get("OIDC_PROVIDERS", ""),
+        "OIDC_ALLOW_HTTP": _bool("OIDC_ALLOW_HTTP"),
+        # Accounts without a login for this long are flagged on the admin page (retention).
+        "ACCOUNT_DORMANT_DAYS": _int("ACCOUNT_DORMANT_DAYS", 365),
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        "PASSWORD_RESET_RATE_LIMIT": os.environ.get(
+            "PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes;20 per day"
+        ),
         # Where users reach the app; links in e-mails are built from it.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # --- operations (docs/operations.md) ---

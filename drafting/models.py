@@ -101,6 +101,8 @@ class Organisation(Model):
     kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
     # An installation may keep paper creation to some organisations (e.g. the ministry).
     may_create_papers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # False: its people log in only through single sign-on (an identity provider).
+    password_login: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
@@ -123,6 +125,8 @@ class User(UserMixin, Model):
     # Changing it logs out every session of the user (password change, deactivation).
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # Set at each login (administrators see it; retention flags accounts long unused).
+    last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -180,6 +184,139 @@ class LoginSession(Model):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class IdentityProvider(Model):
+    """An OpenID Connect identity provider people may log in through (admin page)."""
+
+    __tablename__ = "identity_provider"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # In the login URL (/login/sso/<key>): letters, digits and hyphens.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret: Mapped[str] = mapped_column(String(500), default="")
+    email_claim: Mapped[str] = mapped_column(String(80), default="email")
+    organisation_claim: Mapped[str] = mapped_column(String(80), default="")
+    # One rule a line: "domain:stadt.example = CITY" or "claim:IHK Musterstadt = IHK".
+    organisation_rules: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+class ExternalIdentity(Model):
+    """A person's account at an identity provider (issuer + subject), linked to a user."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Invitation(Model):
+    """An invitation to create an account in an organisation (and take a role on a paper).
+
+    The link's token is random; only its SHA-256 is stored. It is valid ``INVITATION_DAYS``
+    and once: ``accepted_at`` or ``withdrawn_at`` ends it.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    paper_id: Mapped[int | None] = mapped_column(
+        ForeignKey("paper.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    role: Mapped[Role | None] = mapped_column(_enum(Role, "invitation_role"), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    paper: Mapped[Paper | None] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def is_pending(self, now: datetime | None = None) -> bool:
+        """Tell whether the invitation can still be accepted."""
+        return (
+            self.accepted_at is None
+            and self.withdrawn_at is None
+            and self.expires_at > (now or utcnow())
+        )
+
+
+class AdminLogEntry(Model):
+    """An append-only record of an administrator's action, chained like a paper's log.
+
+    People and organisations are named by id only: names and addresses live outside the
+    hashed content, so pseudonymising a person keeps the chain verifiable.
+    """
+
+    __tablename__ = "admin_log_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class AdminLogHead(Model):
+    """The head of the administrators' log: one row, locked by each writer."""
+
+    __tablename__ = "admin_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PasswordReset(Model):
+    """A one-time link to set a new password (valid ``PASSWORD_RESET_MINUTES``); only the
+    SHA-256 of its token is stored."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 

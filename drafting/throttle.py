@@ -272,3 +272,15 @@ def password_guess_succeeded(user_id: int) -> None:
     """Give the password check its attempt back."""
     limits = current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
     throttle().give_back("password", str(user_id), limits)
+
+
+def check_reset_request(email: str, address: str) -> Refusal | None:
+    """Count a password-reset request for the network address and the e-mail address.
+
+    Known and unknown addresses count alike, so the limit tells a visitor nothing either.
+    """
+    limits = current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+    refusal = throttle().hit("reset-address", address, limits)
+    if refusal is None:
+        refusal = throttle().hit("reset-account", email.strip().lower(), limits)
+    return refusal

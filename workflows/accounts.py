@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, Literal, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,10 +19,11 @@ from zxcvbn import zxcvbn
 
 from drafting.extensions import db
 from drafting.models import ApiToken, Organisation, OrgKind, Paper, PaperRole, User, utcnow
-from workflows import activity, sessions
+from workflows import activity, adminlog, sessions
 from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 from workflows.uow import unit_of_work, use_case
 
+T = TypeVar("T")
 _hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
 
 
@@ -39,6 +42,22 @@ def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
         hasher = PasswordHasher(time_cost=key[0], memory_cost=key[1])
         _hashers[key] = (hasher, hasher.hash("not-a-password-of-anyone"))
     return _hashers[key]
+
+
+#: ``audit_as`` of an action run from the command line: logged without a person.
+COMMAND_LINE: Literal["cli"] = "cli"
+Auditor = User | Literal["cli"] | None
+
+
+def _audit(
+    audit_as: Auditor, action: str, target_kind: str, target_id: int | None, **details: Any
+) -> None:
+    """Log an administrator's action (``audit_as`` a user, or "cli"); None logs nothing
+    (fixtures, the demo)."""
+    if audit_as is None:
+        return
+    actor = None if isinstance(audit_as, str) else audit_as
+    adminlog.record(actor, action, target_kind, target_id, **details)
 
 
 MIN_PASSWORD = 10
@@ -133,7 +152,11 @@ def normalise_email(email: str) -> str:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None without telling why."""
+    """Return the active user with these credentials, or None without telling why.
+
+    :raises NotAllowed: for the right password of a person whose organisation logs in only
+        through single sign-on.
+    """
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
         try:
@@ -148,6 +171,14 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.is_active:
         return None
+    if not user.organisation.password_login:
+        # Only after the right password: nobody learns anything they did not know.
+        raise NotAllowed(
+            _l(
+                "Your organisation logs in through single sign-on only: use the button of "
+                "your sign-in service below."
+            )
+        )
     if _hasher().check_needs_rehash(user.password_hash):
         with unit_of_work():
             user.password_hash = hash_password(password)
@@ -156,7 +187,12 @@ def authenticate(email: str, password: str) -> User | None:
 
 @use_case
 def create_organisation(
-    name: str, short_name: str, kind: OrgKind | str, *, may_create_papers: bool = True
+    name: str,
+    short_name: str,
+    kind: OrgKind | str,
+    *,
+    may_create_papers: bool = True,
+    audit_as: Auditor = None,
 ) -> Organisation:
     """Create a partner organisation with a unique name and short name."""
     name, short_name = (name or "").strip(), (short_name or "").strip()
@@ -179,6 +215,8 @@ def create_organisation(
         name=name, short_name=short_name, kind=kind, may_create_papers=may_create_papers
     )
     db.session.add(org)
+    db.session.flush()
+    _audit(audit_as, "organisation.created", "organisation", org.id, kind=kind.value)
     return org
 
 
@@ -190,6 +228,8 @@ def update_organisation(
     kind: OrgKind | str,
     *,
     may_create_papers: bool | None = None,
+    password_login: bool | None = None,
+    audit_as: Auditor = None,
 ) -> None:
     """Change an organisation's names and kind, and whether its users may create papers."""
     org = db.session.get(Organisation, org_id)
@@ -207,6 +247,19 @@ def update_organisation(
     org.name, org.short_name, org.kind = name, short_name, OrgKind(kind)
     if may_create_papers is not None:
         org.may_create_papers = may_create_papers
+    if password_login is not None and password_login != org.password_login:
+        org.password_login = password_login
+        _audit(
+            audit_as, "organisation.login_changed", "organisation", org.id, password=password_login
+        )
+    _audit(
+        audit_as,
+        "organisation.updated",
+        "organisation",
+        org.id,
+        kind=org.kind.value,
+        may_create_papers=org.may_create_papers,
+    )
 
 
 def organisation_by_short(short_name: str) -> Organisation:
@@ -230,6 +283,7 @@ def create_user(
     is_admin: bool = False,
     locale: str = "de",
     check_strength: bool = True,
+    audit_as: Auditor = None,
 ) -> User:
     """Create an active user account in an organisation.
 
@@ -256,6 +310,10 @@ def create_user(
         locale=locale if locale in LOCALES else "de",
     )
     db.session.add(user)
+    db.session.flush()
+    _audit(
+        audit_as, "user.created", "user", user.id, organisation_id=organisation.id, admin=is_admin
+    )
     return user
 
 
@@ -279,12 +337,20 @@ def update_user(
     target = db.session.get(Organisation, organisation_id)
     if target is None:
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
+    if user.display_name != display_name.strip():
+        _audit(actor, "user.updated", "user", user.id, field="display_name")
     user.display_name = display_name.strip()
     if user.organisation_id != organisation_id:
+        _audit(actor, "user.moved", "user", user.id, organisation_id=organisation_id)
         _move(user, target, actor)
     user.locale = locale if locale in LOCALES else "de"
     if user.active and not active:
         end_access(user)
+        _audit(actor, "user.deactivated", "user", user.id)
+    elif active and not user.active:
+        _audit(actor, "user.reactivated", "user", user.id)
+    if user.is_admin != is_admin:
+        _audit(actor, "user.updated", "user", user.id, admin=is_admin)
     user.active = active
     user.is_admin = is_admin
     return user
@@ -304,7 +370,7 @@ def end_access(user: User, *, keep_session: str | None = None) -> None:
 
 
 @use_case
-def deactivate_user(email: str) -> User:
+def deactivate_user(email: str, *, audit_as: Auditor = None) -> User:
     """Deactivate an account: it can no longer log in, its sessions and tokens end.
 
     :raises NotFound: when no user has this address.
@@ -312,13 +378,17 @@ def deactivate_user(email: str) -> User:
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
         raise NotFound(_l("User not found."))
+    if user.active:
+        _audit(audit_as, "user.deactivated", "user", user.id)
     user.active = False
     end_access(user)
     return user
 
 
 @use_case
-def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> User:
+def move_user(
+    user_id: int, organisation_id: int, actor: User | None = None, *, audit_as: Auditor = None
+) -> User:
     """Move a user to another organisation; their roles on papers end (see :func:`_move`).
 
     :raises NotFound: for an unknown user.
@@ -331,6 +401,7 @@ def move_user(user_id: int, organisation_id: int, actor: User | None = None) -> 
     if target is None:
         raise ValidationFailed(_l("Unknown organisation."), field="organisation")
     if user.organisation_id != organisation_id:
+        _audit(audit_as, "user.moved", "user", user.id, organisation_id=organisation_id)
         _move(user, target, actor)
     return user
 
@@ -359,7 +430,7 @@ def _move(user: User, target: Organisation, actor: User | None) -> None:
                 paper_id,
                 actor,
                 "role.revoked",
-                user=user.email,
+                user_id=user.id,
                 role=granted.role.value,
                 reason="organisation_changed",
                 organisation_from=old.short_name if old is not None else "",
@@ -447,6 +518,7 @@ def set_password(actor: User | None, user: User, new: str) -> int:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     )
     end_access(user)
+    _audit(actor if actor is not None else COMMAND_LINE, "user.password_set", "user", user.id)
     import logging
 
     logging.getLogger("konzeptwerk.security").warning(
@@ -459,3 +531,121 @@ def set_password(actor: User | None, user: User, new: str) -> int:
         },
     )
     return int(revoked or 0)
+
+
+# --- lists for administrators -----------------------------------------------------------------
+
+#: Rows a page of the administrators' lists shows.
+PAGE_SIZE = 50
+#: Filters of the user list.
+USER_STATES = ("all", "active", "inactive", "dormant", "admin")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    page: int
+    pages: int
+    total: int
+
+
+def _page_of(query: Any, page: int, per_page: int) -> Page[Any]:
+    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, pages, total)
+
+
+def _like(text: str) -> str:
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def dormant_since() -> datetime:
+    """Return the moment before which an account without a login counts as dormant."""
+    return utcnow() - timedelta(days=int(current_app.config.get("ACCOUNT_DORMANT_DAYS", 365)))
+
+
+def is_dormant(user: User) -> bool:
+    """Tell whether an active account has not been used for ``ACCOUNT_DORMANT_DAYS``."""
+    last = user.last_login_at or user.created_at
+    return bool(user.active) and last is not None and last < dormant_since()
+
+
+def find_users(
+    text: str = "", state: str = "all", page: int = 1, per_page: int = PAGE_SIZE
+) -> Page[User]:
+    """Search accounts by name, e-mail address or organisation, filtered by state."""
+    query = select(User).join(Organisation, User.organisation_id == Organisation.id)
+    if text.strip():
+        pattern = _like(text)
+        query = query.where(
+            func.lower(User.display_name).like(pattern, escape="\\")
+            | func.lower(User.email).like(pattern, escape="\\")
+            | func.lower(Organisation.name).like(pattern, escape="\\")
+            | func.lower(Organisation.short_name).like(pattern, escape="\\")
+        )
+    if state == "active":
+        query = query.where(User.active.is_(True))
+    elif state == "inactive":
+        query = query.where(User.active.is_(False))
+    elif state == "admin":
+        query = query.where(User.is_admin.is_(True))
+    elif state == "dormant":
+        since = dormant_since()
+        query = query.where(
+            User.active.is_(True),
+            func.coalesce(User.last_login_at, User.created_at) < since,
+        )
+    return _page_of(query.order_by(func.lower(User.display_name), User.id), page, per_page)
+
+
+def find_organisations(text: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> Page[Any]:
+    """Search organisations by name or short name; each row is (organisation, user count)."""
+    members = (
+        select(func.count(User.id))
+        .where(User.organisation_id == Organisation.id)
+        .correlate(Organisation)
+        .scalar_subquery()
+    )
+    query = select(Organisation)
+    if text.strip():
+        pattern = _like(text)
+        query = query.where(
+            func.lower(Organisation.name).like(pattern, escape="\\")
+            | func.lower(Organisation.short_name).like(pattern, escape="\\")
+        )
+    found = _page_of(query.order_by(func.lower(Organisation.name), Organisation.id), page, per_page)
+    counts: dict[int, int] = dict(
+        db.session.execute(
+            select(Organisation.id, members).where(Organisation.id.in_([o.id for o in found.items]))
+        ).all()
+    )
+    rows = [(org, int(counts.get(org.id, 0))) for org in found.items]
+    return Page(rows, found.page, found.pages, found.total)
+
+
+@use_case
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (its logins and tokens end) or reactivate an account, as an administrator.
+
+    :raises NotAllowed: for anyone but administrators, and for their own account.
+    :raises NotFound: for an unknown account.
+    """
+    if not actor.is_admin:
+        raise NotAllowed(_l("Only administrators may do this."))
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("User not found."))
+    if user.id == actor.id:
+        raise NotAllowed(_l("Administrators cannot deactivate or demote themselves."))
+    if user.active and not active:
+        end_access(user)
+        _audit(actor, "user.deactivated", "user", user.id)
+    elif active and not user.active:
+        _audit(actor, "user.reactivated", "user", user.id)
+    user.active = active
+    return user

@@ -31,6 +31,9 @@ class Action(StrEnum):
     PARTICIPANT_REMOVED = "participant.removed"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_WITHDRAWN = "invitation.withdrawn"
+    INVITATION_ACCEPTED = "invitation.accepted"
     SECTION_CREATED = "section.created"
     SECTION_SAVED = "section.saved"
     SECTION_REMOVED = "section.removed"
@@ -190,6 +193,31 @@ _TEXTS: dict[Action, ActionText] = {
             "%(actor)s removed %(organisation)s from the paper.",
             actor=c.actor,
             organisation=c.get("organisation"),
+        ),
+    ),
+    A.INVITATION_SENT: ActionText(
+        _l("Person invited"),
+        lambda c: _(
+            "%(actor)s invited a person of %(organisation)s as %(role)s.",
+            actor=c.actor,
+            organisation=c.get("organisation"),
+            role=c.get("role"),
+        ),
+    ),
+    A.INVITATION_WITHDRAWN: ActionText(
+        _l("Invitation withdrawn"),
+        lambda c: _(
+            "%(actor)s withdrew an invitation to %(organisation)s.",
+            actor=c.actor,
+            organisation=c.get("organisation"),
+        ),
+    ),
+    A.INVITATION_ACCEPTED: ActionText(
+        _l("Invitation accepted"),
+        lambda c: _(
+            "%(actor)s accepted the invitation and joined as %(role)s.",
+            actor=c.actor,
+            role=c.get("role"),
         ),
     ),
     A.ROLE_GRANTED: ActionText(
@@ -438,3 +466,51 @@ def sentence(
         return value
     context = Context(actor or _("The system"), section, version, details or {})
     return unnest_quotes(_TEXTS[action].render(context))
+
+
+# --- the administrators' log (workflows.adminlog) -------------------------------------------
+
+
+class AdminAction(StrEnum):
+    """What an entry of the administrators' log records (the value is what the log stores)."""
+
+    ORGANISATION_CREATED = "organisation.created"
+    ORGANISATION_UPDATED = "organisation.updated"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_MOVED = "user.moved"
+    USER_PASSWORD_SET = "user.password_set"  # noqa: S105  # nosec B105 - an action name
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_WITHDRAWN = "invitation.withdrawn"
+    SSO_PROVIDER_SAVED = "sso.provider_saved"
+    USER_ERASED = "user.erased"
+    ORGANISATION_LOGIN_CHANGED = "organisation.login_changed"
+
+
+_ADMIN_LABELS: dict[AdminAction, Any] = {
+    AdminAction.ORGANISATION_CREATED: _l("Organisation created"),
+    AdminAction.ORGANISATION_UPDATED: _l("Organisation changed"),
+    AdminAction.USER_CREATED: _l("Account created"),
+    AdminAction.USER_UPDATED: _l("Account changed"),
+    AdminAction.USER_DEACTIVATED: _l("Account deactivated"),
+    AdminAction.USER_REACTIVATED: _l("Account reactivated"),
+    AdminAction.USER_MOVED: _l("Account moved to another organisation"),
+    AdminAction.USER_PASSWORD_SET: _l("Password set by an administrator"),
+    AdminAction.INVITATION_SENT: _l("Person invited"),
+    AdminAction.INVITATION_RESENT: _l("Invitation sent again"),
+    AdminAction.INVITATION_WITHDRAWN: _l("Invitation withdrawn"),
+    AdminAction.SSO_PROVIDER_SAVED: _l("Sign-in service saved"),
+    AdminAction.USER_ERASED: _l("Person erased (GDPR Art. 17)"),
+    AdminAction.ORGANISATION_LOGIN_CHANGED: _l("Password login of an organisation changed"),
+}
+
+
+def admin_label(value: str) -> str:
+    """Return the label of a stored administrators' action (the raw value if unknown)."""
+    try:
+        return str(_ADMIN_LABELS[AdminAction(value)])
+    except ValueError:
+        return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -107,12 +108,16 @@ class ChainProblem:
     problem: str
 
 
-def verify(paper_id: int) -> list[ChainProblem]:
-    """Recompute a paper's hash chain and its keyed seals; list every altered, missing or
-    reordered entry, and every entry whose chain was recomputed without the key."""
-    entries = db.session.scalars(
-        select(ActivityEntry).where(ActivityEntry.paper_id == paper_id).order_by(ActivityEntry.seq)
-    ).all()
+def check_chain(
+    entries: Sequence[Any],
+    compute_hash: Callable[[Any], str],
+    compute_mac: Callable[[str], str],
+) -> tuple[list[ChainProblem], str, int]:
+    """Walk a hash chain in order; return its problems, its last hash and the next number.
+
+    Every altered, missing or reordered entry, and every entry whose chain was recomputed
+    without the key, is a problem (the papers' logs and the administrators' log alike).
+    """
     problems: list[ChainProblem] = []
     prev = GENESIS
     expected_seq = 1
@@ -123,14 +128,24 @@ def verify(paper_id: int) -> list[ChainProblem]:
             )
         if entry.prev_hash != prev:
             problems.append(ChainProblem(entry.seq, "does not follow the previous entry"))
-        if entry_hash(entry) != entry.hash:
+        if compute_hash(entry) != entry.hash:
             problems.append(ChainProblem(entry.seq, "content was altered"))
-        elif not hmac.compare_digest(entry.mac or "", entry_mac(entry.hash)):
+        elif not hmac.compare_digest(entry.mac or "", compute_mac(entry.hash)):
             problems.append(
                 ChainProblem(entry.seq, "keyed seal does not match (rewritten without the key)")
             )
         prev = entry.hash
         expected_seq = entry.seq + 1
+    return problems, prev, expected_seq
+
+
+def verify(paper_id: int) -> list[ChainProblem]:
+    """Recompute a paper's hash chain and its keyed seals; list every altered, missing or
+    reordered entry, and every entry whose chain was recomputed without the key."""
+    entries = db.session.scalars(
+        select(ActivityEntry).where(ActivityEntry.paper_id == paper_id).order_by(ActivityEntry.seq)
+    ).all()
+    problems, prev, expected_seq = check_chain(entries, entry_hash, entry_mac)
     paper = db.session.get(Paper, paper_id)
     if paper is not None and (
         paper.log_seq != expected_seq - 1 or (paper.log_head or GENESIS) != prev

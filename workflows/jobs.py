@@ -19,6 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from functools import lru_cache
 from typing import Any
 
@@ -226,6 +229,30 @@ def enqueue_notification_emails(notification_ids: list[int]) -> None:
         run_in_background(send_notification_email, notification_id, retry=MAIL_RETRIES)
 
 
+def enqueue_email(message: EmailMessage) -> None:
+    """Send an e-mail that is not a notification (invitation, password reset) in the background:
+    on rq when Redis is configured and reachable, else on this process's background thread.
+
+    Call it after the action's commit. Without ``MAIL_SERVER`` nothing is sent.
+    """
+    raw = message.as_bytes()
+    if current_app.config.get("REDIS_URL"):
+        try:
+            get_queue(MAIL_QUEUE).enqueue(
+                send_message,
+                raw,
+                retry=Retry(max=len(MAIL_RETRY_INTERVALS), interval=MAIL_RETRY_INTERVALS),
+                description="account e-mail",
+                # A link in it is a credential: keep it in Redis no longer than needed.
+                result_ttl=0,
+                failure_ttl=3600,
+            )
+            return
+        except RedisError as err:
+            log.warning("Redis unusable (%s); sending an account e-mail in-process", err)
+    run_in_background(send_message, raw)
+
+
 # --- after-commit dispatch ----------------------------------------------------------------
 
 
@@ -405,6 +432,19 @@ def send_notification_email(notification_id: int) -> bool:
             .values(emailed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+    return True
+
+
+def send_message(raw: bytes) -> bool:
+    """Send a composed e-mail (given as bytes); tell whether it went out.
+
+    :raises smtplib.SMTPException: when the mail server refuses the message (rq retries).
+    :raises OSError: when the mail server cannot be reached (rq retries).
+    """
+    if not notifications.emails_enabled():
+        log.info("MAIL_SERVER is not configured; an account e-mail was not sent")
+        return False
+    _send(message_from_bytes(raw, policy=default_policy))
     return True
 
 

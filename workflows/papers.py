@@ -153,7 +153,7 @@ def create_paper(actor: User, title: str, summary: str) -> Paper:
     db.session.add(PaperRole(paper_id=paper.id, user_id=actor.id, role=Role.COORDINATOR))
     search.index_paper(paper)
     activity.record(paper.id, actor, "paper.created", title=title)
-    activity.record(paper.id, actor, "role.granted", user=actor.email, role=Role.COORDINATOR.value)
+    activity.record(paper.id, actor, "role.granted", user_id=actor.id, role=Role.COORDINATOR.value)
     return paper
 
 
@@ -258,7 +258,7 @@ def grant_role(actor: User, paper_id: int, email: str, role: Role | str) -> Pape
         return existing
     granted = PaperRole(paper_id=paper_id, user_id=user.id, role=role)
     db.session.add(granted)
-    activity.record(paper_id, actor, "role.granted", user=user.email, role=role.value)
+    activity.record(paper_id, actor, "role.granted", user_id=user.id, role=role.value)
     return granted
 
 
@@ -276,7 +276,7 @@ def revoke_role(actor: User, paper_id: int, role_id: int) -> None:
             raise InvalidTransition(_l("A paper needs at least one coordinator."))
     db.session.delete(granted)
     activity.record(
-        paper_id, actor, "role.revoked", user=granted.user.email, role=granted.role.value
+        paper_id, actor, "role.revoked", user_id=granted.user_id, role=granted.role.value
     )
 
 

@@ -59,6 +59,7 @@ def start(user: User, *, lifetime: int) -> str:
     )
     key = secrets.token_urlsafe(32)
     db.session.add(LoginSession(user_id=user.id, key_hash=_hash(key), created_at=now))
+    user.last_login_at = now
     db.session.flush()
     return key
 

@@ -358,6 +358,7 @@ def openapi() -> Response:
 
 # Route modules of later features register on the same blueprint (the usual Flask layout).
 from drafting.api import (  # noqa: E402,F401
+    accounts,
     comments,
     exports,
     figures,

@@ -962,6 +962,39 @@ PATHS.update(
                 },
             },
         },
+        "/invitations": {
+            "post": _post(
+                "createInvitation",
+                "Invite a person by e-mail: administrators into any organisation, coordinators "
+                "to their paper (for a participating organisation). The link goes by e-mail "
+                "only; it is valid INVITATION_DAYS days and once.",
+                {"201": _answer("The invitation.", _ref("Invitation"))},
+                _body(_ref("NewInvitation"), "Who is invited, where to."),
+            ),
+        },
+        "/me/export": {
+            "get": _get(
+                "exportMyData",
+                "Everything stored about the caller (GDPR Art. 15): profile, roles, versions, "
+                "comments, suggestions, decisions, drafts, notifications, logins, tokens, log "
+                "entries.",
+                {"200": _answer("The personal data.", {"type": "object"})},
+            ),
+        },
+        "/admin/users/{user_id}/erase": {
+            "parameters": [_id("user_id", "A user account.")],
+            "post": _post(
+                "eraseUser",
+                "Erase a person who left (GDPR Art. 17, administrators): name and address are "
+                "removed, texts stay under a pseudonym, logs and editions stay verifiable.",
+                {
+                    "200": _answer(
+                        "The pseudonym.",
+                        _obj(["pseudonym"], {"pseudonym": {"type": "string"}}),
+                    )
+                },
+            ),
+        },
         "/notifications": {
             "get": {
                 "operationId": "listNotifications",

@@ -360,6 +360,26 @@ class Round(BaseModel):
     organisations: list[OrganisationDecision]
 
 
+class NewInvitation(Request):
+    email: str = Field(json_schema_extra={"format": "email"})
+    organisation: str = Field(description="Short name of the organisation.")
+    paper_id: int | None = Field(
+        default=None, description="Invite to this paper (coordinators; needed for a role)."
+    )
+    role: Literal["coordinator", "editor", "reviewer", "signatory"] | None = None
+    locale: Literal["de", "en"] = Field(default="de", description="Language of the e-mail.")
+
+
+class Invitation(BaseModel):
+    id: int
+    email: str
+    organisation: str = Field(description="Short name.")
+    paper_id: int | None
+    role: str | None
+    created_at: Timestamp
+    expires_at: Timestamp
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Review,
     ReviewState,
@@ -400,6 +420,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     PresenceBeat,
     PresenceEntry,
     Presence,
+    NewInvitation,
+    Invitation,
 )
 
 

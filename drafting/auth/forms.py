@@ -10,6 +10,17 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from drafting.forms import options
 
 
+def _new_password_field() -> PasswordField:
+    return PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=10, max=1000)],
+        description=_l(
+            "At least 10 characters, hard to guess: not your name or e-mail address, "
+            "no common word or sequence."
+        ),
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
@@ -18,14 +29,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(min=10, max=1000)],
-        description=_l(
-            "At least 10 characters, hard to guess: not your name or e-mail address, "
-            "no common word or sequence."
-        ),
-    )
+    new = _new_password_field()
     repeat = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
@@ -54,3 +58,31 @@ class TokenForm(FlaskForm):
         description=_l("To confirm that it is you."),
     )
     submit = SubmitField(_l("Create token"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new = _new_password_field()
+    repeat = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Set new password"))
+
+
+class AcceptInvitationForm(FlaskForm):
+    display_name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("As the other partners will see it, e.g. “Marta Nowak”."),
+    )
+    new = _new_password_field()
+    repeat = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Create my account"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,13 +24,22 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting import throttle
-from drafting.auth.forms import LanguageForm, LoginForm, PasswordForm, TokenForm
+from drafting.auth import mail
+from drafting.auth.forms import (
+    AcceptInvitationForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    PasswordForm,
+    ResetPasswordForm,
+    TokenForm,
+)
 from drafting.auth_setup import SESSION_KEY
 from drafting.extensions import db
 from drafting.logs import loggable_email, security_log
 from drafting.models import ApiToken, User, utcnow
-from workflows import accounts, sessions
-from workflows.errors import ValidationFailed
+from workflows import accounts, invitations, privacy, resets, sessions, sso
+from workflows.errors import Duplicate, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -77,7 +87,7 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int, dict[str, str]]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Log a user in with e-mail address and password."""
     if current_user.is_authenticated:
         return redirect(url_for("papers.index"))
@@ -97,9 +107,14 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
                 },
             )
             flash(_wait_text(refusal), "error")
-            page = render_template("auth/login.html", form=form)
+            page = render_template("auth/login.html", form=form, providers=sso.providers())
             return page, 429, {"Retry-After": str(refusal.wait)}
-        user = accounts.authenticate(email, form.password.data or "")
+        try:
+            user = accounts.authenticate(email, form.password.data or "")
+        except NotAllowed as err:
+            throttle.login_succeeded(email, address)
+            flash(str(err.message), "error")
+            return render_template("auth/login.html", form=form, providers=sso.providers()), 403
         if user is not None:
             throttle.login_succeeded(email, address)
             _start_session(user)
@@ -114,7 +129,7 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
             },
         )
         flash(_("E-mail address or password is not correct."), "error")
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, providers=sso.providers())
 
 
 @bp.post("/logout")
@@ -201,6 +216,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 # Stay logged in here (other sessions end). Pass the user, not the proxy: a
                 # proxy stored as the request's user would resolve to itself for ever.
                 login_user(current_user._get_current_object())
+                mail.send_password_changed(current_user._get_current_object())
                 flash(
                     _(
                         "Your password was changed. Other sessions were logged out "
@@ -249,3 +265,123 @@ def revoke_token(token_id: int) -> Response:
         accounts.revoke_token(current_user, token_id)
         flash(_("The token was revoked."), "success")
     return redirect(url_for("auth.profile"))
+
+
+# --- password reset and invitations (no login needed: the link's token is the credential) ---
+
+
+def _invalid_link(message: str) -> tuple[str, int]:
+    page = render_template("auth/link_invalid.html", message=message)
+    return page, 404
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> str | Response | tuple[str, int, dict[str, str]]:
+    """Ask for a password-reset link; the answer is the same for known and unknown addresses."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        address = request.remote_addr or "unknown"
+        refusal = throttle.check_reset_request(email, address)
+        if refusal is not None:
+            security_log.warning(
+                "password reset throttled",
+                extra={"event": "reset_throttled", "remote_addr": address},
+            )
+            flash(_wait_text(refusal), "error")
+            page = render_template("auth/forgot.html", form=form)
+            return page, 429, {"Retry-After": str(refusal.wait)}
+        link = resets.request_reset(email)
+        if link is not None:
+            mail.send_reset(link.user, link.token, current_app.config["PASSWORD_RESET_MINUTES"])
+            security_log.info(
+                "password reset requested",
+                extra={"event": "reset_requested", "user_id": link.user.id},
+            )
+        return render_template("auth/forgot_sent.html", email=email)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Set a new password through a reset link; every login and token of the user ends."""
+    try:
+        reset = resets.by_token(token)
+    except NotFound as err:
+        return _invalid_link(str(err.message))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = resets.reset_password(token, form.new.data or "")
+        except NotFound as err:
+            return _invalid_link(str(err.message))
+        except ValidationFailed as err:
+            form.new.errors = [err.message]
+        else:
+            mail.send_password_changed(user)
+            security_log.warning(
+                "password reset", extra={"event": "password_reset", "user_id": user.id}
+            )
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Your password was changed. Please log in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, user=reset.user)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> str | Response | tuple[str, int]:
+    """Create the invited account: the person chooses a name and password, then lands on the
+    paper they were invited to (or the list of papers)."""
+    try:
+        invitation = invitations.by_token(token)
+    except NotFound as err:
+        return _invalid_link(str(err.message))
+    if current_user.is_authenticated:
+        flash(
+            _("You are logged in already. Log out to accept an invitation for another address."),
+            "info",
+        )
+        return redirect(url_for("papers.index"))
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(token, form.display_name.data or "", form.new.data or "")
+        except (NotFound, Duplicate) as err:
+            return _invalid_link(str(err.message))
+        except ValidationFailed as err:
+            field = form.display_name if err.extra.get("field") == "name" else form.new
+            field.errors = [err.message]
+        else:
+            _start_session(user)
+            session["locale"] = user.locale
+            flash(_("Welcome to Konzeptwerk! Your account is ready."), "success")
+            if invitation.paper_id is not None:
+                return redirect(url_for("papers.show", paper_id=invitation.paper_id))
+            return redirect(url_for("papers.index"))
+    return render_template("auth/invitation.html", form=form, invitation=invitation)
+
+
+# --- personal data (GDPR Art. 15) ---------------------------------------------------------------
+
+
+@bp.get("/profile/data")
+@login_required
+def my_data() -> str | Response:
+    """Everything stored about the user: a readable page (print it as PDF), or JSON."""
+    data = privacy.export(current_user)
+    if request.args.get("format") == "json":
+        return data_download(data, current_user.id)
+    return render_template("auth/my_data.html", data=data, subject=current_user)
+
+
+def data_download(data: dict[str, Any], user_id: int) -> Response:
+    """Answer the Art. 15 data as a JSON file download."""
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    name = f"konzeptwerk-personal-data-{user_id}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -17,7 +17,6 @@ from workflows import notifications
 
 def compose_email(notification: Notification, user: User) -> EmailMessage:
     """Write the plain-text e-mail of a notification in the recipient's language."""
-    config = current_app.config
     with force_locale(user.locale or "de"):
         text = notifications.message(notification)
         values = {
@@ -31,18 +30,27 @@ def compose_email(notification: Notification, user: User) -> EmailMessage:
         body = render_template("email/notification.txt", **values)
         subject = render_template("email/notification_subject.txt", **values)
 
+    return plain_message(user.display_name, user.email, subject, body, user.locale or "de")
+
+
+def plain_message(
+    display_name: str, address: str, subject: str, body: str, locale: str
+) -> EmailMessage:
+    """Build a plain-text e-mail from the installation to one person."""
+    config = current_app.config
     email = EmailMessage()
     # Titles and names come from users: one line only, so they cannot add header lines.
     email["Subject"] = " ".join(subject.split())
     email["From"] = config.get("MAIL_FROM") or "konzeptwerk@localhost"
-    email["To"] = Address(display_name=" ".join(user.display_name.split()), addr_spec=user.email)
+    to_name = " ".join((display_name or "").split())
+    email["To"] = Address(display_name=to_name, addr_spec=address) if to_name else address
     email["Date"] = formatdate(usegmt=True)
     # An explicit domain: without one, make_msgid looks up the host's FQDN, which can hang.
     sender_domain = str(email["From"]).rpartition("@")[2].strip("> ") or "konzeptwerk.localhost"
     email["Message-ID"] = make_msgid(domain=sender_domain)
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(body.rstrip("\n") + "\n")
-    email["Content-Language"] = user.locale or "de"  # after set_content, which drops Content-*
+    email["Content-Language"] = locale  # after set_content, which drops Content-*
     return email
 
 

@@ -63,3 +63,21 @@ class RoleForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = options(role_choices())
+
+
+class PaperInvitationForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address of the person"), validators=[DataRequired(), Length(max=254)]
+    )
+    organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    role = SelectField(
+        _l("Role on this paper"),
+        description=_l("Without a role the person reads and comments, like every member."),
+    )
+    locale = SelectField(_l("Language of the e-mail"))
+    submit = SubmitField(_l("Send invitation"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = options([("", _l("No role (read and comment)")), *role_choices()])
+        self.locale.choices = options([("de", "Deutsch"), ("en", "English")])

@@ -10,13 +10,15 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from drafting import presence
+from drafting.auth import mail as auth_mail
 from drafting.extensions import db
 from drafting.filters import ROLE_LABELS
 from drafting.forms import confirmation, options
 from drafting.models import Organisation
-from drafting.papers.forms import PaperForm, ParticipantForm, RoleForm
+from drafting.papers.forms import PaperForm, PaperInvitationForm, ParticipantForm, RoleForm
 from drafting.text.outline import heading_numbers
 from workflows import comments as comment_flow
+from workflows import invitations as invitation_flow
 from workflows import papers as paper_flow
 from workflows import reviewstate
 from workflows import sections as section_flow
@@ -117,6 +119,10 @@ def _settings_page(paper_id: int, **forms: FlaskForm) -> str:
         action_form=FlaskForm(),
         roles=paper_flow.paper_members(paper_id),
         people=paper_flow.role_candidates(paper_id),
+        invitation_form=_invitation_form(paper_id, forms.get("invitation_form")),
+        invitations=invitation_flow.open_invitations(paper_id=paper_id)[0]
+        if can_manage(access.member)
+        else [],
         participants=sorted(access.paper.participants, key=lambda p: p.organisation.name),
     )
 
@@ -248,3 +254,66 @@ def revoke_role(paper_id: int, role_id: int) -> Response:
         paper_flow.revoke_role(current_user, paper_id, role_id)
         flash(_("The role was taken away."), "success")
     return redirect(url_for("papers.settings", paper_id=paper_id))
+
+
+# --- invitations of coordinators ------------------------------------------------------------
+
+
+def _invitation_form(paper_id: int, form: PaperInvitationForm | None = None) -> PaperInvitationForm:
+    access = paper_flow.get_paper(current_user, paper_id)
+    form = form or PaperInvitationForm(formdata=None, prefix="invite")
+    form.organisation.choices = options(
+        (p.organisation_id, f"{p.organisation.name} ({p.organisation.short_name})")
+        for p in sorted(access.paper.participants, key=lambda p: p.organisation.name)
+    )
+    return form
+
+
+@bp.post("/papers/<int:paper_id>/invitations")
+@login_required
+def invite(paper_id: int) -> str | Response | tuple[str, int]:
+    """Invite a person of a participating organisation to the paper (coordinators)."""
+    form = _invitation_form(paper_id, PaperInvitationForm(prefix="invite"))
+    if form.validate_on_submit():
+        try:
+            org = db.get_or_404(Organisation, form.organisation.data)
+            sent = invitation_flow.invite(
+                current_user,
+                form.email.data or "",
+                org,
+                paper_id=paper_id,
+                role=form.role.data or None,
+                locale=form.locale.data or "de",
+            )
+        except WorkflowError as err:
+            if err.status in (403, 404):
+                raise
+            target = form.role if err.extra.get("field") == "role" else form.email
+            target.errors = [*target.errors, err.message]
+        else:
+            auth_mail.send_invitation(sent.invitation, sent.token)
+            flash(_("Invitation sent to %(email)s.", email=sent.invitation.email), "success")
+            return redirect(url_for("papers.settings", paper_id=paper_id, _anchor="invitations"))
+    return _settings_page(paper_id, invitation_form=form), 422
+
+
+@bp.post("/papers/<int:paper_id>/invitations/<int:invitation_id>/<any(resend,withdraw):action>")
+@login_required
+def invitation_action(paper_id: int, invitation_id: int, action: str) -> Response:
+    """Send an invitation of the paper again, or withdraw it (coordinators)."""
+    if FlaskForm().validate_on_submit():
+        try:
+            if action == "resend":
+                sent = invitation_flow.resend(current_user, invitation_id)
+                auth_mail.send_invitation(sent.invitation, sent.token)
+                flash(
+                    _("Invitation sent again to %(email)s.", email=sent.invitation.email), "success"
+                )
+            else:
+                withdrawn = invitation_flow.withdraw(current_user, invitation_id)
+                flash(_("Invitation to %(email)s withdrawn.", email=withdrawn.email), "success")
+        except WorkflowError as err:
+            if err.status == 403:
+                raise
+            flash(str(err.message), "error")
+    return redirect(url_for("papers.settings", paper_id=paper_id, _anchor="invitations"))

@@ -91,7 +91,7 @@ def test_audit_verify_all(runner: FlaskCliRunner, world: factories.World) -> Non
     second = factories.paper(world.coordinator, title="Zweites Papier")
     ok = runner.invoke(args=["audit", "verify", "--all"])
     assert ok.exit_code == 0, ok.output
-    assert "activity logs of 2 paper(s) are intact" in ok.output
+    assert "activity logs of 2 paper(s) and the administrators' log are intact" in ok.output
     db.session.execute(
         text("UPDATE activity_entry SET action = 'paper.forged' WHERE paper_id = :p"),
         {"p": second.id},

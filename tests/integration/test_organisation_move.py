@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from drafting.extensions import db
-from drafting.models import ActivityEntry, Notification, Paper, PaperRole, Role, SignoffDecision
+from drafting.models import (
+    ActivityEntry,
+    Notification,
+    Paper,
+    PaperRole,
+    Role,
+    SignoffDecision,
+    User,
+)
 from tests import factories
 from workflows import accounts, activity, notifications
 from workflows import comments as comment_flow
@@ -38,7 +46,7 @@ def revocations(paper_id: int, email: str) -> list[ActivityEntry]:
             .where(ActivityEntry.paper_id == paper_id, ActivityEntry.action == "role.revoked")
             .order_by(ActivityEntry.seq)
         )
-        if e.details.get("user") == email
+        if e.details.get("user_id") == db.session.scalar(select(User.id).where(User.email == email))
     ]
 
 
