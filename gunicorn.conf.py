@@ -13,8 +13,11 @@ p95 of big pages close to their p50 (see bench/README.md).
 
 import gc
 import os
+import re
 import tempfile
 from pathlib import Path
+
+from gunicorn import glogging
 
 # Metrics of all worker processes add up at /metrics (prometheus_client's multiprocess mode):
 # each process writes its counters into this folder. Set before the app (and
@@ -30,6 +33,23 @@ preload_app = True
 timeout = 60
 _json = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "" if _json else "-") or None
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger, with the tokens of one-time links (invitations, password resets)
+    replaced in access-log lines, as the app's own request log does (drafting.logs)."""
+
+    _secret = re.compile(r"(/invitation/|/password/reset/)[^/ ?]+")
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201 — gunicorn's
+        found = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U"):
+            if isinstance(found.get(key), str):
+                found[key] = self._secret.sub(r"\1[redacted]", found[key])
+        return found
+
+
+logger_class = RedactingLogger
 # Long enough for the requests in flight to finish on a restart (SIGTERM), see
 # docs/operations.md, "Rolling restart".
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from drafting.extensions import db
+from drafting.logs import loggable_path
 from workflows.errors import WorkflowError
 
 
@@ -119,7 +120,9 @@ def init_app(app: Flask) -> None:
     def database_unavailable(err: Exception) -> Any:
         # The database restarts, fails over or is locked: a clear, retryable answer rather
         # than a 500. Whether the request's last commit went through cannot be known here.
-        app.logger.warning("database unavailable in %s %s: %s", request.method, request.path, err)
+        app.logger.warning(
+            "database unavailable in %s %s: %s", request.method, loggable_path(request.path), err
+        )
         try:
             db.session.rollback()
         except Exception:  # noqa: S110  # nosec B110 # the connection is gone; answer anyway
@@ -137,7 +140,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:
-        app.logger.exception("unhandled error in %s %s", request.method, request.path)
+        app.logger.exception(
+            "unhandled error in %s %s", request.method, loggable_path(request.path)
+        )
         db.session.rollback()
         if wants_json():
             return json_error("internal_error", "internal error", 500)

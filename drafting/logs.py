@@ -70,6 +70,16 @@ def _current_user_id() -> int | None:
     return None
 
 
+#: Paths whose last segment is a one-time credential (invitation and password-reset links):
+#: logged with the token replaced, so a log line never works as the link.
+_SECRET_PATHS = re.compile(r"^(/invitation/|/password/reset/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """Return a request path fit for the logs (one-time link tokens redacted)."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", path)
+
+
 class RequestContextFilter(logging.Filter):
     """Add request id, user id, method and path to every record written during a request."""
 
@@ -78,7 +88,7 @@ class RequestContextFilter(logging.Filter):
             record.request_id = g.get("request_id")
             record.user_id = g.get("log_user_id") or _current_user_id()
             record.method = request.method
-            record.path = request.path
+            record.path = loggable_path(request.path)
         else:
             for name in _CONTEXT_FIELDS:
                 if not hasattr(record, name):
@@ -181,7 +191,7 @@ def init_app(app: Flask) -> None:
             request_log.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                loggable_path(request.path),
                 response.status_code,
                 extra={
                     "status": response.status_code,

@@ -112,6 +112,12 @@ def _decision(c: Context) -> str:
 
 
 def _role_revoked(c: Context) -> str:
+    if c.get("reason") == "erased":
+        return _(
+            "The role %(role)s of %(user)s ended because their account was erased.",
+            role=c.get("role"),
+            user=c.get("user"),
+        )
     if c.get("reason") == "organisation_changed":
         return _(
             "The role %(role)s of %(user)s ended because they moved to another organisation.",

@@ -32,14 +32,15 @@ from drafting.models import (
     PaperRole,
     PasswordReset,
     ReviewEvent,
+    Role,
     SectionVersion,
     SignoffDecision,
     Suggestion,
     User,
     utcnow,
 )
-from workflows import accounts, adminlog
-from workflows.errors import NotAllowed, NotFound
+from workflows import accounts, activity, adminlog
+from workflows.errors import InvalidTransition, NotAllowed, NotFound
 from workflows.uow import use_case
 
 FORMAT_VERSION = 1
@@ -249,6 +250,47 @@ def is_erased(user: User) -> bool:
     return user.email.endswith("@" + ERASED_DOMAIN)
 
 
+def _end_roles(actor: User | None, user: User) -> None:
+    """End the person's roles, each logged on its paper (under the paper's write lock, in
+    ascending order so that two erasures cannot deadlock)."""
+    roles = list(
+        db.session.scalars(
+            select(PaperRole)
+            .where(PaperRole.user_id == user.id)
+            .order_by(PaperRole.paper_id, PaperRole.id)
+        )
+    )
+    for paper_id in sorted({r.paper_id for r in roles}):
+        paper = db.session.scalar(
+            select(Paper)
+            .where(Paper.id == paper_id)
+            .with_for_update(of=Paper)
+            .execution_options(populate_existing=True)
+        )
+        for granted in (r for r in roles if r.paper_id == paper_id):
+            if granted.role == Role.COORDINATOR and paper is not None:
+                others = [
+                    r for r in paper.roles if r.role == Role.COORDINATOR and r.user_id != user.id
+                ]
+                if not others:
+                    raise InvalidTransition(
+                        _l(
+                            "This person is the only coordinator of the paper “%(title)s”. "
+                            "Give another person that role first.",
+                            title=paper.title,
+                        )
+                    )
+            activity.record(
+                paper_id,
+                actor,
+                "role.revoked",
+                user_id=user.id,
+                role=granted.role.value,
+                reason="erased",
+            )
+            db.session.delete(granted)
+
+
 @use_case
 def erase(actor: User | None, user_id: int) -> str:
     """Erase a person who left (Art. 17); return their pseudonym.
@@ -261,6 +303,8 @@ def erase(actor: User | None, user_id: int) -> str:
 
     :raises NotAllowed: for anyone but administrators, and for one's own account.
     :raises NotFound: for an unknown account.
+    :raises InvalidTransition: when the person is the only coordinator of a paper (another
+        person must take that role first).
     """
     if actor is not None and not actor.is_admin:
         raise NotAllowed(_l("Only administrators may do this."))
@@ -277,7 +321,7 @@ def erase(actor: User | None, user_id: int) -> str:
         db.session.execute(delete(model).where(model.user_id == uid))
     db.session.execute(delete(PasswordReset).where(PasswordReset.user_id == uid))
     db.session.execute(delete(ExternalIdentity).where(ExternalIdentity.user_id == uid))
-    db.session.execute(delete(PaperRole).where(PaperRole.user_id == uid))
+    _end_roles(actor, user)
     db.session.execute(delete(Export).where(Export.requested_by_id == uid))
     db.session.execute(
         update(Invitation)

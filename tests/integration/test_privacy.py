@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,10 +19,10 @@ from exports.builder import build_document
 from exports.collect import collect
 from tests import factories
 from tests.conftest import api_headers
-from tests.integration.support import english, fresh, isolated_client, login
+from tests.integration.support import configured_app, english, fresh, isolated_client, login
 from workflows import activity, adminlog, comments, privacy, signoff, suggestions
 from workflows import sections as section_flow
-from workflows.errors import NotAllowed
+from workflows.errors import InvalidTransition, NotAllowed
 
 NAME = "Emil Redaktion"
 EMAIL = "editor@example.org"
@@ -244,3 +245,38 @@ def test_cli_export_and_erase(app: Flask, busy: factories.World) -> None:
     gone = runner.invoke(args=["users", "erase", "--email", EMAIL, "--yes"])
     assert gone.exit_code == 0 and "Ehemalige Person (CITY)" in gone.output
     assert runner.invoke(args=["users", "export", "--email", EMAIL]).exit_code != 0
+
+
+def test_erasure_ends_roles_in_the_papers_logs(busy: factories.World) -> None:
+    privacy.erase(busy.admin, busy.editor.id)
+    ended = db.session.scalars(
+        select(ActivityEntry).where(
+            ActivityEntry.paper_id == busy.paper.id, ActivityEntry.action == "role.revoked"
+        )
+    ).all()
+    assert [(e.details["user_id"], e.details["reason"]) for e in ended] == [
+        (busy.editor.id, "erased")
+    ]
+    assert activity.verify(busy.paper.id) == []
+
+
+def test_the_only_coordinator_cannot_be_erased(busy: factories.World) -> None:
+    with pytest.raises(InvalidTransition, match="only coordinator"):
+        privacy.erase(busy.admin, busy.coordinator.id)
+    fresh()
+    assert db.session.get(User, busy.coordinator.id).email == busy.coordinator.email  # type: ignore[union-attr]
+
+
+def test_one_time_links_stay_out_of_the_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "S3cr3t-one-time-token-value"
+    with configured_app(tmp_path, LOG_REQUESTS=True) as logged:
+        caplog.set_level("INFO")
+        browser = logged.test_client()
+        assert browser.get(f"/password/reset/{secret}").status_code == 404
+        assert browser.get(f"/invitation/{secret}").status_code == 404
+    lines = [r for r in caplog.records if r.name.startswith("konzeptwerk")]
+    assert any("/password/reset/[redacted]" in r.getMessage() for r in lines)
+    assert secret not in caplog.text
+    assert all(secret not in str(getattr(r, "path", "")) for r in caplog.records)
