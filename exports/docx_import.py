@@ -91,6 +91,16 @@ def _(message: str, **params: object) -> str:
         return message % params if params else message
 
 
+def ngettext(singular: str, plural: str, num: int, **params: object) -> str:
+    """Translate a report message with a count (English outside an application context)."""
+    try:
+        from flask_babel import ngettext as translate
+
+        return str(translate(singular, plural, num, **params))
+    except RuntimeError:
+        return (singular if num == 1 else plural) % {"num": num, **params}
+
+
 def _l(message: str) -> str:
     """Mark a message for extraction (no-op); :func:`_` translates it when used."""
     return message
@@ -1129,7 +1139,12 @@ def read(
             reader.lose(
                 "heading",
                 s.title[:60],
-                _("shortened from %(n)s to %(max)s characters", n=len(full), max=max_title),
+                ngettext(
+                    "shortened from %(n)s to %(num)d character",
+                    "shortened from %(n)s to %(num)d characters",
+                    max_title,
+                    n=len(full),
+                ),
             )
     doc.sections = sections
     # Render every section once in the accepted reading: fills the report, quotes and authors.

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import format_date, lazy_ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -149,10 +149,12 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
     max_sections, max_chars = _caps()
     if len(doc.sections) > max_sections:
         raise TooLarge(
-            _l(
-                "The document has %(count)s sections; at most %(n)s can be imported at once. "
+            lazy_ngettext(
+                "The document has %(num)d section; at most %(n)s can be imported at once. "
                 "Please split it into several documents.",
-                count=len(doc.sections),
+                "The document has %(num)d sections; at most %(n)s can be imported at once. "
+                "Please split it into several documents.",
+                len(doc.sections),
                 n=max_sections,
             ),
             field="file",
@@ -178,21 +180,25 @@ def _validate(doc: ImportedDocument) -> list[_Planned]:
         total += len(s.title) + max(len(body), len(accepted_body))
         if total > max_chars:
             raise TooLarge(
-                _l(
-                    "The document has more than %(n)s characters of text; "
+                lazy_ngettext(
+                    "The document has more than %(num)d character of text; "
                     "please split it into several documents.",
-                    n=max_chars,
+                    "The document has more than %(num)d characters of text; "
+                    "please split it into several documents.",
+                    max_chars,
                 ),
                 field="file",
                 limit=max_chars,
             )
         if max(len(body), len(accepted_body)) > max_body:
             raise TooLarge(
-                _l(
-                    "The section “%(title)s” is longer than %(n)s characters; please split "
+                lazy_ngettext(
+                    "The section “%(title)s” is longer than %(num)d character; please split "
                     "it with headings.",
+                    "The section “%(title)s” is longer than %(num)d characters; please split "
+                    "it with headings.",
+                    max_body,
                     title=s.title[:80],
-                    n=max_body,
                 ),
                 field="file",
             )

@@ -15,20 +15,24 @@ checks the seal and reads the edition hash back.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import shutil
 import subprocess  # nosec B404
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from docx import Document
 
 from exports.data import ExportData
+
+T = TypeVar("T")
 
 TIMEOUT_SECONDS = 300
 #: LibreOffice's PDF export with PDF/A-2b (SelectPdfVersion 2), as JSON filter options.
@@ -116,6 +120,21 @@ def convert(docx: bytes) -> bytes:
             raise PdfUnavailable(f"LibreOffice could not convert the document: {err}") from err
 
 
+def _without_event_loop(func: Callable[[], T]) -> T:
+    """Run ``func`` where no asyncio event loop is running.
+
+    pyHanko's synchronous API drives its asynchronous core with ``asyncio.run``, which refuses
+    to run inside a running loop (a worker thread of an async server, or a process that also
+    drives a browser through Playwright's sync API): then it runs on a short-lived thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="konzeptwerk-pyhanko") as pool:
+        return pool.submit(func).result()
+
+
 def seal(pdf: bytes, cert_file: str, key_file: str, passphrase: bytes | None = None) -> bytes:
     """Sign the PDF with the installation's certificate: PAdES baseline B, SHA-256."""
     _load_pyhanko()
@@ -140,7 +159,7 @@ def seal(pdf: bytes, cert_file: str, key_file: str, passphrase: bytes | None = N
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
     )
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = _without_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer))
     return out.getvalue()
 
 
@@ -241,7 +260,9 @@ def verify_seal(pdf: bytes, trust_roots: list[bytes]) -> SealCheck:
     if not signatures:
         return SealCheck(False, False, False, "", False)
     signature = signatures[-1]
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
+    status = _without_event_loop(
+        lambda: validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
+    )
     coverage = getattr(status, "coverage", None)
     return SealCheck(
         sealed=True,

@@ -46,7 +46,7 @@ Sub Run(sIn As String, sOut As String, sOld As String, sNew As String, sAfter As
     aStore(0).Name = &quot;FilterName&quot;
     aStore(0).Value = &quot;MS Word 2007 XML&quot;
     oDoc.storeToURL(ConvertToURL(sOut), aStore())
-    oDoc.close(True)
+    oDoc.dispose()
 End Sub
 </script:module>
 """

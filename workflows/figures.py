@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -156,7 +157,11 @@ def add_figure(
     caption = " ".join((caption or "").split())
     if len(caption) > _CAPTION_MAX:
         raise TooLarge(
-            _l("The caption is longer than %(n)s characters.", n=_CAPTION_MAX),
+            lazy_ngettext(
+                "The caption is longer than %(num)d character.",
+                "The caption is longer than %(num)d characters.",
+                _CAPTION_MAX,
+            ),
             field="caption",
             limit=_CAPTION_MAX,
         )

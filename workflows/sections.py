@@ -669,6 +669,23 @@ def discard_draft(actor: User, section_id: int) -> None:
     _clear_draft(actor, section_id)
 
 
+def sections_of_paper(paper_id: int) -> tuple[list[Section], list[Section]]:
+    """Return a paper's present and its removed sections, each in order, with one query."""
+    from sqlalchemy.orm import joinedload
+
+    every = db.session.scalars(
+        select(Section)
+        .where(Section.paper_id == paper_id)
+        .options(joinedload(Section.head).joinedload(SectionVersion.author))
+        .order_by(Section.position, Section.id)
+    ).unique()
+    present: list[Section] = []
+    removed: list[Section] = []
+    for section in every:
+        (removed if section.removed_at is not None else present).append(section)
+    return present, removed
+
+
 def list_sections(paper_id: int, *, removed: bool = False) -> list[Section]:
     """Return a paper's present (or removed) sections in order, head version and author loaded."""
     from sqlalchemy.orm import joinedload

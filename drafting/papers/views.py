@@ -67,9 +67,8 @@ def create() -> str | Response:
 def show(paper_id: int) -> str:
     """Show a paper with all its sections in order, numbered and rendered."""
     access = paper_flow.get_paper(current_user, paper_id)
-    sections = section_flow.list_sections(paper_id)
+    sections, removed = section_flow.sections_of_paper(paper_id)
     numbers = heading_numbers(s.level for s in sections)
-    removed = section_flow.list_sections(paper_id, removed=True)
     statuses = reviewstate.statuses_for(s.id for s in sections)
     writer = is_writer(access.member)
     # One query each gives the open suggestions and the comment threads, and their counts.

@@ -192,7 +192,9 @@ def test_a_real_worker_builds_the_export(setup: Setup) -> None:
         assert download.status_code == 200
         document = Document(io.BytesIO(download.data))
         assert document.core_properties.title == w.paper.title
-        assert any(p.text == "1 Ausgangslage" for p in document.paragraphs)
+        # Section headings are numbered by Word's multilevel list, not typed numbers.
+        heading = next(p for p in document.paragraphs if p.text == "Ausgangslage")
+        assert heading.style is not None and heading.style.name == "Heading 1"
         assert Queue(EXPORTS_QUEUE, connection=setup.redis).count == 0
         db.session.remove()
 

@@ -258,7 +258,7 @@ COUNT_NOUNS = (
     " threads? editions? results? bytes? times? roles? users?"
 )
 # Placeholders that name a person or a thing ("%(actor)s saved version …") are no counts.
-NOT_COUNTS = "actor user name title section organisation role edition version old other date"
+NOT_COUNTS = "actor user name title section organisation role edition version old other date who"
 COUNT = re.compile(
     r"%\((?!(?:"
     + "|".join(NOT_COUNTS.split())
