@@ -121,8 +121,21 @@ class VisualEditor {
 
     this.form.addEventListener("submit", () => { if (!this.source) { this.sync(); } });
     // A draft restored by the autosave script (editor.js) arrives through the textarea.
+    // So does text put in by other scripts (a figure inserted, a newer version merged in):
+    // what the visual editor cannot keep (footnotes, figures) switches to the Markdown source
+    // instead of being lost on the next save.
     this.textarea.addEventListener("input", () => {
-      if (!this.source && this.textarea.value !== this.lastWritten) { this.load(this.textarea.value); }
+      if (this.source || this.textarea.value === this.lastWritten) { return; }
+      if (this.md.lossy(this.textarea.value)) {
+        clearTimeout(this.timer); // a pending sync would write the older visual text back
+        this.lastWritten = this.textarea.value;
+        this.notice.textContent = this.text.lossy || "";
+        this.notice.hidden = false;
+        this.source = null; // switch without syncing: the textarea holds the newer text
+        this.setSource(true);
+        return;
+      }
+      this.load(this.textarea.value);
     });
     if (this.md.lossy(this.original)) {
       this.notice.textContent = this.text.lossy || "";

@@ -65,6 +65,8 @@ export function markdownManager(extensions) {
     // Raw HTML and images have no place in the editor's document model: a text holding
     // them opens as Markdown source, so nothing is dropped behind the writer's back.
     lossy: (markdown) => {
+      // Footnotes ([^1] and their definitions) have no node in the visual editor yet.
+      if (/\[\^[^\]\s]+\]/.test(markdown)) { return true; }
       if (!/<|!\[/.test(markdown)) { return false; } // no lexing for the common case
       let found = false;
       manager.instance.walkTokens(manager.instance.lexer(markdown), (token) => {

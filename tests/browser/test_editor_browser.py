@@ -352,3 +352,39 @@ def test_toolbar_speaks_english_when_the_user_does(page: Page, live_server: Live
         expect(tool(page, name)).to_have_count(1)
     expect(tool(page, "Bold")).to_have_attribute("title", "Bold (Ctrl+B)")
     expect(page.locator("main [role=textbox]")).to_have_attribute("lang", "en")
+
+
+def test_footnotes_and_figures_put_in_by_scripts_switch_to_the_source(
+    page: Page, live_server: LiveServer
+):
+    """Text the visual editor cannot keep (footnotes, figures) never goes through it: loaded
+    or put into the textarea by another script (figure upload, merge of a newer version), it
+    switches the editor to the Markdown source, and the save keeps it verbatim."""
+    live = live_server
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    check_a11y(page)
+    editor_of(page)
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "false")
+    text = "Die Innenstadt lebt vom Handel.[^1]\n\n[^1]: Quelle: Handelsverband 2025."
+    page.evaluate(
+        """(text) => {
+            const area = document.querySelector("#section-editor textarea[name=body]");
+            area.value = text;
+            area.dispatchEvent(new Event("input", { bubbles: true }));
+        }""",
+        text,
+    )
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#section-editor textarea[name=body]")).to_have_value(text)
+    page.wait_for_timeout(1500)  # a pending visual sync must not write the older text back
+    expect(page.locator("#section-editor textarea[name=body]")).to_have_value(text)
+    page.locator("#section-editor [type=submit]").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    assert newest_body(live, live.people.section_id) == text
+    # Opened again, it starts in the source.
+    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    check_a11y(page)
+    expect(page.locator(".visual-editor")).to_have_attribute("data-ready", "true")
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "true")
