@@ -182,9 +182,24 @@ def stored_html(value: str | None, level: int = 1, figures: FigureNumbers | None
     return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
 
 
+_ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def readable(value: Any) -> Any:
+    """Show an ISO timestamp (as JSON data carries them) as a date and time for people; any
+    other value as it is."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return when(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["readable"] = readable
     app.jinja_env.filters["stored_html"] = stored_html
     app.jinja_env.filters["tracked"] = tracked
 
