@@ -261,7 +261,7 @@ def test_erasure_ends_roles_in_the_papers_logs(busy: factories.World) -> None:
 
 
 def test_the_only_coordinator_cannot_be_erased(busy: factories.World) -> None:
-    with pytest.raises(InvalidTransition, match="only coordinator"):
+    with pytest.raises(InvalidTransition, match="only coordinator|einzige Koordination"):
         privacy.erase(busy.admin, busy.coordinator.id)
     fresh()
     assert db.session.get(User, busy.coordinator.id).email == busy.coordinator.email  # type: ignore[union-attr]
