@@ -114,7 +114,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitation_paper_id'), ['paper_id'], unique=False)
 
     with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('password_login', sa.Boolean(), server_default=sa.text('1'), nullable=False))
+        batch_op.add_column(sa.Column('password_login', sa.Boolean(), server_default=sa.true(), nullable=False))
 
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True))
