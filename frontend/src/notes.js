@@ -64,7 +64,7 @@ function numberingPlugin(text) {
       const number = numbers.get(node.attrs.label);
       const shown = number ? String(number) : node.attrs.label;
       if (node.type.name === "footnoteDefinition") {
-        const caption = `${text.footnote || "Footnote"} ${shown}:`;
+        const caption = `${text.footnoteWord || "Footnote"} ${shown}:`;
         decorations.push(Decoration.node(pos, pos + node.nodeSize, { "data-caption": caption }, { number: shown }));
       } else {
         decorations.push(Decoration.node(pos, pos + node.nodeSize, {}, { number: shown }));
@@ -105,7 +105,7 @@ export const FootnoteReference = Node.create({
       dom.dataset.footnote = "";
       const hidden = document.createElement("span");
       hidden.className = "ve-sr";
-      hidden.textContent = `${text.footnote || "Footnote"} `;
+      hidden.textContent = `${text.footnoteWord || "Footnote"} `;
       const number = document.createElement("span");
       dom.append(hidden, number);
       const show = (current, decos) => {

@@ -186,9 +186,9 @@ def test_every_construct_of_the_renderer_is_covered():
     produced = set()
     for text in CANONICAL:
         produced |= set(re.findall(r"<(\w+)[\s>]", str(render(text))))
-    # "#" is h3, "##" h4 (issue 15: sub-headings of a level-1 section); sub/sup/ins/b/i only
-    # come from raw HTML (sup also from footnotes), which the editor opens as source (see frontend/src/markdown.js,
-    # lossy()).
+    # "#" is h3, "##" h4 (issue 15: sub-headings of a level-1 section); sup comes from
+    # footnotes, figure/figcaption/img from figures; sub/ins/b/i only from raw HTML, which
+    # the editor opens as source (see frontend/src/markdown.js, lossy()).
     expected = set(
         "a blockquote br code em h3 h4 hr li ol p pre s strong".split()
         + "table thead tbody tr th td ul".split()
