@@ -58,6 +58,8 @@ class VisualEditor {
     this.form = this.textarea.form;
     this.md = markdownManager(extensions());
     this.uploadUrl = container.dataset.figureUpload || "";
+    const figures = container.dataset.figures ? document.getElementById(container.dataset.figures) : null;
+    this.paperFigures = figures ? JSON.parse(figures.textContent) : []; // [[id, caption], …]
     // Suggest mode: the base text travels as JSON data (<script type="application/json">).
     const base = container.dataset.suggestBase ? document.getElementById(container.dataset.suggestBase) : null;
     this.baseText = base ? JSON.parse(base.textContent) : null;
@@ -391,6 +393,8 @@ class VisualEditor {
         <h2 id="${id}-title"></h2>
         <p><label for="${id}-file"></label><br>
            <input type="file" id="${id}-file" accept="image/png,image/jpeg,image/svg+xml,.png,.jpg,.jpeg,.svg"></p>
+        <p class="ve-pick"><label for="${id}-pick"></label><br>
+           <select id="${id}-pick"><option value=""></option></select></p>
         <p><label for="${id}-caption"></label><br>
            <input id="${id}-caption" maxlength="500" autocomplete="off"></p>
         <p class="errors" role="alert"></p>
@@ -404,6 +408,26 @@ class VisualEditor {
     this.figureDialog.querySelector(`label[for="${id}-file"]`).textContent = this.text.figureFile || "Image file";
     this.figureDialog.querySelector(`label[for="${id}-caption"]`).textContent = this.text.caption || "Caption";
     ok.textContent = this.text.upload || "Upload and insert";
+    // Or one of the paper's figures, already uploaded: no upload, the caption is its own.
+    const pick = this.figureDialog.querySelector("select");
+    this.figureDialog.querySelector(`label[for="${id}-pick"]`).textContent = this.text.pickFigure || "Or one of the paper's figures";
+    pick.options[0].textContent = this.text.noFigure || "(none)";
+    for (const [figureId, figureCaption] of this.paperFigures) {
+      pick.append(new Option(`${figureCaption || this.text.noCaption || "(no caption)"} (${figureId})`, String(figureId)));
+    }
+    this.figureDialog.querySelector(".ve-pick").hidden = this.paperFigures.length === 0;
+    const fileInput = this.figureDialog.querySelector("input[type=file]");
+    const relabel = () => {
+      const picking = pick.value && !(fileInput.files && fileInput.files.length);
+      ok.textContent = picking ? (this.text.insert || "Insert") : (this.text.upload || "Upload and insert");
+    };
+    pick.addEventListener("change", () => {
+      const chosen = this.paperFigures.find(([figureId]) => String(figureId) === pick.value);
+      this.figureDialog.querySelector("input:not([type=file])").value = chosen ? chosen[1] : "";
+      relabel();
+    });
+    fileInput.addEventListener("change", relabel);
+    this.relabelFigureDialog = relabel;
     cancel.textContent = this.text.cancel || "Cancel";
     this.figureDialog.querySelector("form").addEventListener("submit", (event) => {
       if (event.submitter && event.submitter.value === "ok") {
@@ -420,6 +444,8 @@ class VisualEditor {
     this.figureDialog.querySelector(".errors").textContent = "";
     this.figureDialog.querySelector("input[type=file]").value = "";
     this.figureDialog.querySelector("input:not([type=file])").value = "";
+    this.figureDialog.querySelector("select").value = "";
+    this.relabelFigureDialog();
     this.figureDialog.showModal();
     this.figureDialog.querySelector("input[type=file]").focus();
   }
@@ -430,6 +456,12 @@ class VisualEditor {
     const file = this.figureDialog.querySelector("input[type=file]");
     const caption = this.figureDialog.querySelector("input:not([type=file])");
     const errors = this.figureDialog.querySelector(".errors");
+    const picked = this.figureDialog.querySelector("select").value;
+    if (picked && !(file.files && file.files.length)) {
+      this.figureDialog.close();
+      this.editor.chain().focus().insertContent({ type: "figure", attrs: { id: picked, caption: captionSource(caption.value) } }).run();
+      return;
+    }
     if (!file.files || !file.files.length) {
       errors.textContent = this.text.chooseFile || "Choose an image file.";
       file.focus();
@@ -451,6 +483,10 @@ class VisualEditor {
         }
         this.figureDialog.close();
         this.editor.chain().focus().insertContent({ type: "figure", attrs: { id: found[2], caption: found[1] } }).run();
+        // The new figure can be picked again from now on.
+        this.paperFigures.push([Number(found[2]), captionText(found[1])]);
+        this.figureDialog.querySelector("select").append(new Option(`${captionText(found[1]) || this.text.noCaption || "(no caption)"} (${found[2]})`, found[2]));
+        this.figureDialog.querySelector(".ve-pick").hidden = false;
       })
       .catch(() => { errors.textContent = this.text.uploadError || "The image could not be added."; })
       .finally(() => { button.disabled = false; });

@@ -73,8 +73,9 @@ export function diff(a, b) {
     };
     while (i < n || j < m) {
       if (i < n && j < m && a[start + i].t === b[start + j].t) { push("=", 1, 1); i += 1; j += 1; }
-      else if (j < m && (i === n || table[i * width + j + 1] >= table[(i + 1) * width + j])) { push("+", 0, 1); j += 1; }
-      else { push("-", 1, 0); i += 1; }
+      // Deletions first, as Word shows a replaced word: struck-through old, then new.
+      else if (i < n && (j === m || table[(i + 1) * width + j] >= table[i * width + j + 1])) { push("-", 1, 0); i += 1; }
+      else { push("+", 0, 1); j += 1; }
     }
   } else {
     if (n > 0) { ops.push(["-", start, endA, start, start]); }

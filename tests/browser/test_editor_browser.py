@@ -517,6 +517,38 @@ def test_no_op_save_of_a_section_with_footnote_and_figure_makes_no_version(
     assert not live.errors
 
 
+def test_pick_one_of_the_papers_figures_in_english(page: Page, live_server: LiveServer):
+    live = live_server
+    sid = live.people.section_id
+    figure_id = _add_figure(live, "Commuters [2024]")
+    login(page, live, live.people.editor)
+    page.locator("#language-select").select_option("en")
+    page.locator("form.language-switch [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    check_a11y(page)
+    page.goto(live(f"/sections/{sid}/edit"))
+    editor = editor_of(page)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Commuters arrive in the morning.")
+    # Keyboard path: inside the toolbar the arrow keys move from button to button.
+    tool(page, "Insert footnote").focus()
+    page.keyboard.press("ArrowRight")
+    expect(tool(page, "Insert figure")).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Or one of the paper’s figures").select_option(str(figure_id))
+    expect(dialog.get_by_label("Caption")).to_have_value("Commuters [2024]")
+    check_a11y(page)
+    dialog.get_by_role("button", name="Insert", exact=True).click()
+    expect(editor.locator("figure.ve-figure figcaption")).to_contain_text("Commuters [2024]")
+    assert markdown_source(page) == (
+        f"Commuters arrive in the morning.\n\n![Commuters \\[2024\\]](figure:{figure_id})"
+    )
+    assert not live.errors
+
+
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_suggest_mode_shows_tracked_changes_while_typing(
     page: Page, live_server: LiveServer, language: str
