@@ -9,7 +9,6 @@ import { Decoration, DecorationSet } from "@tiptap/pm/view";
 
 const key = new PluginKey("trackedChanges");
 const DELAY_MS = 150;
-const MAX_CELLS = 4_000_000; // beyond this the changed middle is one deletion + one insertion
 const WORD = /[\p{L}\p{N}_]+|\s+|[^\p{L}\p{N}_\s]/gu;
 
 /** The words, spaces and signs of a document, each with where it stands (null between blocks). */
@@ -40,6 +39,56 @@ export function tokens(doc) {
   return out;
 }
 
+const MAX_EDITS = 1000; // beyond this many token edits: one deletion + one insertion
+
+/**
+ * Myers' O((N+M)·D) shortest edit script between two arrays of numbers: a list of
+ * [op, count] with op "=", "-", "+", deletions before insertions where both are possible
+ * (as Word shows a replaced word). Null when more than `limit` edits are needed.
+ */
+function myers(a, b, limit) {
+  const n = a.length;
+  const m = b.length;
+  const max = Math.min(n + m, limit);
+  const offset = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace = [];
+  let found = -1;
+  for (let d = 0; d <= max && found < 0; d += 1) {
+    trace.push(v.slice(offset - d, offset + d + 1));
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) { x += 1; y += 1; }
+      v[offset + k] = x;
+      if (x >= n && y >= m) { found = d; break; }
+    }
+  }
+  if (found < 0) { return null; }
+  const steps = [];
+  let x = n;
+  let y = m;
+  for (let d = found; d > 0; d -= 1) {
+    const saved = trace[d]; // v before step d, for k in -d..d
+    const at = (k) => saved[k + d];
+    const k = x - y;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) { steps.push("="); x -= 1; y -= 1; }
+    steps.push(x === prevX ? "+" : "-");
+    x = prevX;
+    y = prevY;
+  }
+  while (x > 0 && y > 0) { steps.push("="); x -= 1; y -= 1; }
+  const runs = [];
+  for (let i = steps.length - 1; i >= 0; i -= 1) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] === steps[i]) { last[1] += 1; } else { runs.push([steps[i], 1]); }
+  }
+  return runs;
+}
+
 /** Edit script between two token lists: [op, aStart, aEnd, bStart, bEnd] with op "=", "-", "+". */
 export function diff(a, b) {
   let start = 0;
@@ -49,37 +98,26 @@ export function diff(a, b) {
   while (endA > start && endB > start && a[endA - 1].t === b[endB - 1].t) { endA -= 1; endB -= 1; }
   const ops = [];
   if (start > 0) { ops.push(["=", 0, start, 0, start]); }
-  const n = endA - start;
-  const m = endB - start;
-  if (n > 0 && m > 0 && (n + 1) * (m + 1) <= MAX_CELLS) {
-    // Longest common subsequence over the changed middle (table from the end).
-    const width = m + 1;
-    const table = new Uint32Array((n + 1) * width);
-    for (let i = n - 1; i >= 0; i -= 1) {
-      for (let j = m - 1; j >= 0; j -= 1) {
-        table[i * width + j] = a[start + i].t === b[start + j].t
-          ? table[(i + 1) * width + j + 1] + 1
-          : Math.max(table[(i + 1) * width + j], table[i * width + j + 1]);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    const push = (op, di, dj) => {
-      const last = ops[ops.length - 1];
-      if (last && last[0] === op) { last[2] += di; last[4] += dj; return; }
-      const ai = start + i;
-      const bj = start + j;
-      ops.push([op, ai, ai + di, bj, bj + dj]);
-    };
-    while (i < n || j < m) {
-      if (i < n && j < m && a[start + i].t === b[start + j].t) { push("=", 1, 1); i += 1; j += 1; }
-      // Deletions first, as Word shows a replaced word: struck-through old, then new.
-      else if (i < n && (j === m || table[(i + 1) * width + j] >= table[i * width + j + 1])) { push("-", 1, 0); i += 1; }
-      else { push("+", 0, 1); j += 1; }
+  const ids = new Map();
+  const id = (token) => {
+    let found = ids.get(token.t);
+    if (found === undefined) { found = ids.size; ids.set(token.t, found); }
+    return found;
+  };
+  const runs = myers(a.slice(start, endA).map(id), b.slice(start, endB).map(id), MAX_EDITS);
+  if (runs) {
+    let i = start;
+    let j = start;
+    for (const [op, count] of runs) {
+      const di = op === "+" ? 0 : count;
+      const dj = op === "-" ? 0 : count;
+      ops.push([op, i, i + di, j, j + dj]);
+      i += di;
+      j += dj;
     }
   } else {
-    if (n > 0) { ops.push(["-", start, endA, start, start]); }
-    if (m > 0) { ops.push(["+", endA, endA, start, endB]); }
+    if (endA > start) { ops.push(["-", start, endA, start, start]); }
+    if (endB > start) { ops.push(["+", endA, endA, start, endB]); }
   }
   if (endA < a.length) { ops.push(["=", endA, a.length, endB, b.length]); }
   return ops;
