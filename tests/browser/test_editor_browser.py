@@ -549,6 +549,32 @@ def test_pick_one_of_the_papers_figures_in_english(page: Page, live_server: Live
     assert not live.errors
 
 
+def test_footnote_and_figure_copied_in_the_editor_paste_back(page: Page, live_server: LiveServer):
+    """What the editor puts on the clipboard for its own nodes (their HTML) pastes back."""
+    live = live_server
+    figure_id = _add_figure(live, "Pendler")
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    check_a11y(page)
+    editor = editor_of(page)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    paste_html(
+        page,
+        '<p>Satz<sup data-footnote="" data-label="7" class="ve-fnref">7</sup></p>'
+        f'<figure data-figure="{figure_id}" data-caption="Pendler \\[2024\\]" class="ve-figure">'
+        f'<img src="/figures/{figure_id}" alt="Pendler [2024]">'
+        "<figcaption>Pendler [2024]</figcaption></figure>"
+        '<div data-footnote-definition="" data-label="7" class="ve-fndef"><p>Notiz</p></div>',
+    )
+    expect(editor.locator("figure.ve-figure")).to_have_count(1)
+    assert markdown_source(page) == (
+        f"Satz[^7]\n\n![Pendler \\[2024\\]](figure:{figure_id})\n\n[^7]: Notiz"
+    )
+    assert not live.errors
+
+
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_suggest_mode_shows_tracked_changes_while_typing(
     page: Page, live_server: LiveServer, language: str
