@@ -97,6 +97,13 @@ class VisualEditor {
       addKeyboardShortcuts() {
         return {
           "Mod-k": () => { self.openLinkDialog(); return true; },
+          // A selected figure (arrow keys reach it as one object): Enter edits its caption.
+          Enter: ({ editor }) => {
+            const { selection } = editor.state;
+            if (!selection.node || selection.node.type.name !== "figure") { return false; }
+            self.editCaption(selection.from, selection.node);
+            return true;
+          },
           Escape: () => { self.leave(); return true; },
         };
       },

@@ -543,6 +543,14 @@ def test_pick_one_of_the_papers_figures_in_english(page: Page, live_server: Live
     check_a11y(page)
     dialog.get_by_role("button", name="Insert", exact=True).click()
     expect(editor.locator("figure.ve-figure figcaption")).to_contain_text("Commuters [2024]")
+    # Reached with the arrow keys, Enter opens its caption.
+    page.keyboard.press("ArrowUp")  # into the text above
+    page.keyboard.press("ArrowDown")  # the figure, selected as a whole
+    page.keyboard.press("Enter")
+    caption = page.get_by_role("dialog", name="Edit caption")
+    expect(caption).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(caption).to_be_hidden()
     assert markdown_source(page) == (
         f"Commuters arrive in the morning.\n\n![Commuters \\[2024\\]](figure:{figure_id})"
     )
