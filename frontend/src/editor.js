@@ -238,7 +238,8 @@ class VisualEditor {
       this.button("alignRight", "⇒", () => alignColumn(this.editor, "right"), { can: inTable }),
     );
     this.group(
-      this.button("footnote", "ab¹", () => this.insertFootnote(), { can: () => this.editor.can().insertContent({ type: "footnoteReference", attrs: { label: "1" } }) }),
+      // Not while a figure is selected: the number would replace it.
+      this.button("footnote", "ab¹", () => this.insertFootnote(), { can: () => !this.editor.state.selection.node && this.editor.can().insertContent({ type: "footnoteReference", attrs: { label: "1" } }) }),
       ...(this.uploadUrl ? [this.button("figure", "▨", () => this.openFigureDialog(), { can: () => !inTable() })] : []),
     );
     this.sourceButton = this.button("markdown", "Markdown", () => this.setSource(!this.source), { toggle: true, always: true });
@@ -362,7 +363,7 @@ class VisualEditor {
   // As in Word: the number goes where the caret is, the note's text at the end of the
   // section, and the caret moves there to write it.
   insertFootnote() {
-    if (this.source) { return; }
+    if (this.source || this.editor.state.selection.node) { return; }
     const label = nextFootnoteLabel(this.editor.state.doc);
     const { schema } = this.editor.state;
     const { tr } = this.editor.state;
