@@ -98,11 +98,13 @@ class VisualEditor {
         return {
           "Mod-k": () => { self.openLinkDialog(); return true; },
           // A selected figure (arrow keys reach it as one object): Enter edits its caption.
+          // A selected footnote number: Enter goes to its note, as a double click in Word.
           Enter: ({ editor }) => {
             const { selection } = editor.state;
-            if (!selection.node || selection.node.type.name !== "figure") { return false; }
-            self.editCaption(selection.from, selection.node);
-            return true;
+            if (!selection.node) { return false; }
+            if (selection.node.type.name === "figure") { self.editCaption(selection.from, selection.node); return true; }
+            if (selection.node.type.name === "footnoteReference") { return self.goToNote(selection.node.attrs.label); }
+            return false;
           },
           Escape: () => { self.leave(); return true; },
         };
@@ -374,6 +376,20 @@ class VisualEditor {
     tr.scrollIntoView();
     this.editor.view.dispatch(tr);
     this.editor.commands.focus();
+  }
+
+  goToNote(label) {
+    let end = null;
+    this.editor.state.doc.descendants((node, pos) => {
+      if (end === null && node.type.name === "footnoteDefinition" && node.attrs.label === label) {
+        end = pos + node.nodeSize - 1;
+      }
+      return end === null;
+    });
+    if (end === null) { return false; }
+    const { state } = this.editor;
+    this.editor.view.dispatch(state.tr.setSelection(state.selection.constructor.near(state.doc.resolve(end), -1)).scrollIntoView());
+    return true;
   }
 
   editCaption(pos, node) {

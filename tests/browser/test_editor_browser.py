@@ -445,11 +445,15 @@ def test_insert_a_figure_and_a_footnote_with_the_toolbar(
     page.keyboard.type("Quelle: Handelsverband 2025.")
     expect(editor.locator("sup.ve-fnref")).to_have_text("Fußnote 1")
     expect(editor.locator(".ve-fndef")).to_have_attribute("data-caption", "Fußnote 1:")
+    # From the number in the text, Enter goes to the note (as a double click in Word).
+    editor.locator("sup.ve-fnref > span").last.click()  # the visible number
+    page.keyboard.press("Enter")
+    page.keyboard.type(" Seite 3.")
     check_a11y(page)
     source = markdown_source(page)
     found = re.fullmatch(
         r"Die Innenstadt lebt vom Handel\.\[\^1\]\n\n!\[Karte der Innenstadt\]\(figure:(\d+)\)"
-        r"\n\n\[\^1\]: Quelle: Handelsverband 2025\.",
+        r"\n\n\[\^1\]: Quelle: Handelsverband 2025\. Seite 3\.",
         source,
     )
     assert found, source
@@ -459,7 +463,7 @@ def test_insert_a_figure_and_a_footnote_with_the_toolbar(
     expect(page.locator("figure.md-figure figcaption").first).to_contain_text(
         "Karte der Innenstadt"
     )
-    expect(page.locator(".footnote-item").first).to_contain_text("Quelle: Handelsverband 2025.")
+    expect(page.locator(".footnote-item").first).to_contain_text("Handelsverband 2025. Seite 3.")
     check_a11y(page)
     assert not live.errors
 
