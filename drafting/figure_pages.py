@@ -89,4 +89,5 @@ def _edit_page(
         figure_error=error,
         figure_caption=caption,
         figure_added=added,
+        paper_figures=figure_flow.paper_figures(current_user, paper.id),
     )

@@ -121,6 +121,18 @@ def get_figure(user: User | None, figure_id: int) -> Figure:
     return figure
 
 
+def paper_figures(user: User | None, paper_id: int) -> list[tuple[int, str]]:
+    """Return the ids and captions of a paper's figures, oldest first (the editor's picker).
+
+    :raises NotFound: when the paper is hidden from the user.
+    """
+    get_paper(user, paper_id)
+    rows = db.session.execute(
+        select(Figure.id, Figure.caption).where(Figure.paper_id == paper_id).order_by(Figure.id)
+    ).all()
+    return [(figure_id, caption) for figure_id, caption in rows]
+
+
 @use_case
 def add_figure(
     actor: User,

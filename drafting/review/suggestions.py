@@ -78,7 +78,7 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
             flash(_("Your suggestion was sent to the editors."), "success")
             return redirect(url_for("review.suggestion", suggestion_id=suggestion.id))
     return render_template(
-        "review/suggest.html", form=form, section=section, paper=access.paper
+        "review/suggest.html", form=form, section=section, paper=access.paper, base_text=head.body
     ), status
 
 

@@ -17,6 +17,7 @@ from drafting.sections.forms import ResolveForm, SectionForm
 from drafting.text import textdiff
 from drafting.text.merge import merge3, resolve
 from drafting.text.outline import heading_numbers
+from workflows import figures as figure_flow
 from workflows import papers as paper_flow
 from workflows import sections as flow
 from workflows.errors import (
@@ -152,6 +153,7 @@ def edit(section_id: int) -> str | tuple[str, int]:
         draft=draft,
         discard_form=FlaskForm(),
         presence_others=presence.others(current_user, section),
+        paper_figures=figure_flow.paper_figures(current_user, access.paper.id),
     )
 
 

@@ -6,7 +6,9 @@ import { Editor, Extension } from "@tiptap/core";
 import { TableMap } from "@tiptap/pm/tables";
 import { extensions } from "./extensions.js";
 import { markdownManager } from "./markdown.js";
+import { captionSource, captionText, nextFootnoteLabel } from "./notes.js";
 import { cleanPastedHtml } from "./paste.js";
+import { trackedChanges } from "./tracked.js";
 
 const SYNC_DELAY_MS = 250;
 let counter = 0;
@@ -55,6 +57,12 @@ class VisualEditor {
     this.textarea = container.querySelector("textarea");
     this.form = this.textarea.form;
     this.md = markdownManager(extensions());
+    this.uploadUrl = container.dataset.figureUpload || "";
+    const figures = container.dataset.figures ? document.getElementById(container.dataset.figures) : null;
+    this.paperFigures = figures ? JSON.parse(figures.textContent) : []; // [[id, caption], …]
+    // Suggest mode: the base text travels as JSON data (<script type="application/json">).
+    const base = container.dataset.suggestBase ? document.getElementById(container.dataset.suggestBase) : null;
+    this.baseText = base ? JSON.parse(base.textContent) : null;
     this.original = this.textarea.value;
     this.originalDoc = this.md.parse(this.original);
     this.originalMarkdownCache = null;
@@ -89,6 +97,15 @@ class VisualEditor {
       addKeyboardShortcuts() {
         return {
           "Mod-k": () => { self.openLinkDialog(); return true; },
+          // A selected figure (arrow keys reach it as one object): Enter edits its caption.
+          // A selected footnote number: Enter goes to its note, as a double click in Word.
+          Enter: ({ editor }) => {
+            const { selection } = editor.state;
+            if (!selection.node) { return false; }
+            if (selection.node.type.name === "figure") { self.editCaption(selection.from, selection.node); return true; }
+            if (selection.node.type.name === "footnoteReference") { return self.goToNote(selection.node.attrs.label); }
+            return false;
+          },
           Escape: () => { self.leave(); return true; },
         };
       },
@@ -96,7 +113,11 @@ class VisualEditor {
     this.editor = new Editor({
       element: this.surface,
       injectCSS: false, // the base rules are in editor.css: no <style> element at run time
-      extensions: [...extensions(), shortcuts],
+      extensions: [
+        ...extensions({ text: this.text, onEditFigure: (editor, pos, node) => this.editCaption(pos, node) }),
+        shortcuts,
+        ...(this.baseText === null ? [] : [trackedChanges(this.md.parse(this.baseText), this.text)]),
+      ],
       content: this.originalDoc,
       editorProps: {
         attributes: {
@@ -116,8 +137,10 @@ class VisualEditor {
       onSelectionUpdate: () => this.refresh(),
       onTransaction: () => this.refresh(),
     });
+    if (this.baseText !== null) { this.root.classList.add("ve-suggest"); }
     this.buildToolbar();
     this.buildDialog();
+    if (this.uploadUrl) { this.buildFigureDialog(); }
 
     this.form.addEventListener("submit", () => { if (!this.source) { this.sync(); } });
     // A draft restored by the autosave script (editor.js) arrives through the textarea.
@@ -215,6 +238,11 @@ class VisualEditor {
       this.button("alignLeft", "⇐", () => alignColumn(this.editor, "left"), { can: inTable }),
       this.button("alignCenter", "⇔", () => alignColumn(this.editor, "center"), { can: inTable }),
       this.button("alignRight", "⇒", () => alignColumn(this.editor, "right"), { can: inTable }),
+    );
+    this.group(
+      // Not while a figure is selected: the number would replace it.
+      this.button("footnote", "ab¹", () => this.insertFootnote(), { can: () => !this.editor.state.selection.node && this.editor.can().insertContent({ type: "footnoteReference", attrs: { label: "1" } }) }),
+      ...(this.uploadUrl ? [this.button("figure", "▨", () => this.openFigureDialog(), { can: () => !inTable() })] : []),
     );
     this.sourceButton = this.button("markdown", "Markdown", () => this.setSource(!this.source), { toggle: true, always: true });
     this.sourceButton.classList.add("ve-source");
@@ -332,6 +360,160 @@ class VisualEditor {
         this.editor.chain().focus().updateAttributes("orderedList", { start }).run();
       }
     });
+  }
+
+  // As in Word: the number goes where the caret is, the note's text at the end of the
+  // section, and the caret moves there to write it.
+  insertFootnote() {
+    if (this.source || this.editor.state.selection.node) { return; }
+    const label = nextFootnoteLabel(this.editor.state.doc);
+    const { schema } = this.editor.state;
+    const { tr } = this.editor.state;
+    tr.replaceSelectionWith(schema.nodes.footnoteReference.create({ label }), false);
+    const end = tr.doc.content.size;
+    tr.insert(end, schema.nodes.footnoteDefinition.create({ label }, schema.nodes.paragraph.create()));
+    tr.setSelection(this.editor.state.selection.constructor.near(tr.doc.resolve(end + 2)));
+    tr.scrollIntoView();
+    this.editor.view.dispatch(tr);
+    this.editor.commands.focus();
+  }
+
+  goToNote(label) {
+    let end = null;
+    this.editor.state.doc.descendants((node, pos) => {
+      if (end === null && node.type.name === "footnoteDefinition" && node.attrs.label === label) {
+        end = pos + node.nodeSize - 1;
+      }
+      return end === null;
+    });
+    if (end === null) { return false; }
+    const { state } = this.editor;
+    this.editor.view.dispatch(state.tr.setSelection(state.selection.constructor.near(state.doc.resolve(end), -1)).scrollIntoView());
+    return true;
+  }
+
+  editCaption(pos, node) {
+    if (this.source) { return; }
+    this.ask({
+      title: this.text.editCaption || "Edit caption",
+      label: this.text.caption || "Caption",
+      value: captionText(node.attrs.caption),
+      type: "text",
+      removable: false,
+    }, (_answer, value) => {
+      const current = this.editor.state.doc.nodeAt(pos);
+      if (!current || current.type.name !== "figure") { return; }
+      this.editor.view.dispatch(this.editor.state.tr.setNodeMarkup(pos, null, { ...current.attrs, caption: captionSource(value) }));
+    });
+  }
+
+  buildFigureDialog() {
+    const id = `${this.id}-figure`;
+    this.figureDialog = document.createElement("dialog");
+    this.figureDialog.className = "ve-dialog";
+    this.figureDialog.setAttribute("aria-labelledby", `${id}-title`);
+    this.figureDialog.innerHTML = `
+      <form method="dialog">
+        <h2 id="${id}-title"></h2>
+        <p><label for="${id}-file"></label><br>
+           <input type="file" id="${id}-file" accept="image/png,image/jpeg,image/svg+xml,.png,.jpg,.jpeg,.svg"></p>
+        <p class="ve-pick"><label for="${id}-pick"></label><br>
+           <select id="${id}-pick"><option value=""></option></select></p>
+        <p><label for="${id}-caption"></label><br>
+           <input id="${id}-caption" maxlength="500" autocomplete="off"></p>
+        <p class="errors" role="alert"></p>
+        <p class="actions">
+          <button type="submit" value="ok" class="primary"></button>
+          <button type="submit" value="cancel" formnovalidate></button>
+        </p>
+      </form>`;
+    const [ok, cancel] = this.figureDialog.querySelectorAll("button");
+    this.figureDialog.querySelector("h2").textContent = this.text.figure || "Insert figure";
+    this.figureDialog.querySelector(`label[for="${id}-file"]`).textContent = this.text.figureFile || "Image file";
+    this.figureDialog.querySelector(`label[for="${id}-caption"]`).textContent = this.text.caption || "Caption";
+    ok.textContent = this.text.upload || "Upload and insert";
+    // Or one of the paper's figures, already uploaded: no upload, the caption is its own.
+    const pick = this.figureDialog.querySelector("select");
+    this.figureDialog.querySelector(`label[for="${id}-pick"]`).textContent = this.text.pickFigure || "Or one of the paper's figures";
+    pick.options[0].textContent = this.text.noFigure || "(none)";
+    for (const [figureId, figureCaption] of this.paperFigures) {
+      pick.append(new Option(`${figureCaption || this.text.noCaption || "(no caption)"} (${figureId})`, String(figureId)));
+    }
+    this.figureDialog.querySelector(".ve-pick").hidden = this.paperFigures.length === 0;
+    const fileInput = this.figureDialog.querySelector("input[type=file]");
+    const relabel = () => {
+      const picking = pick.value && !(fileInput.files && fileInput.files.length);
+      ok.textContent = picking ? (this.text.insert || "Insert") : (this.text.upload || "Upload and insert");
+    };
+    pick.addEventListener("change", () => {
+      const chosen = this.paperFigures.find(([figureId]) => String(figureId) === pick.value);
+      this.figureDialog.querySelector("input:not([type=file])").value = chosen ? chosen[1] : "";
+      relabel();
+    });
+    fileInput.addEventListener("change", relabel);
+    this.relabelFigureDialog = relabel;
+    cancel.textContent = this.text.cancel || "Cancel";
+    this.figureDialog.querySelector("form").addEventListener("submit", (event) => {
+      if (event.submitter && event.submitter.value === "ok") {
+        event.preventDefault();
+        this.uploadFigure(ok);
+      }
+    });
+    this.figureDialog.addEventListener("close", () => this.editor.commands.focus());
+    document.body.append(this.figureDialog);
+  }
+
+  openFigureDialog() {
+    if (this.source) { return; }
+    this.figureDialog.querySelector(".errors").textContent = "";
+    this.figureDialog.querySelector("input[type=file]").value = "";
+    this.figureDialog.querySelector("input:not([type=file])").value = "";
+    this.figureDialog.querySelector("select").value = "";
+    this.relabelFigureDialog();
+    this.figureDialog.showModal();
+    this.figureDialog.querySelector("input[type=file]").focus();
+  }
+
+  // The image goes through the section's upload route (figure_pages.py), which answers
+  // with the figure's Markdown line; the editor places that figure where the caret is.
+  uploadFigure(button) {
+    const file = this.figureDialog.querySelector("input[type=file]");
+    const caption = this.figureDialog.querySelector("input:not([type=file])");
+    const errors = this.figureDialog.querySelector(".errors");
+    const picked = this.figureDialog.querySelector("select").value;
+    if (picked && !(file.files && file.files.length)) {
+      this.figureDialog.close();
+      this.editor.chain().focus().insertContent({ type: "figure", attrs: { id: picked, caption: captionSource(caption.value) } }).run();
+      return;
+    }
+    if (!file.files || !file.files.length) {
+      errors.textContent = this.text.chooseFile || "Choose an image file.";
+      file.focus();
+      return;
+    }
+    const data = new FormData();
+    const token = this.form.querySelector("[name=csrf_token]");
+    if (token) { data.append("csrf_token", token.value); }
+    data.append("figure", file.files[0]);
+    data.append("figure_caption", caption.value);
+    button.disabled = true;
+    fetch(this.uploadUrl, { method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => response.json().catch(() => null).then((answer) => ({ ok: response.ok, answer })))
+      .then(({ ok, answer }) => {
+        const found = ok && answer && /^!\[((?:[^\]\\]|\\.)*)\]\(figure:(\d+)\)$/.exec(answer.markdown || "");
+        if (!found) {
+          errors.textContent = (answer && answer.error && answer.error.message) || this.text.uploadError || "The image could not be added.";
+          return;
+        }
+        this.figureDialog.close();
+        this.editor.chain().focus().insertContent({ type: "figure", attrs: { id: found[2], caption: found[1] } }).run();
+        // The new figure can be picked again from now on.
+        this.paperFigures.push([Number(found[2]), captionText(found[1])]);
+        this.figureDialog.querySelector("select").append(new Option(`${captionText(found[1]) || this.text.noCaption || "(no caption)"} (${found[2]})`, found[2]));
+        this.figureDialog.querySelector(".ve-pick").hidden = false;
+      })
+      .catch(() => { errors.textContent = this.text.uploadError || "The image could not be added."; })
+      .finally(() => { button.disabled = false; });
   }
 
   // Esc leaves the text for the next control of the form: the editor never traps focus.

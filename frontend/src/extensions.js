@@ -6,6 +6,7 @@ import Paragraph from "@tiptap/extension-paragraph";
 import { ListItem } from "@tiptap/extension-list";
 import { TableKit } from "@tiptap/extension-table";
 import { Markdown } from "@tiptap/markdown";
+import { Figure, FootnoteDefinition, FootnoteReference } from "./notes.js";
 
 // The paper page shows section headings as h2–h4 and body headings as h5/h6
 // (drafting/text/markdown.py); the editor shows them the same way so the outline stays valid.
@@ -70,7 +71,8 @@ const MarkdownListItem = ListItem.extend({
   },
 });
 
-export function extensions() {
+/** The editor's extensions; `text` holds the labels, `onEditFigure` opens the caption dialog. */
+export function extensions({ text = {}, onEditFigure = null } = {}) {
   return [
     StarterKit.configure({
       heading: false,
@@ -88,6 +90,9 @@ export function extensions() {
     MarkdownListItem,
     BodyHeading.configure({ levels: [1, 2, 3, 4, 5, 6] }),
     TableKit.configure({ table: { resizable: false } }),
+    FootnoteReference.configure({ text }),
+    FootnoteDefinition.configure({ text }),
+    Figure.configure({ text, onEdit: onEditFigure }),
     Markdown.configure({ markedOptions: { gfm: true } }),
   ];
 }

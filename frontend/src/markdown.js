@@ -4,12 +4,14 @@
 import { MarkdownManager } from "@tiptap/markdown";
 
 const FENCE = /^(```|~~~)/;
+const NOTE = /^\[\^[^\]\s]+\]:/;
 
 /** Tidy serialized Markdown outside fenced code blocks. */
 export function canonical(markdown) {
   const out = [];
   let fence = null;
   let blank = 0;
+  let note = -1; // where the last footnote definition starts in `out`
   for (const line of markdown.replace(/\r\n?/g, "\n").split("\n")) {
     const marker = line.trimStart().match(FENCE);
     if (fence) {
@@ -23,6 +25,12 @@ export function canonical(markdown) {
       if (blank > 1) { continue; } // one blank line separates blocks
       out.push("");
       continue;
+    }
+    // Footnote definitions of one paragraph each stand on consecutive lines, as written by
+    // hand: "[^1]: …" directly under "[^2]: …".
+    if (NOTE.test(line)) {
+      if (blank === 1 && note >= 0 && !out.slice(note, -1).includes("")) { out.pop(); }
+      note = out.length;
     }
     blank = 0;
     if (line.startsWith("|")) {
@@ -62,11 +70,11 @@ export function markdownManager(extensions) {
   return {
     parse: (markdown) => manager.parse(markdown),
     serialize: (json) => canonical(manager.serialize(json)),
-    // Raw HTML and images have no place in the editor's document model: a text holding
-    // them opens as Markdown source, so nothing is dropped behind the writer's back.
+    // Raw HTML and images other than figures (a paragraph of its own holding
+    // ![Caption](figure:<id>), notes.js) have no place in the editor's document model: a
+    // text holding them opens as Markdown source, so nothing is dropped behind the
+    // writer's back. Footnotes are nodes of the model (notes.js).
     lossy: (markdown) => {
-      // Footnotes ([^1] and their definitions) have no node in the visual editor yet.
-      if (/\[\^[^\]\s]+\]/.test(markdown)) { return true; }
       if (!/<|!\[/.test(markdown)) { return false; } // no lexing for the common case
       let found = false;
       manager.instance.walkTokens(manager.instance.lexer(markdown), (token) => {

@@ -94,7 +94,12 @@ export function cleanPastedHtml(html) {
   // Attributes carry fonts, colours, classes and office metadata: none of it is kept,
   // except what the model reads (link targets, list starts, heading ranks, alignment).
   const unwrap = [];
-  const keep = { a: ["href", "title"], ol: ["start"], td: ["align"], th: ["align"] };
+  // Footnotes and figures copied inside the editor keep what their nodes read (notes.js).
+  const keep = {
+    a: ["href", "title"], ol: ["start"], td: ["align"], th: ["align"],
+    sup: ["data-footnote", "data-label"], div: ["data-footnote-definition", "data-label"],
+    figure: ["data-figure", "data-caption"],
+  };
   for (const element of body.querySelectorAll("*")) {
     const tag = element.tagName.toLowerCase();
     const allowed = keep[tag] || [];

@@ -3,10 +3,12 @@ saves, keyboard-only use; every page and the link dialog pass axe."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import LiveServer, check_a11y, login
@@ -354,19 +356,152 @@ def test_toolbar_speaks_english_when_the_user_does(page: Page, live_server: Live
     expect(page.locator("main [role=textbox]")).to_have_attribute("lang", "en")
 
 
-def test_footnotes_and_figures_put_in_by_scripts_switch_to_the_source(
+def _png(path: Path, colour: tuple[int, int, int] = (30, 90, 160)) -> Path:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 160), colour).save(out, format="PNG")
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _save_body(live: LiveServer, section_id: int, body: str) -> None:
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from drafting.extensions import db
+        from drafting.models import User
+
+        editor_user = db.session.scalars(select(User).where(User.email == live.people.editor)).one()
+        head = section_flow.history(section_id)[0]
+        section_flow.save_section(
+            editor_user,
+            section_id,
+            title=head.title,
+            level=head.level,
+            body=body,
+            base_version=head.number,
+            note="",
+        )
+        db.session.commit()
+
+
+def _add_figure(live: LiveServer, caption: str) -> int:
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from drafting.extensions import db
+        from drafting.models import User
+        from workflows import figures as figure_flow
+
+        editor_user = db.session.scalars(select(User).where(User.email == live.people.editor)).one()
+        out = io.BytesIO()
+        Image.new("RGB", (300, 120), (200, 120, 40)).save(out, format="PNG")
+        figure = figure_flow.add_figure(
+            editor_user,
+            live.people.paper_id,
+            data=out.getvalue(),
+            filename="k.png",
+            caption=caption,
+        )
+        db.session.commit()
+        return figure.id
+
+
+def test_insert_a_figure_and_a_footnote_with_the_toolbar(
+    page: Page, live_server: LiveServer, tmp_path: Path
+):
+    live = live_server
+    sid = live.people.section_id
+    chart = _png(tmp_path / "karte.png")
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{sid}/edit"))
+    editor = editor_of(page)
+    expect(tool(page, "Fußnote einfügen")).to_have_count(1)
+    expect(tool(page, "Abbildung einfügen")).to_have_count(1)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Die Innenstadt lebt vom Handel.")
+    tool(page, "Abbildung einfügen").click()
+    dialog = page.get_by_role("dialog", name="Abbildung einfügen")
+    expect(dialog).to_be_visible()
+    check_a11y(page)
+    dialog.get_by_role("button", name="Hochladen und einfügen").click()  # no file yet
+    expect(dialog.locator("[role=alert]")).to_contain_text("Bilddatei")
+    dialog.get_by_label("Bilddatei (PNG, JPEG oder SVG)").set_input_files(str(chart))
+    dialog.get_by_label("Bildunterschrift").fill("Karte [Innenstadt]")
+    dialog.get_by_role("button", name="Hochladen und einfügen").click()
+    expect(dialog).to_be_hidden()
+    figure = editor.locator("figure.ve-figure")
+    expect(figure.locator("img")).to_have_js_property("naturalWidth", 320)
+    expect(figure.locator("figcaption")).to_contain_text("Karte [Innenstadt]")
+    # The caption is edited in a dialog, as the image's own text.
+    figure.get_by_role("button", name=re.compile("^Bildunterschrift ändern")).click()
+    page.get_by_role("dialog").get_by_label("Bildunterschrift").fill("Karte der Innenstadt")
+    page.get_by_role("dialog").get_by_role("button", name="OK").click()
+    expect(figure.locator("figcaption")).to_contain_text("Karte der Innenstadt")
+    # The footnote: its number where the caret is, its text written at the section's end.
+    editor.get_by_text("Die Innenstadt lebt vom Handel.").click()
+    page.keyboard.press("End")
+    tool(page, "Fußnote einfügen").click()
+    page.keyboard.type("Quelle: Handelsverband 2025.")
+    expect(editor.locator("sup.ve-fnref")).to_have_text("Fußnote 1")
+    expect(editor.locator(".ve-fndef")).to_have_attribute("data-caption", "Fußnote 1:")
+    # From the number in the text, Enter goes to the note (as a double click in Word).
+    editor.locator("sup.ve-fnref > span").last.click()  # the visible number
+    page.keyboard.press("Enter")
+    page.keyboard.type(" Seite 3.")
+    check_a11y(page)
+    source = markdown_source(page)
+    found = re.fullmatch(
+        r"Die Innenstadt lebt vom Handel\.\[\^1\]\n\n!\[Karte der Innenstadt\]\(figure:(\d+)\)"
+        r"\n\n\[\^1\]: Quelle: Handelsverband 2025\. Seite 3\.",
+        source,
+    )
+    assert found, source
+    page.locator("#section-editor [type=submit].primary").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    assert newest_body(live, sid) == source
+    expect(page.locator("figure.md-figure figcaption").first).to_contain_text(
+        "Karte der Innenstadt"
+    )
+    expect(page.locator(".footnote-item").first).to_contain_text("Handelsverband 2025. Seite 3.")
+    check_a11y(page)
+    assert not live.errors
+
+
+def test_no_op_save_of_a_section_with_footnote_and_figure_makes_no_version(
     page: Page, live_server: LiveServer
 ):
-    """Text the visual editor cannot keep (footnotes, figures) never goes through it: loaded
-    or put into the textarea by another script (figure upload, merge of a newer version), it
-    switches the editor to the Markdown source, and the save keeps it verbatim."""
     live = live_server
+    sid = live.people.section_id
+    figure_id = _add_figure(live, "Pendler")
+    # Hand-written: definitions on consecutive lines, a caption with an escaped bracket.
+    body = (
+        f"Pendler[^a] kommen morgens.[^2]\n\n![Pendler \\[2024\\]](figure:{figure_id})\n\n"
+        "[^a]: Zählung der Stadt.\n[^2]: Zweite Notiz\nüber zwei Zeilen."
+    )
+    _save_body(live, sid, body)
+    before = version_count(live, sid)
     login(page, live, live.people.editor)
-    page.goto(live(f"/sections/{live.people.section_id}/edit"))
+    page.goto(live(f"/sections/{sid}/edit"))
+    editor = editor_of(page)
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "false")  # no fallback
+    expect(editor.locator("sup.ve-fnref")).to_have_text(["Fußnote 1", "Fußnote 2"])
+    expect(editor.locator("figure.ve-figure img")).to_have_js_property("naturalWidth", 300)
+    expect(editor.locator("figure.ve-figure figcaption")).to_contain_text("Pendler [2024]")
     check_a11y(page)
-    editor_of(page)
-    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "false")
-    text = "Die Innenstadt lebt vom Handel.[^1]\n\n[^1]: Quelle: Handelsverband 2025."
+    editor.get_by_text("Zählung der Stadt.").click()
+    page.keyboard.type("x")
+    page.keyboard.press("Backspace")
+    page.locator("#section-editor [type=submit].primary").click()
+    page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
+    check_a11y(page)
+    assert version_count(live, sid) == before
+    assert newest_body(live, sid) == body
+    # Text put in by another script (figure upload, merge) stays in the visual editor.
+    page.goto(live(f"/sections/{sid}/edit"))
+    check_a11y(page)
+    editor = editor_of(page)
+    text = "Neu.[^1]\n\n[^1]: Quelle."
     page.evaluate(
         """(text) => {
             const area = document.querySelector("#section-editor textarea[name=body]");
@@ -375,16 +510,122 @@ def test_footnotes_and_figures_put_in_by_scripts_switch_to_the_source(
         }""",
         text,
     )
-    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "true")
+    expect(editor.locator(".ve-fndef")).to_have_text("Quelle.")
+    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "false")
+    page.wait_for_timeout(600)  # a pending visual sync must not write the older text back
     expect(page.locator("#section-editor textarea[name=body]")).to_have_value(text)
-    page.wait_for_timeout(1500)  # a pending visual sync must not write the older text back
-    expect(page.locator("#section-editor textarea[name=body]")).to_have_value(text)
-    page.locator("#section-editor [type=submit]").click()
+    page.locator("#section-editor [type=submit].primary").click()
     page.wait_for_url(re.compile(r"/papers/\d+#section-\d+$"))
     check_a11y(page)
-    assert newest_body(live, live.people.section_id) == text
-    # Opened again, it starts in the source.
+    assert newest_body(live, sid) == text
+    assert not live.errors
+
+
+def test_pick_one_of_the_papers_figures_in_english(page: Page, live_server: LiveServer):
+    live = live_server
+    sid = live.people.section_id
+    figure_id = _add_figure(live, "Commuters [2024]")
+    login(page, live, live.people.editor)
+    page.locator("#language-select").select_option("en")
+    page.locator("form.language-switch [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    check_a11y(page)
+    page.goto(live(f"/sections/{sid}/edit"))
+    editor = editor_of(page)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Commuters arrive in the morning.")
+    # Keyboard path: inside the toolbar the arrow keys move from button to button.
+    tool(page, "Insert footnote").focus()
+    page.keyboard.press("ArrowRight")
+    expect(tool(page, "Insert figure")).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Or one of the paper’s figures").select_option(str(figure_id))
+    expect(dialog.get_by_label("Caption")).to_have_value("Commuters [2024]")
+    check_a11y(page)
+    dialog.get_by_role("button", name="Insert", exact=True).click()
+    expect(editor.locator("figure.ve-figure figcaption")).to_contain_text("Commuters [2024]")
+    # Reached with the arrow keys, Enter opens its caption.
+    page.keyboard.press("ArrowUp")  # into the text above
+    page.keyboard.press("ArrowDown")  # the figure, selected as a whole
+    page.keyboard.press("Enter")
+    caption = page.get_by_role("dialog", name="Edit caption")
+    expect(caption).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(caption).to_be_hidden()
+    assert markdown_source(page) == (
+        f"Commuters arrive in the morning.\n\n![Commuters \\[2024\\]](figure:{figure_id})"
+    )
+    assert not live.errors
+
+
+def test_footnote_and_figure_copied_in_the_editor_paste_back(page: Page, live_server: LiveServer):
+    """What the editor puts on the clipboard for its own nodes (their HTML) pastes back."""
+    live = live_server
+    figure_id = _add_figure(live, "Pendler")
+    login(page, live, live.people.editor)
     page.goto(live(f"/sections/{live.people.section_id}/edit"))
     check_a11y(page)
-    expect(page.locator(".visual-editor")).to_have_attribute("data-ready", "true")
-    expect(tool(page, "Markdown")).to_have_attribute("aria-pressed", "true")
+    editor = editor_of(page)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    paste_html(
+        page,
+        '<p>Satz<sup data-footnote="" data-label="7" class="ve-fnref">7</sup></p>'
+        f'<figure data-figure="{figure_id}" data-caption="Pendler \\[2024\\]" class="ve-figure">'
+        f'<img src="/figures/{figure_id}" alt="Pendler [2024]">'
+        "<figcaption>Pendler [2024]</figcaption></figure>"
+        '<div data-footnote-definition="" data-label="7" class="ve-fndef"><p>Notiz</p></div>',
+    )
+    expect(editor.locator("figure.ve-figure")).to_have_count(1)
+    assert markdown_source(page) == (
+        f"Satz[^7]\n\n![Pendler \\[2024\\]](figure:{figure_id})\n\n[^7]: Notiz"
+    )
+    assert not live.errors
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_suggest_mode_shows_tracked_changes_while_typing(
+    page: Page, live_server: LiveServer, language: str
+):
+    live = live_server
+    sid = live.people.section_id
+    _save_body(live, sid, "Der Radweg wird bis 2027 gebaut.\n\nDie Kosten trägt das Land.")
+    login(page, live, live.people.reviewer)
+    if language == "en":
+        page.locator("#language-select").select_option("en")
+        page.locator("form.language-switch [type=submit]").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        check_a11y(page)
+    page.goto(live(f"/sections/{sid}/suggest"))
+    editor = editor_of(page)
+    expect(editor.locator("ins, del")).to_have_count(0)
+    editor.get_by_text("Der Radweg").dblclick(position={"x": 40, "y": 5})  # "Radweg"
+    page.keyboard.type("Fußweg")
+    inserted, deleted = ("eingefügt", "gelöscht") if language == "de" else ("inserted", "deleted")
+    ins = editor.locator("ins.ve-ins")
+    dele = editor.locator("del.ve-del")
+    expect(ins).to_have_text("Fußweg")
+    expect(dele).to_contain_text("Radweg")
+    expect(dele.locator(".ve-sr").first).to_have_text(f"{deleted}: ")
+    expect(editor.locator(".ve-sr", has_text=f"{inserted}:")).to_have_count(1)
+    # Underline and strike-through, not colour alone.
+    assert "underline" in ins.evaluate("e => getComputedStyle(e).textDecorationLine")
+    assert "line-through" in dele.evaluate("e => getComputedStyle(e).textDecorationLine")
+    check_a11y(page)
+    page.locator("main form [type=submit].primary").click()
+    page.wait_for_url(re.compile(r"/suggestions/\d+$"))
+    check_a11y(page)
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from drafting.extensions import db
+        from drafting.models import Suggestion
+
+        stored = db.session.scalars(select(Suggestion).order_by(Suggestion.id.desc())).first()
+        assert stored is not None
+        assert stored.body == "Der Fußweg wird bis 2027 gebaut.\n\nDie Kosten trägt das Land."
+    assert not live.errors

@@ -64,6 +64,34 @@ def test_only_writers_of_a_visible_paper_may_add(world: factories.World) -> None
         figures.get_figure(world.outsider, figure.id)
 
 
+def test_paper_figures_lists_ids_and_captions_for_members_only(world: factories.World) -> None:
+    assert figures.paper_figures(world.reviewer, world.paper.id) == []
+    first = figures.add_figure(
+        world.editor, world.paper, data=png(), filename="a.png", caption="Karte"
+    )
+    second = figures.add_figure(world.editor, world.paper, data=png(), filename="b.png")
+    assert figures.paper_figures(world.reviewer, world.paper.id) == [
+        (first.id, "Karte"),
+        (second.id, ""),
+    ]
+    with pytest.raises(NotFound):
+        figures.paper_figures(world.outsider, world.paper.id)
+
+
+def test_the_edit_page_offers_the_papers_figures_to_the_editor(
+    client: FlaskClient, world: factories.World
+) -> None:
+    figure = figures.add_figure(
+        world.editor, world.paper, data=png(), filename="a.png", caption="Karte <b>"
+    )
+    db.session.commit()
+    login(client, world.editor.email)
+    page = client.get(f"/sections/{world.section.id}/edit").get_data(as_text=True)
+    data = page.split('<script type="application/json" id="paper-figures">', 1)[1]
+    assert json.loads(data.split("</script>", 1)[0]) == [[figure.id, "Karte <b>"]]
+    assert 'data-figures="paper-figures"' in page
+
+
 def test_limits_and_bad_files(app: Flask, world: factories.World) -> None:
     app.config["FIGURE_MAX_BYTES"] = 1000
     with pytest.raises(TooLarge):
