@@ -49,7 +49,12 @@ def run(root: Path) -> dict[str, object]:
     """Run the worker with ``root``'s exports package first on the path."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(ROOT), str(HERE)]))
     out = subprocess.run(
-        [sys.executable, "-c", WORKER, str(root)], env=env, cwd=HERE, check=True, capture_output=True, text=True
+        [sys.executable, "-c", WORKER, str(root)],
+        env=env,
+        cwd=HERE,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result: dict[str, object] = json.loads(out.splitlines()[-1])
     return result
