@@ -25,6 +25,7 @@ from drafting.text.markdown import plain_text
 from exports import figures, footnotes, headings, properties, redline, styles
 from exports.data import Change, CommentData, ExportData, SectionData
 from exports.ooxml import (
+    BlockMemo,
     Context,
     RunStyle,
     Styles,
@@ -599,10 +600,12 @@ class Builder:
         diff = redline.BlockDiff(
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
+        # A block the same in both texts is rendered once (see markdown_blocks).
+        memo: BlockMemo = {}
         with self.notes.shared():  # an unchanged note is one footnote in both renders
-            old = markdown_blocks(s.old_body or "", self.ctx)
+            old = markdown_blocks(s.old_body or "", self.ctx, memo)
             self.notes.next_render()
-            new = markdown_blocks(s.body, self.ctx)
+            new = markdown_blocks(s.body, self.ctx, memo)
         return diff.blocks(old, new)
 
     # -- header, footer, properties ---------------------------------------------------------

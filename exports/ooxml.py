@@ -6,6 +6,7 @@ paragraph; the exporter instead resolves each style id once and builds elements 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -205,11 +206,29 @@ class _State:
     body_style: str | None = None
 
 
-def markdown_blocks(text: str, ctx: Context) -> list[Any]:
-    """Render Markdown to a list of w:p / w:tbl elements."""
+# Top-level blocks already rendered, by kind and Markdown source (see ``markdown_blocks``):
+# their elements, and the list numbering instances they asked for ((ordered, start, numId)).
+BlockMemo = dict[tuple[str, str], tuple[list[Any], list[tuple[bool, int, int]]]]
+
+
+def markdown_blocks(text: str, ctx: Context, memo: BlockMemo | None = None) -> list[Any]:
+    """Render Markdown to a list of w:p / w:tbl elements.
+
+    With ``memo`` (the redline renders both texts of a changed section, mostly the same), a
+    top-level block whose Markdown was rendered before in the same memo is a copy of that
+    rendering instead of a new one; its lists still get numbering instances of their own, in
+    the same order, so the document is the same as without the memo. Not for texts with
+    footnotes or figures, nor with link reference definitions, nor when paragraphs are
+    reported (``on_paragraph``).
+    """
     body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
     with_notes = "[^" in (text or "")
-    tokens = (MD_NOTES if with_notes else MD).parse(text or "")
+    env: dict[str, Any] = {}
+    tokens = (MD_NOTES if with_notes else MD).parse(text or "", env)
+    if memo is not None and (
+        with_notes or "figure:" in (text or "") or env.get("references") or ctx.on_paragraph
+    ):
+        memo = None
     saved = ctx.notes
     ctx.notes = {}
     try:
@@ -222,13 +241,79 @@ def markdown_blocks(text: str, ctx: Context) -> list[Any]:
             ctx.notes = _notes(tokens[end:], ctx, body_style)
             tokens = tokens[:end]
         st = _State(body_style=body_style)
-        for tok in tokens:
-            handler = _BLOCK_HANDLERS.get(tok.type)
-            if handler is not None:
-                handler(st, ctx, tok)
+        if memo is None:
+            for tok in tokens:
+                handler = _BLOCK_HANDLERS.get(tok.type)
+                if handler is not None:
+                    handler(st, ctx, tok)
+        else:
+            _render_with_memo(st, ctx, tokens, text.split("\n"), memo)
     finally:
         ctx.notes = saved
     return st.out
+
+
+def _render_with_memo(
+    st: _State, ctx: Context, tokens: list[Token], lines: list[str], memo: BlockMemo
+) -> None:
+    """Render the tokens block by block, taking top-level blocks seen before from ``memo``."""
+    new_list = ctx.new_list
+    lists: list[tuple[bool, int, int]] = []
+
+    def recording(ordered: bool, start: int) -> int:
+        ident = new_list(ordered, start)
+        lists.append((ordered, start, ident))
+        return ident
+
+    at = 0
+    try:
+        while at < len(tokens):
+            first = tokens[at]
+            end = at + 1
+            if first.level == 0 and first.nesting == 1:  # up to its closing token
+                while tokens[end].level != 0 or tokens[end].nesting != -1:
+                    end += 1
+                end += 1
+            key = None
+            if first.level == 0 and first.map is not None:
+                key = (first.type, "\n".join(lines[first.map[0] : first.map[1]]))
+                seen = memo.get(key)
+                if seen is not None:
+                    st.out.extend(_copy_blocks(seen, new_list))
+                    at = end
+                    continue
+            start = len(st.out)
+            lists = []
+            ctx.new_list = recording
+            for tok in tokens[at:end]:
+                handler = _BLOCK_HANDLERS.get(tok.type)
+                if handler is not None:
+                    handler(st, ctx, tok)
+            ctx.new_list = new_list
+            if key is not None:
+                memo[key] = (st.out[start:], lists)
+            at = end
+    finally:
+        ctx.new_list = new_list
+
+
+_NUM_ID = f"{w('numPr')}/{w('numId')}"
+
+
+def _copy_blocks(
+    seen: tuple[list[Any], list[tuple[bool, int, int]]], new_list: Callable[[bool, int], int]
+) -> list[Any]:
+    """Copy rendered blocks; each list in them gets a numbering instance of its own."""
+    blocks, lists = seen
+    copies = [copy.deepcopy(el) for el in blocks]
+    if lists:
+        ids = {str(old): str(new_list(ordered, start)) for ordered, start, old in lists}
+        for el in copies:
+            for ppr_el in el.iter(w("pPr")):
+                num = ppr_el.find(_NUM_ID)
+                if num is not None:
+                    num.set(w("val"), ids.get(num.get(w("val")), num.get(w("val"))))
+    return copies
 
 
 def _notes(tokens: list[Token], ctx: Context, body_style: str | None) -> dict[int, list[Any]]:

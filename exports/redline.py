@@ -9,13 +9,14 @@ date, ready to become Word tracked changes.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import fast_diff_match_patch
 from lxml import etree
@@ -35,30 +36,34 @@ class Piece:
     change: Change | None = None
 
 
-class _Codec:
-    """Stand-in characters for tokens, so that a character diff is a token diff."""
+class _Codes(dict[str, str]):
+    """Token → stand-in character; a token not seen before gets the next one."""
 
     _FIRST = 0xF0000  # a private-use plane: 65 534 stand-ins
 
+    def __missing__(self, token: str) -> str:
+        if len(self) >= 0xFFFE:
+            raise ValueError("too many distinct tokens")
+        code = self[token] = chr(self._FIRST + len(self))
+        return code
+
+
+class _Codec:
+    """Stand-in characters for tokens, so that a character diff is a token diff."""
+
     def __init__(self) -> None:
-        self.codes: dict[str, str] = {}
+        self.codes = _Codes()
         self.full = False
 
     def encode(self, tokens: Sequence[str]) -> str:
-        codes = self.codes
         if self.full:
             return ""
         try:
-            return "".join([codes.get(t) or self._new(t) for t in tokens])
+            # map() over the dict's own lookup: no Python call per known token.
+            return "".join(map(self.codes.__getitem__, tokens))
         except ValueError:
             self.full = True
             return ""
-
-    def _new(self, token: str) -> str:
-        if len(self.codes) >= 0xFFFE:
-            raise ValueError("too many distinct tokens")
-        code = self.codes[token] = chr(self._FIRST + len(self.codes))
-        return code
 
 
 def _encoded_opcodes(
@@ -138,43 +143,67 @@ def blame(
                     deleted_by[origin] = change
             updated.extend([change] * (j2 - _j1))
         origins, tokens, encoded = updated, target, target_encoded
-    current = list(zip(tokens, origins, strict=True))
-    flat: list[tuple[int, Change | None, str]] = []
+    # Walk the new text's tokens, putting each old token that was deleted before the next
+    # kept one, and join neighbouring tokens of the same operation by the same change into
+    # pieces. (Changes are compared by identity: their texts are long, and equal ones are one.)
+    # Kept and inserted tokens come in runs, taken a run at a time.
+    pieces = _PieceWriter()
     next_old = 0
 
-    def flush_deleted(upto: int) -> None:
-        nonlocal next_old
-        while next_old < upto:
-            if next_old in deleted_by:
-                flat.append((DELETE, deleted_by[next_old], old_tokens[next_old]))
-            next_old += 1
+    def deleted_before(upto: int) -> None:
+        for k in range(next_old, upto):
+            if k in deleted_by:
+                pieces.add(DELETE, deleted_by[k], old_tokens[k : k + 1])
 
-    for tok, origin in current:
-        if isinstance(origin, int):
-            flush_deleted(origin)
-            flat.append((EQUAL, None, tok))
-            next_old = origin + 1
+    at = 0
+    for kind, run in itertools.groupby(origins, key=type):
+        end = at + len(list(run))
+        if kind is int:
+            first = cast(int, origins[at])
+            if origins[at:end] == list(range(first, first + end - at)):
+                deleted_before(first)
+                pieces.add(EQUAL, None, tokens[at:end])
+                next_old = first + end - at
+            else:  # old tokens deleted inside the run: token by token
+                for index in range(at, end):
+                    kept = cast(int, origins[index])
+                    deleted_before(kept)
+                    pieces.add(EQUAL, None, tokens[index : index + 1])
+                    next_old = kept + 1
         else:
-            flat.append((INSERT, origin, tok))
-    flush_deleted(len(old_tokens))
-    return _pieces(flat)
+            start = at
+            for _ident, same in itertools.groupby(origins[at:end], key=id):
+                stop = start + len(list(same))
+                pieces.add(INSERT, cast(Change, origins[start]), tokens[start:stop])
+                start = stop
+        at = end
+    deleted_before(len(old_tokens))
+    return pieces.done()
 
 
-def _pieces(flat: Sequence[tuple[int, Change | None, str]]) -> list[Piece]:
-    """Join neighbouring tokens of the same operation by the same change into pieces."""
-    pieces: list[Piece] = []
-    texts: list[str] = []
-    key: tuple[int, Change | None] | None = None
-    for op, change, tok in flat:
-        # Changes are compared by identity: their texts are long, and equal ones are one.
-        if key is not None and (key[0] != op or key[1] is not change):
-            pieces.append(Piece(key[0], "".join(texts), key[1]))
-            texts = []
-        key = (op, change)
-        texts.append(tok)
-    if key is not None:
-        pieces.append(Piece(key[0], "".join(texts), key[1]))
-    return pieces
+class _PieceWriter:
+    """Collect tokens into pieces, joining neighbours of the same operation and change."""
+
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+        self.texts: list[str] = []
+        self.op: int | None = None
+        self.change: Change | None = None
+
+    def add(self, op: int, change: Change | None, tokens: Sequence[str]) -> None:
+        if op != self.op or change is not self.change:
+            self._flush()
+            self.op, self.change = op, change
+        self.texts.extend(tokens)
+
+    def _flush(self) -> None:
+        if self.op is not None:
+            self.pieces.append(Piece(self.op, "".join(self.texts), self.change))
+            self.texts = []
+
+    def done(self) -> list[Piece]:
+        self._flush()
+        return self.pieces
 
 
 # -- structural redline ----------------------------------------------------------------------
@@ -289,6 +318,7 @@ _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _VOLATILE = re.compile(rb'<w:numId w:val="\d+"/>|<w:(?:tcW|gridCol) [^>]*/>')
 
 
+@functools.cache
 def _w(tag: str) -> str:
     return f"{{{_W}}}{tag}"
 
@@ -508,8 +538,18 @@ class BlockDiff:
 
 
 def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
-    if OBJECT in "".join(texts):
+    joined = "".join(texts)
+    if OBJECT in joined:
         _texts_and_objects(r, texts, deleted=deleted)
+        return
+    if "\n" not in joined:
+        # No line break among the tokens (the common case): one text element, as the loop
+        # below would write it.
+        if texts:
+            t = etree.SubElement(r, _w("delText" if deleted else "t"))
+            t.text = joined
+            if joined[:1].isspace() or joined[-1:].isspace():
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         return
     buffer: list[str] = []
 
@@ -576,15 +616,20 @@ def _sig(block: Any) -> bytes:
     return _DRAWING_IDS.sub(rb"\1", raw) if b"docPr" in raw else raw
 
 
+_TBL, _TR, _TC, _VAL = _w("tbl"), _w("tr"), _w("tc"), _w("val")
+_STYLE_PATH = f"{_w('pPr')}/{_w('pStyle')}"
+_LEVEL_PATH = f"{_w('pPr')}/{_w('numPr')}/{_w('ilvl')}"
+
+
 def _kind(block: Any) -> tuple[str, ...]:
     """Return what makes two blocks comparable: paragraph style and list level, or columns."""
-    if block.tag == _w("tbl"):
-        first = block.find(_w("tr"))
-        return ("tbl", str(len(first.findall(_w("tc"))) if first is not None else 0))
-    style = block.find(f"{_w('pPr')}/{_w('pStyle')}")
-    level = block.find(f"{_w('pPr')}/{_w('numPr')}/{_w('ilvl')}")
+    if block.tag == _TBL:
+        first = block.find(_TR)
+        return ("tbl", str(len(first.findall(_TC)) if first is not None else 0))
+    style = block.find(_STYLE_PATH)
+    level = block.find(_LEVEL_PATH)
     return (
         "p",
-        style.get(_w("val")) if style is not None else "",
-        level.get(_w("val")) if level is not None else "",
+        style.get(_VAL) if style is not None else "",
+        level.get(_VAL) if level is not None else "",
     )

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -307,3 +308,53 @@ def test_libreoffice_reject_all_gives_the_old_edition(redline: bytes, tmp_path: 
     )
     for new in ("leerstehenden", "1500", "Dessau", "vollständigen", "neuer Absatz", "Ausblick"):
         assert new not in text
+
+
+def test_blocks_the_same_in_both_texts_are_rendered_once_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The redline takes unchanged top-level blocks from the old text's rendering: the file
+    is the same as when both texts are rendered whole (lists keep numbering of their own)."""
+    from exports import builder, ooxml
+
+    shared = """- eins
+- zwei
+  1. verschachtelt
+
+3. drei
+4. vier
+
+> Ein Zitat mit [Link](https://example.org/z).
+
+```
+Code
+```
+
+#### Unterüberschrift
+
+| A | B |
+|---|---|
+| 1 | 2 |"""
+    old = f"Alter Absatz.\n\n{shared}\n\n- eins\n- zwei\n  1. verschachtelt"
+    new = f"Neuer Absatz.\n\n{shared}\n\nSchluss."
+    data = _data()
+    section = replace(data.sections[1], old_body=old, body=new, history=(ANNA, BEN), comments=())
+    data = replace(data, sections=(data.sections[0], section))
+    calls: list[object] = []
+    real = ooxml.markdown_blocks
+
+    def counted(text: str, ctx: ooxml.Context, memo: ooxml.BlockMemo | None = None) -> list:
+        calls.append(memo)
+        return real(text, ctx, memo)
+
+    monkeypatch.setattr(builder, "markdown_blocks", counted)
+    with_memo = build_document(data)
+    assert any(memo for memo in calls)  # the memo was filled and offered
+    monkeypatch.setattr(builder, "markdown_blocks", lambda text, ctx, memo=None: real(text, ctx))
+    without = build_document(data)
+    for part in ("word/document.xml", "word/numbering.xml", "word/_rels/document.xml.rels"):
+        assert _part(with_memo, part) == _part(without, part), part
+
+
+def _part(docx: bytes, name: str) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(docx)).read(name)
