@@ -462,12 +462,6 @@ def decide(
 
 # --- the outline: suggested new, removed and moved sections ------------------------------------
 
-_PROPOSED = {
-    SuggestionKind.NEW_SECTION: "suggestion.section_proposed",
-    SuggestionKind.REMOVE_SECTION: "suggestion.removal_proposed",
-    SuggestionKind.MOVE_SECTION: "suggestion.move_proposed",
-}
-
 
 def _may_suggest(actor: User, paper_id: int) -> None:
     access = get_paper(actor, paper_id, lock=True)
@@ -516,7 +510,11 @@ def _outline(
     activity.record(
         paper_id,
         actor,
-        _PROPOSED[kind],
+        "suggestion.section_proposed"
+        if kind == SuggestionKind.NEW_SECTION
+        else "suggestion.removal_proposed"
+        if kind == SuggestionKind.REMOVE_SECTION
+        else "suggestion.move_proposed",
         section_id=suggestion.section_id,
         version=section.version if section is not None else None,
         suggestion=suggestion.id,
@@ -630,8 +628,8 @@ def _move_target(suggestion: Suggestion, section: Section) -> int:
     if suggestion.after_section_id not in others:
         raise OutlineConflict(
             _l(
-                "The section “%(title)s” should follow was removed since; move it yourself "
-                "or reject the suggestion.",
+                "The section after which “%(title)s” should go was removed meanwhile; move "
+                "it yourself or reject the suggestion.",
                 title=section.title,
             )
         )
