@@ -338,6 +338,10 @@ def test_the_paper_page_shows_them_in_place_with_forms(
     assert f'action="/suggestions/{removal.id}/accept"' not in page
     assert "Suggested move of “Ziele” to the start of the paper" in page
     assert f'action="/suggestions/{move.id}/reject"' in page
+    # The editor's work list and the notification's link lead to them too.
+    work = client.get("/my-work").get_data(as_text=True)
+    assert f'href="/suggestions/{item.id}"' in work and "Suggestion for Zeitplan" in work
+    assert client.get(f"/suggestions/{item.id}").status_code == 200
     confirm = client.get(f"/suggestions/{removal.id}").get_data(as_text=True)
     assert "Remove the section “Kosten” from the paper?" in confirm
     done = client.post(f"/suggestions/{removal.id}/accept", data={"next": "paper"})
