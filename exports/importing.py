@@ -6,6 +6,8 @@ changes its text: sections are matched to the paper's — by the bookmark every 
 around a heading (``_kw_s<section id>_v<version>``), else by heading text and position, else
 by similarity — and each section whose text differs in meaning (compared in canonical
 Markdown, so formatting noise is no change) gets a suggestion based on the exported version.
+Changes of the outline are suggested too, never applied: new headings become suggested new
+sections, deleted headings suggested removals, sections out of order suggested moves.
 
 Everything is read and planned before the first write; ``dry_run`` stops there and returns
 the report. The writes are one unit of work (committed once, or joined to the caller's).
@@ -52,9 +54,7 @@ KINDS = {
     "formatting": _l("Formatting"),
     "heading": _l("Heading shortened"),
     "comment": _l("Comment"),
-    "new section": _l("New section"),
     "removed section": _l("Removed section"),
-    "moved section": _l("Moved section"),
 }
 """Names of the kinds of losses, for the report page."""
 

@@ -386,30 +386,37 @@ def tracked(suggestion: Suggestion) -> Tracked:
 
 
 def open_tracked(paper_id: int, *, with_changes: bool = True) -> dict[int, list[Tracked]]:
-    """Return the open suggestions of a paper as tracked changes, per section, oldest first.
+    """Return the open suggestions of a paper's texts as tracked changes, per section."""
+    return open_on_paper(paper_id, with_changes=with_changes)[0]
 
-    Without ``with_changes`` the changes are not computed (and base texts not loaded): the
-    lengths of the lists are then the open counts, for readers who may not decide.
+
+def open_on_paper(
+    paper_id: int, *, with_changes: bool = True
+) -> tuple[dict[int, list[Tracked]], list[Suggestion]]:
+    """Return a paper's open suggestions, oldest first, with one query for the paper page.
+
+    First the suggested texts as tracked changes per section; without ``with_changes`` the
+    changes are not computed (and base texts not loaded): the lengths of the lists are then
+    the open counts, for readers who may not decide. Then the suggested new, removed and
+    moved sections.
     """
-    items = list(
+    found = list(
         db.session.scalars(
             select(Suggestion)
-            .where(
-                Suggestion.paper_id == paper_id,
-                Suggestion.status == SuggestionStatus.OPEN,
-                Suggestion.kind == SuggestionKind.TEXT,
-            )
+            .where(Suggestion.paper_id == paper_id, Suggestion.status == SuggestionStatus.OPEN)
             .order_by(Suggestion.id)
         ).unique()
     )
+    outline = [item for item in found if item.structural]
+    items = [item for item in found if not item.structural]
     if not with_changes:
         counted: dict[int, list[Tracked]] = {}
         for item in items:
             assert item.section_id is not None
             counted.setdefault(item.section_id, []).append(Tracked(item, "", []))
-        return counted
+        return counted, outline
     if not items:
-        return {}
+        return {}, outline
     wanted = {(s.section_id, s.base_version) for s in items}
     rows = db.session.execute(
         select(SectionVersion.section_id, SectionVersion.number, SectionVersion.body).where(
@@ -424,7 +431,7 @@ def open_tracked(paper_id: int, *, with_changes: bool = True) -> dict[int, list[
         result.setdefault(item.section_id, []).append(
             Tracked(item, base, text_changes.changes(base, item.body))
         )
-    return result
+    return result, outline
 
 
 def decide(
@@ -705,19 +712,4 @@ def _accept_outline(actor: User, suggestion: Suggestion, suggester: User) -> Sav
     _tell_author(suggestion, actor, accepted=True)
     return SaveResult(
         section, section.version, created=kind == SuggestionKind.NEW_SECTION, merged=False
-    )
-
-
-def open_outline(paper_id: int) -> list[Suggestion]:
-    """Return a paper's open suggestions of new, removed and moved sections, oldest first."""
-    return list(
-        db.session.scalars(
-            select(Suggestion)
-            .where(
-                Suggestion.paper_id == paper_id,
-                Suggestion.status == SuggestionStatus.OPEN,
-                Suggestion.kind != SuggestionKind.TEXT,
-            )
-            .order_by(Suggestion.id)
-        ).unique()
     )

@@ -75,9 +75,9 @@ def show(paper_id: int) -> str:
     statuses = reviewstate.statuses_for(s.id for s in sections)
     writer = is_writer(access.member)
     # One query each gives the open suggestions and the comment threads, and their counts.
-    tracked = suggestion_flow.open_tracked(paper_id, with_changes=writer)
+    tracked, suggested_outline = suggestion_flow.open_on_paper(paper_id, with_changes=writer)
     margins = comment_flow.margins(paper_id, sections, access.member)
-    outline = _outline(paper_id, sections)
+    outline = _outline(suggested_outline, sections)
     return render_template(
         "papers/show.html",
         statuses=statuses,
@@ -104,7 +104,7 @@ def show(paper_id: int) -> str:
     )
 
 
-def _outline(paper_id: int, sections: list[Section]) -> dict[str, Any]:
+def _outline(items: list[Suggestion], sections: list[Section]) -> dict[str, Any]:
     """The paper's open suggestions of new, removed and moved sections, by where they show.
 
     New sections stand after their anchor ("after"; ``None``: at the start, "end": an anchor
@@ -114,7 +114,7 @@ def _outline(paper_id: int, sections: list[Section]) -> dict[str, Any]:
     after: dict[int | str | None, list[Suggestion]] = {}
     on: dict[int, list[Suggestion]] = {}
     html: dict[int, str] = {}
-    for item in suggestion_flow.open_outline(paper_id):
+    for item in items:
         if item.kind == SuggestionKind.NEW_SECTION:
             anchor = item.after_section_id
             key: int | str | None = anchor if anchor is None or anchor in present else "end"

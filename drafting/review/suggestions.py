@@ -137,13 +137,10 @@ def _back(item: Suggestion) -> str:
     if request.form.get("next") != "paper":
         return url_for("review.suggestion", suggestion_id=item.id)
     place = item.section_id or item.after_section_id
-    return url_for(
-        "papers.show",
-        paper_id=item.paper_id,
-        _anchor=f"suggestion-{item.id}"
-        if item.status == SuggestionStatus.OPEN
-        else (f"section-{place}" if place else ""),
-    )
+    anchor = f"section-{place}" if place else None
+    if item.status == SuggestionStatus.OPEN:
+        anchor = f"suggestion-{item.id}"
+    return url_for("papers.show", paper_id=item.paper_id, _anchor=anchor)
 
 
 def _outline_page(item: Suggestion) -> str:
