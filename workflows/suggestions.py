@@ -179,8 +179,12 @@ def accept(
     is then partly accepted, unless the ids name every change; the version stays the
     suggester's, and the editor who chose the changes is its co-author.
 
+    A suggested new, removed or moved section is carried out whole by the section actions
+    (:func:`_accept_outline`).
+
     :raises ValidationFailed: for no or unknown change ids.
     :raises EditConflict: when the section moved on in the same words.
+    :raises OutlineConflict: for a removal of a section changed since, a move to a place gone.
     """
     suggestion = _decidable(actor, suggestion_id)
     suggester = db.session.get(User, suggestion.author_id)
