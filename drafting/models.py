@@ -616,14 +616,39 @@ class SuggestionStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class SuggestionKind(enum.StrEnum):
+    """What a suggestion proposes: a new text of a section, or a change of the outline."""
+
+    TEXT = "text"
+    NEW_SECTION = "new_section"
+    REMOVE_SECTION = "remove_section"
+    MOVE_SECTION = "move_section"
+
+
 class Suggestion(Model):
-    """A proposed new text of a section (Änderungsvorschlag), accepted or rejected by an editor."""
+    """A proposed change (Änderungsvorschlag), accepted or rejected by an editor.
+
+    Most propose a new text of a section (kind ``text``). The others change the outline: a new
+    section (``title``, ``level``, ``body``; ``section_id`` is empty until it is accepted and
+    then names the section it became), the removal of ``section_id`` (based on
+    ``base_version``: a section that changed since is a conflict), or its move. A new or moved
+    section goes after ``after_section_id``, or at the start of the paper when that is empty.
+    """
 
     __tablename__ = "suggestion"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("paper.id"), index=True)
-    section_id: Mapped[int] = mapped_column(ForeignKey("section.id"), index=True)
+    kind: Mapped[SuggestionKind] = mapped_column(
+        _enum(SuggestionKind, "suggestion_kind"),
+        default=SuggestionKind.TEXT,
+        server_default=SuggestionKind.TEXT.value,
+    )
+    section_id: Mapped[int | None] = mapped_column(
+        ForeignKey("section.id"), index=True, nullable=True
+    )
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    after_section_id: Mapped[int | None] = mapped_column(ForeignKey("section.id"), nullable=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     base_version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(String(300), nullable=True)
@@ -643,6 +668,11 @@ class Suggestion(Model):
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def structural(self) -> bool:
+        """Whether the suggestion changes the outline rather than a section's text."""
+        return self.kind != SuggestionKind.TEXT
 
 
 class Notification(Model):

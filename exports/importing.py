@@ -6,6 +6,8 @@ changes its text: sections are matched to the paper's — by the bookmark every 
 around a heading (``_kw_s<section id>_v<version>``), else by heading text and position, else
 by similarity — and each section whose text differs in meaning (compared in canonical
 Markdown, so formatting noise is no change) gets a suggestion based on the exported version.
+Changes of the outline are suggested too, never applied: new headings become suggested new
+sections, deleted headings suggested removals, sections out of order suggested moves.
 
 Everything is read and planned before the first write; ``dry_run`` stops there and returns
 the report. The writes are one unit of work (committed once, or joined to the caller's).
@@ -26,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from drafting.extensions import db
-from drafting.models import Figure, Section, User
+from drafting.models import Figure, Section, SuggestionKind, User
 from drafting.text.canonical import same
 from exports.docx_import import FIGURE_PLACEHOLDER, ImportedDocument, ImportedSection, Lost, read
 from exports.docx_safety import Limits
@@ -52,9 +54,7 @@ KINDS = {
     "formatting": _l("Formatting"),
     "heading": _l("Heading shortened"),
     "comment": _l("Comment"),
-    "new section": _l("New section"),
     "removed section": _l("Removed section"),
-    "moved section": _l("Moved section"),
 }
 """Names of the kinds of losses, for the report page."""
 
@@ -69,6 +69,9 @@ class ImportReport:
     footnotes: int = 0
     figures: int = 0
     lost: list[Lost] = field(default_factory=list)
+    new_sections: int = 0  # suggested new sections (counted in ``suggested`` too)
+    removals: int = 0  # suggested removals
+    moves: int = 0  # suggested moves
 
     def by_kind(self) -> dict[str, int]:
         """Count the losses by kind."""
@@ -87,6 +90,11 @@ class ImportReport:
             "figures": self.figures,
             "lost": [{"kind": x.kind, "where": x.where, "what": x.what} for x in self.lost],
             "lost_by_kind": self.by_kind(),
+            "outline": {
+                "new_sections": self.new_sections,
+                "removals": self.removals,
+                "moves": self.moves,
+            },
         }
 
 
@@ -232,6 +240,17 @@ class _Suggest:
 
 
 @dataclass
+class _Outline:
+    """A suggested new section (``section_index``), removal or move (``target``)."""
+
+    kind: SuggestionKind
+    note: str
+    section_index: int | None = None  # planned index of a new section
+    target: int | None = None  # existing section removed or moved
+    after: int | None = None  # existing section it goes after (None: the start)
+
+
+@dataclass
 class _Plan:
     paper_id: int | None
     create: list[int]  # indexes of planned sections to create
@@ -239,6 +258,7 @@ class _Plan:
     suggestions: list[_Suggest]
     report: ImportReport
     figures: dict[str, int | None] = field(default_factory=dict)  # key → existing id / new
+    outline: list[_Outline] = field(default_factory=list)
 
 
 def _placed(body: str, figures: dict[str, int | None], ids: dict[str, int]) -> str:
@@ -319,7 +339,7 @@ def import_docx(
     plan = _plan(actor, doc, planned, paper_id)
     if dry_run:
         return ImportResult(
-            plan.paper_id, len(plan.create), len(plan.suggestions), plan.report, (), True
+            plan.paper_id, len(plan.create), plan.report.suggested, plan.report, (), True
         )
     with unit_of_work():
         return _write(actor, doc, planned, plan)
@@ -380,17 +400,7 @@ def _plan(
     by_id = {s.id: s for s in existing}
     for i, p in enumerate(planned):
         target = plan.targets.get(i)
-        if target is None:
-            report.lost.append(
-                Lost(
-                    "new section",
-                    p.accepted_title,
-                    _(
-                        "not added: a heading that is not in the paper; an editor can add "
-                        "the section and copy its text"
-                    ),
-                )
-            )
+        if target is None or p.source.heading_deleted:
             continue
         section = by_id[target]
         base_number = p.source.bookmark[1] if p.source.bookmark else None
@@ -414,32 +424,129 @@ def _plan(
                     _note(authors),
                 )
             )
+    plan.outline = _plan_outline(planned, existing, plan.targets, report)
+    report.suggested = len(plan.suggestions) + len(plan.outline)
+    return plan
+
+
+def _outline_note(kind: SuggestionKind, authors: frozenset[str]) -> str:
+    names = ", ".join(sorted(authors))
+    if kind == SuggestionKind.NEW_SECTION:
+        if names:
+            return _("Section added in Word by %(authors)s", authors=names)
+        return _("Section added in the Word file")
+    if kind == SuggestionKind.REMOVE_SECTION:
+        if names:
+            return _("Heading deleted in Word by %(authors)s", authors=names)
+        return _("Not in the Word file any more")
+    return _("Stands elsewhere in the Word file")
+
+
+def _kept_in_order(positions: list[int]) -> set[int]:
+    """Indexes of a longest increasing run of ``positions``: the sections that stay put."""
+    tails: list[int] = []  # index into positions of the smallest tail of each length
+    before: list[int | None] = []
+    for k, value in enumerate(positions):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if positions[tails[mid]] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        before.append(tails[lo - 1] if lo else None)
+        if lo == len(tails):
+            tails.append(k)
+        else:
+            tails[lo] = k
+    kept: set[int] = set()
+    at = tails[-1] if tails else None
+    while at is not None:
+        kept.add(at)
+        at = before[at]
+    return kept
+
+
+def _plan_outline(
+    planned: list[_Planned],
+    existing: list[Section],
+    targets: dict[int, int],
+    report: ImportReport,
+) -> list[_Outline]:
+    """Suggest what the file changed in the outline: new, deleted and moved headings.
+
+    A heading the paper does not have becomes a suggested new section after the paper's
+    section that precedes it in the file. A heading deleted with tracked changes becomes a
+    suggested removal; so does a section missing from the file when the file is a copy of
+    the paper (it carries the export's bookmarks, or holds most of its sections) —
+    a partner's own chapter does not suggest removing everything else. Sections out of
+    order are suggested moves: as few as keep the file's order (a longest increasing run
+    stays put).
+    """
+    out: list[_Outline] = []
+    removed = {
+        targets[i] for i, p in enumerate(planned) if i in targets and p.source.heading_deleted
+    }
+    previous: int | None = None
+    for i, p in enumerate(planned):
+        target = targets.get(i)
+        if target is not None:
+            if target not in removed:
+                previous = target
+            continue
+        if p.source.heading_deleted:
+            continue  # deleted and not in the paper: nothing to suggest
+        out.append(
+            _Outline(
+                SuggestionKind.NEW_SECTION,
+                _outline_note(SuggestionKind.NEW_SECTION, p.authors),
+                section_index=i,
+                after=previous,
+            )
+        )
+        report.new_sections += 1
+    # Moves among the sections that stay.
     position = {s.id: k for k, s in enumerate(existing)}
-    furthest = -1
-    for i in sorted(plan.targets):
-        at = position[plan.targets[i]]
-        if at < furthest:
-            report.lost.append(
-                Lost(
-                    "moved section",
-                    planned[i].title,
-                    _("stands elsewhere in the file; move it in the paper if wanted"),
+    order = [i for i in sorted(targets) if targets[i] not in removed]
+    kept = _kept_in_order([position[targets[i]] for i in order])
+    for k, i in enumerate(order):
+        if k in kept:
+            continue
+        after = targets[order[k - 1]] if k else None
+        out.append(
+            _Outline(
+                SuggestionKind.MOVE_SECTION,
+                _outline_note(SuggestionKind.MOVE_SECTION, frozenset()),
+                target=targets[i],
+                after=after,
+            )
+        )
+        report.moves += 1
+    for i, p in enumerate(planned):
+        if i in targets and p.source.heading_deleted:
+            out.append(
+                _Outline(
+                    SuggestionKind.REMOVE_SECTION,
+                    _outline_note(SuggestionKind.REMOVE_SECTION, p.authors),
+                    target=targets[i],
                 )
             )
-        furthest = max(furthest, at)
-    for p in planned:
-        if p.source.heading_deleted:
-            report.lost.append(
-                Lost(
-                    "removed section",
-                    p.title,
-                    _("its heading was deleted with tracked changes; remove the section in "
-                      "the paper if wanted"),
-                )
-            )  # fmt: skip
-    matched = set(plan.targets.values())
+            report.removals += 1
+    matched = set(targets.values())
+    copy_of_paper = any(p.source.bookmark for p in planned) or 2 * len(matched) > len(existing)
     for s in existing:
-        if s.id not in matched:
+        if s.id in matched:
+            continue
+        if copy_of_paper:
+            out.append(
+                _Outline(
+                    SuggestionKind.REMOVE_SECTION,
+                    _outline_note(SuggestionKind.REMOVE_SECTION, frozenset()),
+                    target=s.id,
+                )
+            )
+            report.removals += 1
+        else:
             report.lost.append(
                 Lost(
                     "removed section",
@@ -447,8 +554,7 @@ def _plan(
                     _("not in the file; the section stays in the paper (remove it there)"),
                 )
             )
-    report.suggested = len(plan.suggestions)
-    return plan
+    return out
 
 
 def _match(planned: list[_Planned], existing: list[Section]) -> dict[int, int]:
@@ -506,9 +612,14 @@ def _write(
         paper = paper_flow.create_paper(actor, title, "")
         paper_id = paper.id
     ids: dict[str, int] = {}
+    new_bodies = [
+        planned[o.section_index].accepted_body for o in plan.outline if o.section_index is not None
+    ]
     wanted = {
         m.group(2)
-        for text in [planned[i].body for i in plan.create] + [s.body for s in plan.suggestions]
+        for text in [planned[i].body for i in plan.create]
+        + [s.body for s in plan.suggestions]
+        + new_bodies
         for m in FIGURE_PLACEHOLDER.finditer(text)
     }
     for f in doc.figures:
@@ -547,8 +658,36 @@ def _write(
             note=s.note,
         )
         made.append(suggestion.id)
+    made.extend(_write_outline(actor, paper_id, planned, plan, ids))
     plan.report.comments = _comments(actor, doc, section_of, plan.report)
     return ImportResult(paper_id, len(created), len(made), plan.report, tuple(made), False)
+
+
+def _write_outline(
+    actor: User, paper_id: int, planned: list[_Planned], plan: _Plan, ids: dict[str, int]
+) -> list[int]:
+    """Store the suggested new, removed and moved sections; return their ids."""
+    made: list[int] = []
+    for o in plan.outline:
+        if o.section_index is not None:
+            p = planned[o.section_index]
+            item = suggestion_flow.suggest_new_section(
+                actor,
+                paper_id,
+                title=p.accepted_title,
+                level=p.level,
+                body=_placed(p.accepted_body, plan.figures, ids),
+                after=o.after,
+                note=o.note,
+            )
+        elif o.kind == SuggestionKind.REMOVE_SECTION:
+            assert o.target is not None
+            item = suggestion_flow.suggest_removal(actor, o.target, note=o.note)
+        else:
+            assert o.target is not None
+            item = suggestion_flow.suggest_move(actor, o.target, after=o.after, note=o.note)
+        made.append(item.id)
+    return made
 
 
 def _word_date(value: str) -> str:

@@ -50,6 +50,9 @@ class Action(StrEnum):
     SUGGESTION_ACCEPTED = "suggestion.accepted"
     SUGGESTION_PARTLY_ACCEPTED = "suggestion.partly_accepted"
     SUGGESTION_REJECTED = "suggestion.rejected"
+    SUGGESTION_SECTION_PROPOSED = "suggestion.section_proposed"
+    SUGGESTION_REMOVAL_PROPOSED = "suggestion.removal_proposed"
+    SUGGESTION_MOVE_PROPOSED = "suggestion.move_proposed"
     COMMENT_ADDED = "comment.added"
     COMMENT_REPLIED = "comment.replied"
     COMMENT_EDITED = "comment.edited"
@@ -109,6 +112,16 @@ def _decision(c: Context) -> str:
         edition=c.get("edition"),
         organisation=c.get("organisation"),
     )
+
+
+def _suggestion_rejected(c: Context) -> str:
+    if not c.section and c.get("title"):
+        return _(
+            "%(actor)s rejected the suggested new section “%(title)s”.",
+            actor=c.actor,
+            title=c.get("title"),
+        )
+    return _("%(actor)s rejected a suggestion for “%(section)s”.", actor=c.actor, section=c.section)
 
 
 def _role_revoked(c: Context) -> str:
@@ -346,10 +359,28 @@ _TEXTS: dict[Action, ActionText] = {
             section=c.section,
         ),
     ),
-    A.SUGGESTION_REJECTED: ActionText(
-        _l("Suggestion rejected"),
+    A.SUGGESTION_REJECTED: ActionText(_l("Suggestion rejected"), _suggestion_rejected),
+    A.SUGGESTION_SECTION_PROPOSED: ActionText(
+        _l("New section suggested"),
         lambda c: _(
-            "%(actor)s rejected a suggestion for “%(section)s”.", actor=c.actor, section=c.section
+            "%(actor)s suggested a new section “%(title)s”.", actor=c.actor, title=c.get("title")
+        ),
+    ),
+    A.SUGGESTION_REMOVAL_PROPOSED: ActionText(
+        _l("Removal suggested"),
+        lambda c: _(
+            "%(actor)s suggested removing “%(section)s” (version %(version)s).",
+            actor=c.actor,
+            section=c.section or c.get("title"),
+            version=c.version,
+        ),
+    ),
+    A.SUGGESTION_MOVE_PROPOSED: ActionText(
+        _l("Move suggested"),
+        lambda c: _(
+            "%(actor)s suggested moving “%(section)s”.",
+            actor=c.actor,
+            section=c.section or c.get("title"),
         ),
     ),
     A.COMMENT_ADDED: ActionText(

@@ -63,6 +63,13 @@ class SectionRemoved(WorkflowError):
     status = 409
 
 
+class OutlineConflict(WorkflowError):
+    """A suggested removal or move no longer fits the paper: the section changed since."""
+
+    code = "outline_conflict"
+    status = 409
+
+
 class Duplicate(WorkflowError):
     """Something with the same unique name already exists."""
 

@@ -90,6 +90,33 @@ def _render_approved(p: Params) -> str:
     return _("%(actor)s approved “%(section)s”.", actor=_who(p), section=p.get("section", ""))
 
 
+def _render_suggestion_made(p: Params) -> str:
+    outline = p.get("outline")
+    if outline == "new_section":
+        return _(
+            "%(actor)s suggested a new section “%(section)s”.",
+            actor=_who(p),
+            section=p.get("section", ""),
+        )
+    if outline == "remove_section":
+        return _(
+            "%(actor)s suggested removing “%(section)s”.",
+            actor=_who(p),
+            section=p.get("section", ""),
+        )
+    if outline == "move_section":
+        return _(
+            "%(actor)s suggested moving “%(section)s”.",
+            actor=_who(p),
+            section=p.get("section", ""),
+        )
+    return _(
+        "%(actor)s suggested a change to “%(section)s”.",
+        actor=_who(p),
+        section=p.get("section", ""),
+    )
+
+
 def _render_suggestion_decided(p: Params) -> str:
     if p.get("accepted"):
         return _(
@@ -189,11 +216,7 @@ _REGISTRY: dict[str, Kind] = {
         Kind(
             "suggestion_made",
             _l("Someone suggests a change to a section I edit"),
-            lambda p: _(
-                "%(actor)s suggested a change to “%(section)s”.",
-                actor=_who(p),
-                section=p.get("section", ""),
-            ),
+            _render_suggestion_made,
         ),
         Kind(
             "signoff_started",

@@ -178,8 +178,12 @@ def add_section(
     body: str = "",
     note: str = "",
     after: int | None = None,
+    author: User | None = None,
 ) -> Section:
-    """Add a section at the end of the paper (or after a given section) with its version 1."""
+    """Add a section at the end of the paper (or after a given section) with its version 1.
+
+    ``author``: whose text version 1 is when not the actor's (an accepted suggestion's).
+    """
     title, level, body = check_title(title), check_level(level), check_body(body)
     access = get_paper(actor, paper_id, lock=True)
     _require_edit(access)
@@ -197,7 +201,7 @@ def add_section(
     section = Section(paper_id=paper_id, position=position)
     db.session.add(section)
     db.session.flush()
-    _new_version(section, 1, actor, title=title, level=level, body=body, note=note)
+    _new_version(section, 1, author or actor, title=title, level=level, body=body, note=note)
     access.paper.updated_at = utcnow()
     activity.record(
         paper_id, actor, "section.created", section_id=section.id, version=1, title=title

@@ -662,7 +662,8 @@ PATHS.update(
             "parameters": [SUGGESTION_ID],
             "get": _get(
                 "getSuggestion",
-                "A suggestion with its changes (word-diff hunks grouped by sentence).",
+                "A suggestion with its changes (word-diff hunks grouped by sentence); a "
+                "suggested new, removed or moved section (kind) has none.",
                 {"200": _answer("The suggestion.", _ref("SuggestionWithChanges"))},
             ),
         },
@@ -671,7 +672,9 @@ PATHS.update(
             "post": _post(
                 "acceptSuggestion",
                 "Accept a suggestion, only the given changes, or the text an editor combined "
-                "after a conflict (editors): one new version.",
+                "after a conflict (editors): one new version. A suggested new, removed or "
+                "moved section is carried out whole; 409 outline_conflict when the section "
+                "changed or went meanwhile.",
                 {
                     "200": _answer(
                         "The suggestion with the version it became.", _ref("AcceptedSuggestion")

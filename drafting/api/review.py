@@ -52,7 +52,11 @@ def suggestion_fields(item: Suggestion) -> dict[str, Any]:
     """Return the fields of a suggestion's schema."""
     return {
         "id": item.id,
+        "kind": item.kind.value,
         "section_id": item.section_id,
+        "title": item.title,
+        "level": item.level,
+        "after_section_id": item.after_section_id,
         "author": item.author.display_name,
         "base_version": item.base_version,
         "body": item.body,

@@ -275,7 +275,22 @@ class Rejection(Request):
 
 class Suggestion(BaseModel):
     id: int
-    section_id: int
+    kind: Literal["text", "new_section", "remove_section", "move_section"] = Field(
+        default="text",
+        description="A new text of a section, or a new, removed or moved section.",
+    )
+    section_id: int | None = Field(
+        description="The section; for a new section empty until accepted, then the new one."
+    )
+    title: str | None = Field(
+        default=None, description="A suggested title (text), or the new section's title."
+    )
+    level: int | None = Field(default=None, description="The new section's heading level.")
+    after_section_id: int | None = Field(
+        default=None,
+        description="new_section and move_section: the section it goes after; empty for the "
+        "start of the paper.",
+    )
     author: str
     base_version: int
     body: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,8 +16,9 @@ from drafting.auth import mail as auth_mail
 from drafting.extensions import db
 from drafting.filters import ROLE_LABELS
 from drafting.forms import confirmation, options
-from drafting.models import Organisation
+from drafting.models import Organisation, Section, Suggestion, SuggestionKind
 from drafting.papers.forms import PaperForm, PaperInvitationForm, ParticipantForm, RoleForm
+from drafting.text.markdown import render
 from drafting.text.outline import heading_numbers
 from workflows import comments as comment_flow
 from workflows import invitations as invitation_flow
@@ -72,8 +75,9 @@ def show(paper_id: int) -> str:
     statuses = reviewstate.statuses_for(s.id for s in sections)
     writer = is_writer(access.member)
     # One query each gives the open suggestions and the comment threads, and their counts.
-    tracked = suggestion_flow.open_tracked(paper_id, with_changes=writer)
+    tracked, suggested_outline = suggestion_flow.open_on_paper(paper_id, with_changes=writer)
     margins = comment_flow.margins(paper_id, sections, access.member)
+    outline = _outline(suggested_outline, sections)
     return render_template(
         "papers/show.html",
         statuses=statuses,
@@ -92,11 +96,38 @@ def show(paper_id: int) -> str:
         may_edit=can_edit_now(access.member, access.paper),
         may_manage=can_manage(access.member),
         action_form=FlaskForm(),
+        outline=outline,
         editing_now={
             section_id: [entry for entry in entries if entry.editing]
             for section_id, entries in presence.on_paper(current_user, access.paper.id).items()
         },
     )
+
+
+def _outline(items: list[Suggestion], sections: list[Section]) -> dict[str, Any]:
+    """The paper's open suggestions of new, removed and moved sections, by where they show.
+
+    New sections stand after their anchor ("after"; ``None``: at the start, "end": an anchor
+    no longer in the paper); removals and moves on their section ("on").
+    """
+    present = {s.id for s in sections}
+    after: dict[int | str | None, list[Suggestion]] = {}
+    on: dict[int, list[Suggestion]] = {}
+    html: dict[int, str] = {}
+    for item in items:
+        if item.kind == SuggestionKind.NEW_SECTION:
+            anchor = item.after_section_id
+            key: int | str | None = anchor if anchor is None or anchor in present else "end"
+            after.setdefault(key, []).append(item)
+            html[item.id] = str(render(item.body))
+        elif item.section_id in present:
+            on.setdefault(item.section_id, []).append(item)
+    return {
+        "after": after,
+        "on": on,
+        "html": html,
+        "titles": {s.id: s.title for s in sections},
+    }
 
 
 def _settings_page(paper_id: int, **forms: FlaskForm) -> str:

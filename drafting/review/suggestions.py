@@ -12,24 +12,27 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from drafting import conflicts
 from drafting.extensions import db
-from drafting.models import PaperStatus, Section, Suggestion, SuggestionStatus
+from drafting.models import PaperStatus, Section, Suggestion, SuggestionKind, SuggestionStatus
 from drafting.review import bp
 from drafting.review.forms import RejectForm, SuggestionForm
 from drafting.review.views import _labels
 from drafting.sections.forms import ResolveForm
 from drafting.sections.views import locked_page
 from drafting.text import textdiff
+from drafting.text.markdown import render
+from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import (
     ConflictInfo,
     EditConflict,
+    OutlineConflict,
     PaperLocked,
     TextState,
     TooLarge,
     ValidationFailed,
 )
-from workflows.permissions import can_comment, is_writer
+from workflows.permissions import can_comment, can_edit_now, is_writer
 
 
 @bp.route("/sections/<int:section_id>/suggest", methods=["GET", "POST"])
@@ -87,6 +90,9 @@ def suggest(section_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 def suggestion(suggestion_id: int) -> str:
     """Show a suggestion with its diff against the current text."""
     item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    if item.structural:
+        return _outline_page(item)
+    assert item.section_id is not None
     section, access = section_flow.get_section(current_user, item.section_id)
     head = section.head
     assert head is not None
@@ -116,12 +122,71 @@ def accept(suggestion_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     if not FlaskForm().validate_on_submit():
         abort(400)
     item = suggestion_flow.get_suggestion(current_user, suggestion_id)
+    if item.structural:
+        return _accept_outline(item)
     try:
         result = suggestion_flow.accept(current_user, suggestion_id)
     except EditConflict as err:
         return _suggestion_conflict(item, err.info), 409
     flash(_("The suggestion was accepted as version %(n)s.", n=result.version), "success")
     return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+
+
+def _back(item: Suggestion) -> str:
+    """Where a decision leads back to: the paper at the place of the suggestion, or its page."""
+    if request.form.get("next") != "paper":
+        return url_for("review.suggestion", suggestion_id=item.id)
+    place = item.section_id or item.after_section_id
+    anchor = f"section-{place}" if place else None
+    if item.status == SuggestionStatus.OPEN:
+        anchor = f"suggestion-{item.id}"
+    return url_for("papers.show", paper_id=item.paper_id, _anchor=anchor)
+
+
+def _outline_page(item: Suggestion) -> str:
+    """A suggested new, removed or moved section; for a removal, the confirmation too."""
+    access = paper_flow.get_paper(current_user, item.paper_id)
+    section = db.session.get(Section, item.section_id) if item.section_id else None
+    after = db.session.get(Section, item.after_section_id) if item.after_section_id else None
+    return render_template(
+        "review/outline_suggestion.html",
+        item=item,
+        section=section,
+        after=after,
+        paper=access.paper,
+        body_html=str(render(item.body)) if item.body else "",
+        may_decide=can_edit_now(access.member, access.paper)
+        and item.status == SuggestionStatus.OPEN,
+        reject_form=RejectForm(),
+        accept_form=FlaskForm(),
+    )
+
+
+def _accept_outline(item: Suggestion) -> WerkzeugResponse:
+    """Accept a suggested new, removed or moved section; a conflict is shown, not raised."""
+    try:
+        result = suggestion_flow.accept(current_user, item.id)
+    except (OutlineConflict, PaperLocked) as err:
+        flash(err.message, "error")
+        return redirect(_back(item))
+    messages = {
+        SuggestionKind.NEW_SECTION: _(
+            "The section “%(title)s” was added.", title=result.section.title
+        ),
+        SuggestionKind.REMOVE_SECTION: _(
+            "The section “%(title)s” was removed; it can be brought back.",
+            title=result.section.title,
+        ),
+        SuggestionKind.MOVE_SECTION: _(
+            "The section “%(title)s” was moved.", title=result.section.title
+        ),
+    }
+    flash(messages[item.kind], "success")
+    if request.form.get("next") == "paper":
+        return redirect(
+            url_for("papers.show", paper_id=item.paper_id, _anchor=f"section-{result.section.id}")
+        )
+    return redirect(url_for("review.suggestion", suggestion_id=item.id))
 
 
 def _suggestion_conflict(item: Suggestion, info: ConflictInfo | None, **page: Any) -> str:
@@ -149,6 +214,8 @@ def resolve_suggestion(suggestion_id: int) -> str | WerkzeugResponse | tuple[str
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(400)
+    if item.section_id is None:
+        abort(404)  # a suggested new section has no text to combine
     current = section_flow.version_of(item.section_id, int(form.current_version.data))
     if current is None:
         abort(422)
@@ -227,10 +294,10 @@ def reject(suggestion_id: int) -> WerkzeugResponse:
     form = RejectForm()
     if not form.validate_on_submit():
         flash(_("Please give a reason for rejecting the suggestion."), "error")
-        return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
-    suggestion_flow.reject(current_user, suggestion_id, form.reason.data or "")
+        return redirect(_back(suggestion_flow.get_suggestion(current_user, suggestion_id)))
+    item = suggestion_flow.reject(current_user, suggestion_id, form.reason.data or "")
     flash(_("The suggestion was rejected."), "success")
-    return redirect(url_for("review.suggestion", suggestion_id=suggestion_id))
+    return redirect(_back(item))
 
 
 @bp.get("/sections/<int:section_id>/suggestions")

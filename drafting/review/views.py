@@ -140,6 +140,6 @@ def my_work() -> str:
         pending_signoffs=signoff_flow.pending_for(current_user),
         section_names=section_flow.numbered_titles(
             [s.id for _st, s, _h in work.to_review + work.sent_back + work.overdue]
-            + [item.section_id for item in work.open_suggestions]
+            + [item.section_id for item in work.open_suggestions if item.section_id is not None]
         ),
     )

@@ -258,7 +258,11 @@ def test_import_form_creates_a_paper_and_redirects_to_it(
 def test_import_into_a_paper_never_adds_sections_directly(
     app: Flask, w: factories.World, editor_api: tuple[FlaskClient, str]
 ) -> None:
-    """Issue 14: headings the paper does not have are listed in the report, not added."""
+    """Issue 14: headings the paper does not have become suggested new sections, not sections.
+
+    The file holds none of the paper's sections (a partner's own chapter): the paper's
+    sections are not suggested for removal, only listed in the report.
+    """
     client, token = editor_api
     before = counts()
     data = docx_samples.headed_docx(
@@ -267,11 +271,16 @@ def test_import_into_a_paper_never_adds_sections_directly(
     response = upload_api(client, token, data, paper_id=w.paper.id)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 0)
+    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 2)
+    made = suggestions_of(w.paper.id)
+    assert sorted(body["suggestion_ids"]) == sorted(s.id for s in made)
+    assert [(s.kind.value, s.title, s.level, s.body, s.section_id) for s in made] == [
+        ("new_section", "Umsetzung", 1, "Ab 2027 in drei Schritten.", None),
+        ("new_section", "Zeitplan", 2, "Bis Ende 2028.", None),
+    ]
+    assert body["report"]["outline"] == {"new_sections": 2, "removals": 0, "moves": 0}
     lost = body["report"]["lost"]
     assert [(x["kind"], x["where"]) for x in lost] == [
-        ("new section", "Umsetzung"),
-        ("new section", "Zeitplan"),
         ("removed section", "Ausgangslage"),
         ("removed section", "Ziele"),
     ]
@@ -401,15 +410,16 @@ def test_tracked_changes_become_one_suggestion_per_changed_section(
     assert response.status_code == 201, response.get_json()
     # "Kultur" is not in the paper: the report lists it; nothing is added directly.
     body = response.get_json()
-    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 1)
-    assert ("new section", "Kultur") in {(x["kind"], x["where"]) for x in body["report"]["lost"]}
+    assert (body["paper_id"], body["sections"], body["suggestions"]) == (w.paper.id, 0, 2)
     sections = sections_of(w.paper.id)
     assert [s.title for s in sections] == ["Ausgangslage", "Ziele"]
     # The matched sections' texts are unchanged: the changes wait as suggestions.
     for s in sections[:2]:
         assert (s.title, s.version, s.head.body) == before_sections[s.id]  # type: ignore[union-attr]
-    (ausgangslage,) = suggestions_of(w.paper.id)
-    assert body["suggestion_ids"] == [ausgangslage.id]
+    ausgangslage, kultur = suggestions_of(w.paper.id)
+    assert body["suggestion_ids"] == [ausgangslage.id, kultur.id]
+    # "Kultur" is not in the paper: a suggested new section, not a section.
+    assert (kultur.kind.value, kultur.title, kultur.section_id) == ("new_section", "Kultur", None)
     assert ausgangslage.section_id == sections[0].id
     assert ausgangslage.body == f"{HANDEL.accepted}\n\nUnd vom Wohnen."
     assert ausgangslage.base_version == sections[0].version

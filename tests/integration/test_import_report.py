@@ -394,7 +394,7 @@ def test_reimporting_an_unchanged_export_creates_nothing(
     assert "Weniger Värm" in suggestion.body
 
 
-def test_moved_and_deleted_headings_are_reported_not_applied(
+def test_moved_and_deleted_headings_become_suggestions_not_changes(
     app: Flask, world: factories.World
 ) -> None:
     english(world)
@@ -419,9 +419,22 @@ def test_moved_and_deleted_headings_are_reported_not_applied(
     client, token = isolated_client(app), factories.token(world.editor)
     response = upload_api(client, token, docx_samples.to_bytes(document), paper_id=world.paper.id)
     assert response.status_code == 201, response.get_json()
-    lost = {(x["kind"], x["where"]) for x in response.get_json()["report"]["lost"]}
-    assert ("moved section", "Ausgangslage") in lost
-    assert ("removed section", "Kosten") in lost
+    body = response.get_json()
+    assert body["report"]["outline"] == {"new_sections": 0, "removals": 1, "moves": 1}
+    assert body["report"]["lost"] == []
+    ausgangslage, ziele, kosten = sections_of(world.paper.id)
+    made = {
+        (s.kind.value, s.section_id, s.after_section_id): s for s in suggestions_of(world.paper.id)
+    }
+    assert set(made) == {
+        ("move_section", ziele.id, None),  # one move restores the file's order
+        ("remove_section", kosten.id, None),
+    }
+    assert sorted(body["suggestion_ids"]) == sorted(s.id for s in made.values())
+    removal = made[("remove_section", kosten.id, None)]
+    assert removal.note == "Heading deleted in Word by Pavel Novák"
+    assert removal.base_version == kosten.version
+    # Nothing changes until an editor decides.
     assert counts()["Section"] == before["Section"]
     assert [s.title for s in sections_of(world.paper.id)] == ["Ausgangslage", "Ziele", "Kosten"]
 
@@ -462,14 +475,16 @@ def test_sections_are_matched_by_the_export_bookmark_and_based_on_the_exported_v
     client, token = isolated_client(app), factories.token(world.editor)
     response = upload_api(client, token, docx_samples.to_bytes(document), paper_id=world.paper.id)
     assert response.status_code == 201, response.get_json()
-    (suggestion,) = suggestions_of(world.paper.id)
+    suggestion, move = suggestions_of(world.paper.id)
     assert suggestion.section_id == ziele.id
     assert suggestion.title == "Lage heute" and suggestion.body == "Mehr Leben am Abend."
-    # "Ausgangslage" is unchanged against the exported version: no suggestion, even though
-    # the section has a newer text now.
-    assert response.get_json()["suggestion_ids"] == [suggestion.id]
-    lost = {(x["kind"], x["where"]) for x in response.get_json()["report"]["lost"]}
-    assert ("moved section", "Ausgangslage") in lost
+    # "Ausgangslage" is unchanged against the exported version: no text suggestion, even
+    # though the section has a newer text now. "Ziele" stands first in the file.
+    assert (move.kind.value, move.section_id, move.after_section_id) == (
+        "move_section", ziele.id, None,
+    )  # fmt: skip
+    assert response.get_json()["suggestion_ids"] == [suggestion.id, move.id]
+    assert response.get_json()["report"]["lost"] == []
 
 
 def test_multi_paragraph_list_items_and_quotes_are_kept() -> None:
