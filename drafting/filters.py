@@ -49,21 +49,29 @@ def when_date(value: date | None) -> str:
     return format_date(value, "medium") if value else ""
 
 
+# Formatted timestamps, shared by all requests: a timestamp, once stored, never changes, and
+# Babel's formatting is the most expensive filter of the big pages (the paper page names
+# 300 versions' and every margin comment's date on each request: bench_margin.py).
+_WHEN: dict[tuple[object, ...], str] = {}
+_WHEN_MAX = 20_000
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
     """Format a timestamp in the user's language and the configured time zone.
 
-    Within a request each timestamp is formatted once: a discussion page names one comment's
-    date in several places, and Babel's formatting is the page's most expensive filter.
+    Each timestamp is formatted once per language, zone and format, then taken from a
+    process-wide table (emptied when it grows past ``_WHEN_MAX`` entries).
     """
     if value is None:
         return ""
     if not has_request_context():
         return format_datetime(value, fmt)
-    cache: dict[tuple[object, ...], str] = g.setdefault("_when", {})
     key = (value, fmt, str(get_locale()), str(get_timezone()))
-    found = cache.get(key)
+    found = _WHEN.get(key)
     if found is None:
-        found = cache[key] = format_datetime(value, fmt)
+        if len(_WHEN) >= _WHEN_MAX:
+            _WHEN.clear()
+        found = _WHEN[key] = format_datetime(value, fmt)
     return found
 
 

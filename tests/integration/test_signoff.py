@@ -947,7 +947,7 @@ def test_the_signoff_pages_show_decisions_signatories_dates_and_reservations(app
     assert year in chamber[2] and RESERVATION in chamber[3]
     assert city[0] == "Rejected" and city[1] == w.signatory.display_name
     assert year in city[2] and REASON in city[3]
-    assert lead == ["open", "", "", ""]
+    assert lead == ["Open", "", "", ""]  # not decided yet: a state, capitalised (issue 15)
     assert "Fassung zur Mitzeichnung" in html
     assert "Deadline:" in html
     # The printable record: paper, edition, hash and the same decisions.
