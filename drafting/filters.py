@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context
 from flask_babel import (
     format_date,
     format_datetime,
