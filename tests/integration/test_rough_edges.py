@@ -135,8 +135,9 @@ def test_paper_page_has_one_primary_action_and_a_menu_without_forms(
     block = re.search(r'<div class="section-actions">.*?</div>', member_page, re.S).group(0)
     primary = re.search(r'<a class="button primary" href="([^"]+)"', block)
     assert primary and primary.group(1) == f"/sections/{sid}/suggest"
-    menu = re.search(r'<template id="section-menu".*?</template>', member_page).group(0)
-    assert "/move" not in menu and "/remove" not in menu
+    member_menu = re.search(r'<template id="section-menu".*?</template>', member_page)
+    assert member_menu and "/move" not in member_menu.group(0)
+    assert "/remove" not in member_menu.group(0)
     actions_page = page(member.get(f"/sections/{sid}/actions"))
     assert f"/sections/{sid}/move" not in actions_page
     assert f"/sections/{sid}/remove" not in actions_page
