@@ -963,7 +963,7 @@ def test_the_signoff_pages_show_decisions_signatories_dates_and_reservations(app
     assert digest in edition_page and "First edition" in edition_page
     assert "Die Innenstadt lebt vom Handel." in edition_page
     listing = page(member.get(f"/papers/{pid}/editions"))
-    assert "Fassung zur Mitzeichnung" in listing and "in sign-off" in listing
+    assert "Fassung zur Mitzeichnung" in listing and "In sign-off" in listing
     assert member.get(f"/papers/{pid}/editions/9").status_code == 404
     # A signatory sees the decision form, the member does not.
     assert 'name="decision"' in page(browser(app, w, "signatory2").get(f"/papers/{pid}/signoff"))
