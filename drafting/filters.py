@@ -6,14 +6,13 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context
 from flask_babel import (
     format_date,
     format_datetime,
     format_decimal,
     get_locale,
     get_timezone,
-    lazy_pgettext,
     ngettext,
 )
 from flask_babel import (
@@ -25,13 +24,8 @@ from markupsafe import Markup, escape
 from drafting.text.changes import tracked_html
 from drafting.text.markdown import label_figures, shift_headings
 from exports import importing as importing_kinds
+from workflows import labels
 
-STATUS_LABELS = {
-    "drafting": _l("Draft"),
-    "signing": _l("In sign-off"),
-    "final": _l("Final"),
-    "archived": _l("Archived"),
-}
 ROLE_LABELS = {
     "coordinator": _l("Coordinator"),
     "editor": _l("Editor"),
@@ -48,39 +42,6 @@ REVIEW_EVENT_LABELS = {
     "approval_reset": _l("approval reset by a new version"),
     "back_to_draft": _l("back to draft by a new version"),
 }
-REVIEW_STATE_LABELS = {
-    "draft": _l("Draft"),
-    "in_review": _l("In review"),
-    "changes_requested": _l("Changes requested"),
-    "approved": _l("Approved"),
-}
-
-SUGGESTION_LABELS = {
-    "open": _l("open"),
-    "accepted": _l("accepted"),
-    "partly_accepted": _l("partly accepted"),
-    "rejected": _l("rejected"),
-}
-
-# The words of the options and of the Word annex ("Zustimmung"), not the review's
-# "Freigegeben": a context keeps them apart from the review states' "Approved".
-DECISION_LABELS = {
-    "approve": lazy_pgettext("sign-off", "Approved"),
-    "approve_with_reservation": lazy_pgettext("sign-off", "Approved with reservation"),
-    "reject": lazy_pgettext("sign-off", "Rejected"),
-}
-EDITION_LABELS = {
-    "signing": _l("in sign-off"),
-    "final": _l("final"),
-    "cancelled": _l("cancelled"),
-}
-
-EXPORT_LABELS = {
-    "queued": _l("waiting"),
-    "running": _l("being built"),
-    "done": _l("ready"),
-    "failed": _l("failed"),
-}
 
 
 def when_date(value: date | None) -> str:
@@ -88,21 +49,29 @@ def when_date(value: date | None) -> str:
     return format_date(value, "medium") if value else ""
 
 
+# Formatted timestamps, shared by all requests: a timestamp, once stored, never changes, and
+# Babel's formatting is the most expensive filter of the big pages (the paper page names
+# 300 versions' and every margin comment's date on each request: bench_margin.py).
+_WHEN: dict[tuple[object, ...], str] = {}
+_WHEN_MAX = 20_000
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
     """Format a timestamp in the user's language and the configured time zone.
 
-    Within a request each timestamp is formatted once: a discussion page names one comment's
-    date in several places, and Babel's formatting is the page's most expensive filter.
+    Each timestamp is formatted once per language, zone and format, then taken from a
+    process-wide table (emptied when it grows past ``_WHEN_MAX`` entries).
     """
     if value is None:
         return ""
     if not has_request_context():
         return format_datetime(value, fmt)
-    cache: dict[tuple[object, ...], str] = g.setdefault("_when", {})
     key = (value, fmt, str(get_locale()), str(get_timezone()))
-    found = cache.get(key)
+    found = _WHEN.get(key)
     if found is None:
-        found = cache[key] = format_datetime(value, fmt)
+        if len(_WHEN) >= _WHEN_MAX:
+            _WHEN.clear()
+        found = _WHEN[key] = format_datetime(value, fmt)
     return found
 
 
@@ -206,13 +175,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.globals["FigureNumbers"] = FigureNumbers
-    app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
+    # The names of states, one function per status enum (workflows/labels.py, issue 15).
+    for label in (
+        labels.paper_status_label,
+        labels.review_state_label,
+        labels.suggestion_status_label,
+        labels.signoff_decision_label,
+        labels.edition_status_label,
+        labels.export_status_label,
+    ):
+        app.jinja_env.globals[label.__name__] = label
     app.jinja_env.globals["REVIEW_EVENT_LABELS"] = REVIEW_EVENT_LABELS
-    app.jinja_env.globals["REVIEW_STATE_LABELS"] = REVIEW_STATE_LABELS
     app.jinja_env.filters["when_date"] = when_date
-    app.jinja_env.globals["SUGGESTION_LABELS"] = SUGGESTION_LABELS
-    app.jinja_env.globals["DECISION_LABELS"] = DECISION_LABELS
-    app.jinja_env.globals["EDITION_LABELS"] = EDITION_LABELS
-    app.jinja_env.globals["EXPORT_LABELS"] = EXPORT_LABELS
     app.jinja_env.globals["IMPORT_KINDS"] = importing_kinds.KINDS

@@ -91,7 +91,7 @@ def labels(language: str) -> dict[str, str]:
         "approve": pgettext("Word export", "Approve"),
         "approve_with_reservation": pgettext("Word export", "Approve with reservation"),
         "reject": pgettext("Word export", "Reject"),
-        "open": pgettext("Word export", "open"),
+        "open": pgettext("Word export", "Open"),  # not decided yet: capitalised like the rest
         "hash": pgettext("Word export", "Checksum (SHA-256) of the edition"),
         "redline": pgettext("Word export", "Changes against edition"),
         "summary": pgettext("Word export", "Summary"),

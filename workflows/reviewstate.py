@@ -25,6 +25,7 @@ from drafting.models import (
 )
 from workflows import activity
 from workflows.errors import InvalidTransition
+from workflows.labels import review_state_label
 
 
 class Action(StrEnum):
@@ -80,17 +81,10 @@ def next_state(action: Action, state: ReviewState) -> ReviewState:
     """
     refusal = _l(
         "This step is not possible while the section is “%(state)s”.",
-        state=STATE_LABELS[state],
+        state=review_state_label(state),
     )
     return transition(TRANSITIONS, action, state, refusal)
 
-
-STATE_LABELS = {
-    S.DRAFT: _l("draft"),
-    S.IN_REVIEW: _l("in review"),
-    S.CHANGES_REQUESTED: _l("changes requested"),
-    S.APPROVED: _l("approved"),
-}
 
 # Characters that carry meaning although Unicode calls them punctuation: amounts, shares,
 # paragraphs, "und", "pro"; the strikethrough mark ("~~nicht~~" deletes the word).

@@ -39,6 +39,7 @@ from drafting.models import (
 from drafting.text.outline import heading_numbers
 from workflows import activity, figures
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from workflows.labels import paper_status_label
 from workflows.notifications import Target, notify, paper_people
 from workflows.papers import PaperAccess, get_paper
 from workflows.permissions import can_manage, can_sign
@@ -66,13 +67,6 @@ PAPER_TRANSITIONS: dict[tuple[PaperAction, PaperStatus], PaperStatus] = {
     (PaperAction.ARCHIVE, P.FINAL): P.ARCHIVED,
 }
 
-PAPER_STATUS_LABELS = {
-    P.DRAFTING: _l("draft"),
-    P.SIGNING: _l("in sign-off"),
-    P.FINAL: _l("final"),
-    P.ARCHIVED: _l("archived"),
-}
-
 
 def paper_next(action: PaperAction, status: PaperStatus) -> PaperStatus:
     """Return the paper state an action leads to.
@@ -81,7 +75,7 @@ def paper_next(action: PaperAction, status: PaperStatus) -> PaperStatus:
     """
     refusal = _l(
         "This is not possible while the paper is “%(state)s”.",
-        state=PAPER_STATUS_LABELS[status],
+        state=paper_status_label(status),
     )
     return transition(PAPER_TRANSITIONS, action, status, refusal)
 

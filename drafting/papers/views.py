@@ -16,14 +16,14 @@ from drafting.auth import mail as auth_mail
 from drafting.extensions import db
 from drafting.filters import ROLE_LABELS
 from drafting.forms import confirmation, options
-from drafting.models import Organisation, Section, Suggestion, SuggestionKind
+from drafting.models import Organisation, ReviewState, Section, Suggestion, SuggestionKind
 from drafting.papers.forms import PaperForm, PaperInvitationForm, ParticipantForm, RoleForm
 from drafting.text.markdown import render
 from drafting.text.outline import heading_numbers
 from workflows import comments as comment_flow
 from workflows import invitations as invitation_flow
+from workflows import labels, reviewstate
 from workflows import papers as paper_flow
-from workflows import reviewstate
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import WorkflowError
@@ -81,6 +81,7 @@ def show(paper_id: int) -> str:
     return render_template(
         "papers/show.html",
         statuses=statuses,
+        state_labels={state.value: str(labels.review_state_label(state)) for state in ReviewState},
         progress=reviewstate.progress(sections, statuses),
         is_overdue=reviewstate.is_overdue,
         approved_version=reviewstate.approved_version,

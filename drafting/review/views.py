@@ -75,7 +75,6 @@ def show(section_id: int) -> str:
         approve_form=ApproveForm(version=head.number),
         changes_form=RequestChangesForm(version=head.number),
         overdue=reviewstate.is_overdue(status),
-        state_labels=reviewstate.STATE_LABELS,
     )
 
 

@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from drafting.extensions import db
 from drafting.models import Organisation, PaperStatus
+from workflows import labels
 from workflows import papers as paper_flow
 from workflows import search as flow
 from workflows.errors import ValidationFailed
@@ -25,12 +26,6 @@ KIND_LABELS = {
     "comment": _l("Comment"),
     "suggestion": _l("Suggestion"),
     "paper": _l("Paper"),
-}
-STATE_LABELS = {
-    PaperStatus.DRAFTING: _l("Drafting"),
-    PaperStatus.SIGNING: _l("In sign-off"),
-    PaperStatus.FINAL: _l("Final"),
-    PaperStatus.ARCHIVED: _l("Archived"),
 }
 
 
@@ -126,6 +121,6 @@ def index() -> str:
         papers=paper_flow.visible_papers(current_user),
         organisations=organisations,
         kind_labels=KIND_LABELS,
-        state_labels=STATE_LABELS,
+        state_labels=labels.PAPER_STATUS,
         hit_url=hit_url,
     )

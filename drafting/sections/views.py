@@ -451,6 +451,23 @@ def _writable_section(section_id: int) -> tuple[Section, Any]:
     return section, access
 
 
+@bp.get("/sections/<int:section_id>/actions")
+@login_required
+def actions(section_id: int) -> str:
+    """All actions on one section: the paper page's "More actions" without JavaScript.
+
+    The paper page carries one link here per section instead of a menu per section; its
+    script turns the link into the menu, cloned from one template (bench_paper_page.py).
+    """
+    section, access = flow.get_section(current_user, section_id, include_removed=False)
+    return render_template(
+        "sections/actions.html",
+        section=section,
+        paper=access.paper,
+        may_edit=can_edit_now(access.member, access.paper),
+    )
+
+
 @bp.get("/sections/<int:section_id>/remove")
 @login_required
 def confirm_remove(section_id: int) -> str:

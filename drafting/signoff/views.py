@@ -56,7 +56,6 @@ def _page(
         if paper.status.value == "drafting" and can_manage(access.member)
         else unapproved or [],
         editions=flow.editions(paper_id),
-        status_labels=flow.PAPER_STATUS_LABELS,
     ), status
 
 

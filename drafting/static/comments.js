@@ -7,7 +7,17 @@
   "use strict";
   var script = document.currentScript || document.querySelector("script[src*='comments.js']");
   if (!script || !window.getSelection) { return; }
-  var bodies = document.querySelectorAll("[data-comment-url]");
+  // The paper page names no address per section (bench_paper_page.py): a section's
+  // discussion is "<data-sections-url><id>/comments", the id from its <section id="section-N">.
+  var BODIES = "[data-comment-url], .paper-section .section-body";
+  var sectionsUrl = script.getAttribute("data-sections-url");
+  function commentUrl(body) {
+    var own = body.getAttribute("data-comment-url");
+    if (own) { return own; }
+    var section = body.closest(".paper-section");
+    return sectionsUrl && section ? sectionsUrl + section.id.replace("section-", "") + "/comments" : null;
+  }
+  var bodies = document.querySelectorAll(BODIES);
   if (!bodies.length) { return; }
   var MAX_QUOTE = 2000;
 
@@ -30,7 +40,7 @@
 
   function bodyOf(node) {
     var element = node && (node.nodeType === 1 ? node : node.parentElement);
-    return element ? element.closest("[data-comment-url]") : null;
+    return element ? element.closest(BODIES) : null;
   }
 
   function hide() {
@@ -84,19 +94,26 @@
     }
     var template = document.getElementById("margin-comment-template");
     // The discussion page's address takes the new comment (GET shows it, POST adds to it).
-    var post = body.getAttribute("data-comment-url");
+    var post = commentUrl(body);
     if (template && post && template.content) {
       openMarginBox(body, post, chosen.text, template);
       return;
     }
-    var url = body.getAttribute("data-comment-url");
+    var url = commentUrl(body);
     window.location.href = url + "?quote=" + encodeURIComponent(chosen.text) + "#new-comment";
   }
 
   // On the paper page: a comment box in the section's margin, next to the passage.
   var boxes = 0;
   function openMarginBox(body, post, text, template) {
-    var main = body.closest(".section-main") || body.parentNode;
+    var main = body.closest(".section-main");
+    if (!main) {
+      // A section without comments has no margin yet: put its body and a new margin side by side.
+      main = document.createElement("div");
+      main.className = "section-main";
+      body.parentNode.insertBefore(main, body);
+      main.appendChild(body);
+    }
     var aside = main.querySelector(".margin");
     if (!aside) {
       aside = document.createElement("aside");

@@ -49,14 +49,31 @@
       };
       if (document.readyState === "complete") { focusHeading(); } else { window.addEventListener("load", focusHeading); }
     }
-    var marks = document.querySelectorAll("[data-presence-section]");
-    if (!marks.length) { return; }
+    // The page carries a presence line only for sections someone is editing right now;
+    // the others get theirs here when it is needed (bench/bench_paper_page.py).
+    if (!document.querySelector(".paper-section")) { return; }
+    var markOf = function (sectionId, create) {
+      var mark = document.querySelector("[data-presence-section='" + sectionId + "']");
+      var heading = !mark && create && document.getElementById("section-" + sectionId + "-title");
+      if (heading) {
+        mark = document.createElement("p");
+        mark.className = "presence-mark";
+        mark.setAttribute("data-presence-section", sectionId);
+        mark.hidden = true;
+        heading.parentNode.insertBefore(mark, heading.nextSibling);
+      }
+      return mark;
+    };
     var refresh = function () {
       if (document.visibilityState === "hidden") { return; }
       fetch(paperUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (!data) { return; }
+          Object.keys(data.sections).forEach(function (id) {
+            if ((data.sections[id] || []).length) { markOf(id, true); }
+          });
+          var marks = document.querySelectorAll("[data-presence-section]");
           Array.prototype.forEach.call(marks, function (mark) {
             var entries = data.sections[mark.getAttribute("data-presence-section")] || [];
             var line = entries.map(function (e) {

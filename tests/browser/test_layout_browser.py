@@ -214,6 +214,8 @@ def test_section_menu_and_move_to_with_the_keyboard(page: Page, live_server: Liv
     check_a11y(page)
     section = page.locator(f"#section-{ids['wide']}")
     menu = section.locator("details.action-menu")
+    # Without JavaScript the menu is a link to the section's actions page: the same links.
+    expect(section.locator("a[data-menu]")).to_have_count(0)  # sectionmenu.js replaced it
     menu.locator("summary").focus()
     page.keyboard.press("Enter")
     expect(menu).to_have_attribute("open", "")
@@ -226,6 +228,12 @@ def test_section_menu_and_move_to_with_the_keyboard(page: Page, live_server: Liv
     page.get_by_role("button", name="Abschnitt verschieben").click()
     page.wait_for_url(f"**/papers/{ids['paper']}#section-{ids['wide']}")
     check_a11y(page)
+    page.goto(live(f"/sections/{ids['wide']}/actions"))
+    check_a11y(page)
+    expect(page.get_by_role("link", name="Verschieben nach …")).to_have_attribute(
+        "href", f"/sections/{ids['wide']}/move"
+    )
+    page.goto(live(f"/papers/{ids['paper']}#section-{ids['wide']}"))
     expect(page.locator(".paper-section h3, .paper-section h2").first).to_contain_text("Zahlen")
     # A wide table in a section scrolls inside its own box, which the keyboard can reach.
     table = page.locator(f"#section-{ids['wide']} .section-body table")

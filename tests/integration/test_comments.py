@@ -645,7 +645,9 @@ def test_the_paper_page_shows_open_comment_counts_and_offers_passage_comments(w,
     html = browser(w.member).get(f"/papers/{w.paper.id}").get_data(as_text=True)
     assert f'href="/sections/{w.section.id}/comments"' in html
     assert "2 open comments" in html
-    assert f'data-comment-url="/sections/{w.section.id}/comments"' in html
+    # comments.js finds a section's discussion from the page's one address and the section id.
+    assert 'data-sections-url="/sections/"' in html
+    assert f'<section class="paper-section" id="section-{w.section.id}"' in html
     assert "comments.js" in html
     assert flow.open_counts(w.paper.id) == {w.section.id: 2}
 

@@ -887,10 +887,10 @@ def test_final_edition_has_the_annex_with_every_decision(exported: Fixture) -> N
 
 def test_edition_in_signing_shows_open_decisions(exported: Fixture) -> None:
     rows = _annex_rows(exported.made["redline"])[1:]
-    assert sorted(r[1] for r in rows) == ["Zustimmung", "offen", "offen"]
+    assert sorted(r[1] for r in rows) == ["Offen", "Offen", "Zustimmung"]
     (done,) = [r for r in rows if r[1] == "Zustimmung"]
     assert done[2] == "Sigrid Zeichnung" and done[3]
-    assert all(r[2] == r[3] == r[4] == "" for r in rows if r[1] == "offen")
+    assert all(r[2] == r[3] == r[4] == "" for r in rows if r[1] == "Offen")
 
 
 def test_drafts_have_no_annex(exported: Fixture) -> None:

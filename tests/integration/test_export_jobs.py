@@ -204,7 +204,7 @@ def test_export_history_lists_who_when_options_and_size(
     new, old = export_row(second), export_row(first)
     assert cells[0][0] == "Cora Koordination"
     assert cells[0][1] == f"edition {edition}, with comments"
-    assert cells[0][2].startswith("ready")
+    assert cells[0][2].startswith("Ready")
     assert cells[0][3] == f"{round(new.size / 1024, 1)} KB"
     assert cells[1][0] == "Emil Redaktion"
     assert cells[1][1] == "working draft"
@@ -585,7 +585,7 @@ def test_unreachable_redis_gives_a_clear_503_and_the_app_keeps_working(
     assert [r.status for r in rows] == [ExportStatus.FAILED, ExportStatus.FAILED]
     assert all(r.error == "The job queue is not reachable. Please try again later." for r in rows)
     history = html.unescape(browser.get(f"/papers/{w.paper.id}/exports").get_data(as_text=True))
-    assert history.count("failed") >= 2
+    assert history.count("Failed") >= 2
 
     # The rest of the app: pages, saving a section, importing a Word file.
     assert browser.get(f"/papers/{w.paper.id}").status_code == 200

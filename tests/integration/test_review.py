@@ -35,8 +35,8 @@ from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from workflows.labels import review_state_label
 from workflows.reviewstate import (
-    STATE_LABELS,
     TRANSITIONS,
     Action,
     next_state,
@@ -220,7 +220,7 @@ def test_next_state_refuses_every_forbidden_transition(app, pair):
     assert refused.value.extra == {"state": state.value, "action": action.value}
     with app.test_request_context():
         # A sentence naming the state, not a KeyError.
-        assert str(STATE_LABELS[state]) in refused.value.message
+        assert str(review_state_label(state)) in refused.value.message
 
 
 def _perform(

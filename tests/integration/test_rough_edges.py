@@ -109,29 +109,40 @@ def test_paper_page_has_one_primary_action_and_a_menu_without_forms(
     editor = browser(app, world.editor)
     html = page(editor.get(f"/papers/{world.paper.id}"))
     sid = world.section.id
-    actions = re.search(r'<div class="section-actions">.*?</details>', html, re.S)
+    actions = re.search(r'<div class="section-actions">.*?</div>', html, re.S)
     assert actions
     block = actions.group(0)
     assert re.findall(r'class="button primary"', block) == ['class="button primary"']
     assert f'href="/sections/{sid}/edit"' in block
-    assert '<details class="action-menu">' in block
+    # One link to the section's actions page (works without JavaScript); sectionmenu.js turns
+    # it into the menu cloned from the page's one template, whose links name section 0.
+    assert f'<a href="/sections/{sid}/actions" data-menu>More</a>' in block
+    menu = re.search(r'<template id="section-menu" data-base="/sections/0">(.*?)</template>', html)
+    assert menu and '<details class="action-menu"><summary>More</summary>' in menu.group(1)
+    actions_page = page(editor.get(f"/sections/{sid}/actions"))
     for href in ("history", "comments", "review", "suggest", "move", "remove"):
-        assert f'href="/sections/{sid}/{href}"' in block, href
+        assert f'href="/sections/0/{href}"' in menu.group(1), href
+        assert f'href="/sections/{sid}/{href}"' in actions_page, href
+    assert f'href="/sections/{sid}/edit"' in actions_page
     # No form per section: moving and removing go through their own pages.
-    assert "<form" not in block
+    assert "<form" not in block and "<form" not in menu.group(1)
     assert f'action="/sections/{sid}/move"' not in html
     assert f'action="/sections/{sid}/remove"' not in html
 
     # A member (who may read, not edit) gets "Suggest a change" as the primary action.
     member = browser(app, world.member)
-    block = re.search(
-        r'<div class="section-actions">.*?</details>',
-        page(member.get(f"/papers/{world.paper.id}")),
-        re.S,
-    ).group(0)
+    member_page = page(member.get(f"/papers/{world.paper.id}"))
+    block = re.search(r'<div class="section-actions">.*?</div>', member_page, re.S).group(0)
     primary = re.search(r'<a class="button primary" href="([^"]+)"', block)
     assert primary and primary.group(1) == f"/sections/{sid}/suggest"
-    assert f"/sections/{sid}/move" not in block and f"/sections/{sid}/remove" not in block
+    member_menu = re.search(r'<template id="section-menu".*?</template>', member_page)
+    assert member_menu and "/move" not in member_menu.group(0)
+    assert "/remove" not in member_menu.group(0)
+    actions_page = page(member.get(f"/sections/{sid}/actions"))
+    assert f"/sections/{sid}/move" not in actions_page
+    assert f"/sections/{sid}/remove" not in actions_page
+    assert f'href="/sections/{sid}/suggest"' in actions_page
+    assert browser(app, world.outsider).get(f"/sections/{sid}/actions").status_code == 404
 
 
 def test_move_to_a_place(app: Flask, world: factories.World) -> None:

@@ -234,7 +234,7 @@ def test_the_paper_page_counts_open_suggestions(client, auth, world):
     page = html(client.get(f"/papers/{world.paper.id}"))
     assert "2 open suggestions" in page
     listing = html(client.get(f"/sections/{world.section.id}/suggestions"))
-    assert listing.count("open") >= 2 and "Sigrid Zeichnung" in listing
+    assert listing.count("Open") >= 2 and "Sigrid Zeichnung" in listing
 
 
 # --- accepting ------------------------------------------------------------------------------
