@@ -11,6 +11,7 @@ entry only hides who is editing for one heartbeat.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -26,8 +27,9 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
-from sqlalchemy import and_, case, delete, exists, select, union_all
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, delete, exists, select, union_all
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import Executable
 
 from drafting import database, logs
 from drafting.extensions import db
@@ -116,70 +118,31 @@ class DatabaseStore:
         self._next_sweep_ms = 0
 
     def beat(self, beat: Beat, now_ms: int, ttl_ms: int) -> list[Entry]:
-        table = Presence.__table__
-        postgres = db.session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        dialect = db.session.get_bind().dialect.name
         cutoff = now_ms - ttl_ms
-        upsert = (
-            insert(table)
-            .values(
-                section_id=beat.section_id,
-                user_id=beat.user_id,
-                paper_id=beat.paper_id,
-                name=beat.name,
-                organisation=beat.organisation,
-                editing=beat.editing,
-                since=now_ms,
-                seen=now_ms,
-            )
-            .on_conflict_do_update(
-                index_elements=[table.c.section_id, table.c.user_id],
-                set_={
-                    "name": beat.name,
-                    "organisation": beat.organisation,
-                    "editing": beat.editing,
-                    # A returning editor (the old row expired, not yet swept) starts anew.
-                    "since": case((table.c.seen < cutoff, now_ms), else_=table.c.since),
-                    "seen": now_ms,
-                },
-            )
-        )
-        columns = (
-            table.c.section_id,
-            table.c.user_id,
-            table.c.name,
-            table.c.organisation,
-            table.c.editing,
-            table.c.since,
-        )
-        living = select(*columns).where(table.c.paper_id == beat.paper_id, table.c.seen >= cutoff)
+        params = {
+            "section_id": beat.section_id,
+            "user_id": beat.user_id,
+            "paper_id": beat.paper_id,
+            "name": beat.name,
+            "organisation": beat.organisation,
+            "editing": beat.editing,
+            "now": now_ms,
+            "cutoff": cutoff,
+        }
         try:
             if now_ms >= self._next_sweep_ms:
                 self._next_sweep_ms = now_ms + ttl_ms
+                table = Presence.__table__
                 db.session.execute(delete(table).where(table.c.seen < cutoff))
-            if postgres:
-                # One statement: the upsert's row, and the others as they were (a data-changing
-                # CTE's write is not visible to the rest of its statement).
-                mine = upsert.returning(*columns).cte("mine")
-                rows = db.session.execute(
-                    union_all(
-                        select(*mine.c),
-                        living.where(
-                            ~and_(
-                                table.c.section_id == beat.section_id,
-                                table.c.user_id == beat.user_id,
-                            )
-                        ),
-                    )
-                ).all()
+            upsert, living = _beat_statements(dialect)
+            if living is None:
+                rows = db.session.execute(upsert, params).all()
             else:
-                db.session.execute(upsert)
+                db.session.execute(upsert, params)
                 # Read in the same transaction: after the commit SQLite would take its write
                 # lock again for the next statement of this (writing) request.
-                rows = db.session.execute(living).all()
+                rows = db.session.execute(living, params).all()
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -215,6 +178,65 @@ class DatabaseStore:
             ).where(table.c.paper_id == paper_id, table.c.seen >= now_ms - ttl_ms)
         )
         return _sorted(Entry(*row) for row in rows)
+
+
+@functools.cache
+def _beat_statements(dialect: str) -> tuple[Executable, Executable | None]:
+    """Return the beat's statements, built once: on PostgreSQL one statement that upserts
+    and reads the paper's living entries; elsewhere the upsert and the read."""
+    table = Presence.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    now = bindparam("now", type_=BigInteger())
+    upsert = (
+        insert(table)
+        .values(
+            section_id=bindparam("section_id"),
+            user_id=bindparam("user_id"),
+            paper_id=bindparam("paper_id"),
+            name=bindparam("name"),
+            organisation=bindparam("organisation"),
+            editing=bindparam("editing"),
+            since=now,
+            seen=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.section_id, table.c.user_id],
+            set_={
+                "name": bindparam("name"),
+                "organisation": bindparam("organisation"),
+                "editing": bindparam("editing"),
+                # A returning editor (the old row expired, not yet swept) starts anew.
+                "since": case((table.c.seen < bindparam("cutoff"), now), else_=table.c.since),
+                "seen": now,
+            },
+        )
+    )
+    columns = (
+        table.c.section_id,
+        table.c.user_id,
+        table.c.name,
+        table.c.organisation,
+        table.c.editing,
+        table.c.since,
+    )
+    living = select(*columns).where(
+        table.c.paper_id == bindparam("paper_id"), table.c.seen >= bindparam("cutoff")
+    )
+    if dialect != "postgresql":
+        return upsert, living
+    # One statement: the upsert's row, and the others as they were (a data-changing CTE's
+    # write is not visible to the rest of its statement).
+    mine = upsert.returning(*columns).cte("mine")
+    others = living.where(
+        ~and_(
+            table.c.section_id == bindparam("section_id"),
+            table.c.user_id == bindparam("user_id"),
+        )
+    )
+    return union_all(select(*mine.c), others), None
 
 
 def _sorted(entries: Iterable[Entry]) -> list[Entry]:
@@ -379,6 +401,44 @@ class Visit:
     head: Head
 
 
+@functools.cache
+def _visit_query() -> Select[Any]:
+    # Built once: constructing a statement of aliased entities costs more CPU than running it.
+    author, author_org = aliased(User), aliased(Organisation)
+
+    def holds(role: Role) -> Any:
+        return exists().where(
+            PaperRole.paper_id == Section.paper_id,
+            PaperRole.user_id == bindparam("user_id"),
+            PaperRole.role == role,
+        )
+
+    return (
+        select(
+            Section.paper_id,
+            Paper.status,
+            exists().where(
+                Participant.paper_id == Section.paper_id,
+                Participant.organisation_id == bindparam("organisation_id"),
+            ),
+            holds(Role.EDITOR),
+            holds(Role.COORDINATOR),
+            select(Organisation.short_name)
+            .where(Organisation.id == bindparam("organisation_id"))
+            .scalar_subquery(),
+            SectionVersion.number,
+            author.display_name,
+            author_org.short_name,
+            SectionVersion.created_at,
+        )
+        .join(Paper, Paper.id == Section.paper_id)
+        .join(SectionVersion, SectionVersion.id == Section.head_id)
+        .join(author, author.id == SectionVersion.author_id)
+        .join(author_org, author_org.id == author.organisation_id)
+        .where(Section.id == bindparam("section_id"))
+    )
+
+
 def visit(user: User, section_id: int) -> Visit:
     """Check that the user may see the section and read its head, all in one light query.
 
@@ -392,38 +452,9 @@ def visit(user: User, section_id: int) -> Visit:
     :raises NotFound: when the section does not exist or its paper is not visible to the
         user (the same answer as for a missing section).
     """
-    author, author_org = aliased(User), aliased(Organisation)
-
-    def holds(role: Role) -> Any:
-        return exists().where(
-            PaperRole.paper_id == Section.paper_id,
-            PaperRole.user_id == user.id,
-            PaperRole.role == role,
-        )
-
     row = db.session.execute(
-        select(
-            Section.paper_id,
-            Paper.status,
-            exists().where(
-                Participant.paper_id == Section.paper_id,
-                Participant.organisation_id == user.organisation_id,
-            ),
-            holds(Role.EDITOR),
-            holds(Role.COORDINATOR),
-            select(Organisation.short_name)
-            .where(Organisation.id == user.organisation_id)
-            .scalar_subquery(),
-            SectionVersion.number,
-            author.display_name,
-            author_org.short_name,
-            SectionVersion.created_at,
-        )
-        .join(Paper, Paper.id == Section.paper_id)
-        .join(SectionVersion, SectionVersion.id == Section.head_id)
-        .join(author, author.id == SectionVersion.author_id)
-        .join(author_org, author_org.id == author.organisation_id)
-        .where(Section.id == section_id)
+        _visit_query(),
+        {"user_id": user.id, "organisation_id": user.organisation_id, "section_id": section_id},
     ).one_or_none()
     missing = NotFound(_l("Section not found."))
     if row is None:
