@@ -243,7 +243,8 @@ def main() -> None:
     rounds_asked = _option("--rounds")
     args = common.arguments(__doc__.splitlines()[0])
     beats = QUICK_BEATS if args.quick else BEATS
-    logging.disable(logging.INFO)  # one request log line per heartbeat would drown the figures
+    # Request lines and the seed's security events would drown the figures.
+    logging.disable(logging.WARNING)
     common.header("presence heartbeats", args.quick)
     if part in ("both", "heartbeats"):
         print("\n  heartbeat, server time (in-process, 20 editors present):")

@@ -163,21 +163,25 @@ class DatabaseStore:
             raise
 
     def on_paper(self, paper_id: int, now_ms: int, ttl_ms: int) -> list[Entry]:
-        table = Presence.__table__
         # Plain rows, not ORM objects; no commit here: that would expire what the page
         # already loaded (one query per section again); the request's session ends its read
         # transaction.
-        rows = db.session.execute(
-            select(
-                table.c.section_id,
-                table.c.user_id,
-                table.c.name,
-                table.c.organisation,
-                table.c.editing,
-                table.c.since,
-            ).where(table.c.paper_id == paper_id, table.c.seen >= now_ms - ttl_ms)
-        )
+        rows = db.session.execute(_living(), {"paper_id": paper_id, "cutoff": now_ms - ttl_ms})
         return _sorted(Entry(*row) for row in rows)
+
+
+@functools.cache
+def _living() -> Select[Any]:
+    """Return the query of a paper's entries seen since ``cutoff``, in Entry's field order."""
+    table = Presence.__table__
+    return select(
+        table.c.section_id,
+        table.c.user_id,
+        table.c.name,
+        table.c.organisation,
+        table.c.editing,
+        table.c.since,
+    ).where(table.c.paper_id == bindparam("paper_id"), table.c.seen >= bindparam("cutoff"))
 
 
 @functools.cache
@@ -214,22 +218,12 @@ def _beat_statements(dialect: str) -> tuple[Executable, Executable | None]:
             },
         )
     )
-    columns = (
-        table.c.section_id,
-        table.c.user_id,
-        table.c.name,
-        table.c.organisation,
-        table.c.editing,
-        table.c.since,
-    )
-    living = select(*columns).where(
-        table.c.paper_id == bindparam("paper_id"), table.c.seen >= bindparam("cutoff")
-    )
+    living = _living()
     if dialect != "postgresql":
         return upsert, living
     # One statement: the upsert's row, and the others as they were (a data-changing CTE's
     # write is not visible to the rest of its statement).
-    mine = upsert.returning(*columns).cte("mine")
+    mine = upsert.returning(*living.selected_columns).cte("mine")
     others = living.where(
         ~and_(
             table.c.section_id == bindparam("section_id"),
