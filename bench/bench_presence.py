@@ -15,9 +15,10 @@
 
 ``--before CHECKOUT`` (a copy of the code before a change, e.g. ``git archive <commit> | tar
 -x -C /tmp/before``): part 2 serves both checkouts and alternates four runs per round —
-before alone, before with heartbeats, after alone, after with heartbeats — so that the
-machine's other load falls on all of them alike. For part 1, run this script from the
-checkout's own ``bench/`` (copy this one there) right before or after this one.
+before alone, before with heartbeats, after alone, after with heartbeats (every other round
+with heartbeats first) — so that the machine's other load falls on all of them alike. For
+part 1, run this script from the checkout's own ``bench/`` (copy this one there) right
+before or after this one.
 """
 
 from __future__ import annotations
@@ -185,10 +186,13 @@ def overhead(saves: int, rounds: int, before: Path | None = None) -> None:
             label: {False: [], True: []} for label, _root in checkouts
         }
         beats = {label: [0, 0] for label, _root in checkouts}
-        # Alternate the kinds so that the machine's other load falls on all of them alike.
+        # Alternate the kinds so that the machine's other load falls on all of them alike, and
+        # their order every round: each run adds 500 versions to the section, and a later
+        # run on a longer history costs a little more.
         for number in range(rounds):
+            order = (False, True) if number % 2 == 0 else (True, False)
             for label, server in servers:
-                for with_heartbeats in (False, True):
+                for with_heartbeats in order:
                     elapsed, cpu, sent = save_run(server, saves, with_heartbeats)
                     runs[label][with_heartbeats].append((elapsed, cpu))
                     beats[label][0] += sent[0]

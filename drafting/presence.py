@@ -7,6 +7,16 @@ removed at once when the page closes. Entries live in Redis when one is configur
 are seen by every web node. While Redis cannot be reached, presence goes to the database (a
 warning is logged), so an outage costs no request. Nothing here is a record: losing every
 entry only hides who is editing for one heartbeat.
+
+A heartbeat is the commonest request of the app (one per open editor every 10–15 s), so it
+is kept light without caching anything about access: the visibility check and the head
+version are one query (:func:`visit`), the database store one statement on PostgreSQL
+(upsert and read; two on SQLite), the statements are built once, and a successful beat
+writes no request log line. Because visibility is asked of the database on every beat, a
+member whose organisation or role is taken away stops seeing presence (404, or "not
+editing") from the very next heartbeat — no window, unlike a cached check or a signed
+presence ticket would have (up to their lifetime, e.g. 30 s), which were not needed to meet
+the budget (bench/README.md, "Presence heartbeats").
 """
 
 from __future__ import annotations
