@@ -142,6 +142,20 @@ def heartbeater(
         stop.wait(every)
 
 
+def served_heartbeat_cpu(server: common.Server, beats: int) -> float:
+    """Return the server's CPU seconds per heartbeat, sent one after another by 20 editors."""
+    path = f"/api/v1/sections/{server.section_id}/presence"
+    for token in server.tokens:  # everyone present, as in part 1
+        server.request("POST", path, token, {"editing": True})
+    before = server_cpu(server.port)
+    for n in range(beats):
+        status, _data, raw = server.request(
+            "POST", path, server.tokens[n % len(server.tokens)], {"editing": True}
+        )
+        assert status == 200, raw
+    return (server_cpu(server.port) - before) / beats
+
+
 def save_run(
     server: common.Server, saves: int, with_heartbeats: bool
 ) -> tuple[float, float, list[int]]:
@@ -165,6 +179,13 @@ def save_run(
     errors = sum(t.server_errors + t.locked + t.other_errors for t in tallies)
     if errors:
         print(f"    (save errors: {errors})")
+    # How the saves interleaved: merges and conflicts cost CPU of their own, and their number
+    # changes from run to run with or without heartbeats.
+    print(
+        f"      (merged {sum(t.merged for t in tallies)}, "
+        f"conflicts {sum(t.conflicts for t in tallies)}, "
+        f"unchanged {sum(t.unchanged for t in tallies)})"
+    )
     return elapsed, cpu, sent
 
 
@@ -182,6 +203,13 @@ def overhead(saves: int, rounds: int, before: Path | None = None) -> None:
             )
             bench_saves.run(server, bench_saves.saver, 2)  # warm up the workers
             servers.append((label, server))
+        for label, server in servers:
+            per_beat = served_heartbeat_cpu(server, 20 if saves < bench_saves.SAVES else 200)
+            name = f"{label}: " if label else ""
+            print(
+                f"    {name}server CPU per heartbeat over HTTP (gunicorn, nothing else running "
+                f"on it): {per_beat * 1000:.2f} ms"
+            )
         runs: dict[str, dict[bool, list[tuple[float, float]]]] = {
             label: {False: [], True: []} for label, _root in checkouts
         }
@@ -202,6 +230,8 @@ def overhead(saves: int, rounds: int, before: Path | None = None) -> None:
                         f"    round {number + 1} {label or 'saves'} {kind}: {elapsed:6.1f} s wall,"
                         f" server CPU {cpu:6.2f} s" + (f", {sent[0]} heartbeats" * with_heartbeats)
                     )
+    if not rounds:
+        return
     print(
         f"\n  save run ({bench_saves.CLIENTS} clients × {saves} saves, SQLite, gunicorn -w 4), "
         f"mean of {rounds} rounds each ({common.load()}):"
