@@ -10,11 +10,20 @@
    heartbeats add ≤ 5 %.
 
     .venv/bin/python bench/bench_presence.py [--quick] [--database-url POSTGRES_URL]
-        [--redis-url redis://127.0.0.1:6379/2]
+        [--redis-url redis://127.0.0.1:6379/2] [--part heartbeats|overhead]
+        [--rounds N] [--before CHECKOUT]
+
+``--before CHECKOUT`` (a copy of the code before a change, e.g. ``git archive <commit> | tar
+-x -C /tmp/before``): part 2 serves both checkouts and alternates four runs per round —
+before alone, before with heartbeats, after alone, after with heartbeats (every other round
+with heartbeats first) — so that the machine's other load falls on all of them alike. For
+part 1, run this script from the checkout's own ``bench/`` (copy this one there) right
+before or after this one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -133,6 +142,20 @@ def heartbeater(
         stop.wait(every)
 
 
+def served_heartbeat_cpu(server: common.Server, beats: int) -> float:
+    """Return the server's CPU seconds per heartbeat, sent one after another by 20 editors."""
+    path = f"/api/v1/sections/{server.section_id}/presence"
+    for token in server.tokens:  # everyone present, as in part 1
+        server.request("POST", path, token, {"editing": True})
+    before = server_cpu(server.port)
+    for n in range(beats):
+        status, _data, raw = server.request(
+            "POST", path, server.tokens[n % len(server.tokens)], {"editing": True}
+        )
+        assert status == 200, raw
+    return (server_cpu(server.port) - before) / beats
+
+
 def save_run(
     server: common.Server, saves: int, with_heartbeats: bool
 ) -> tuple[float, float, list[int]]:
@@ -156,74 +179,130 @@ def save_run(
     errors = sum(t.server_errors + t.locked + t.other_errors for t in tallies)
     if errors:
         print(f"    (save errors: {errors})")
+    # How the saves interleaved: merges and conflicts cost CPU of their own, and their number
+    # changes from run to run with or without heartbeats.
+    print(
+        f"      (merged {sum(t.merged for t in tallies)}, "
+        f"conflicts {sum(t.conflicts for t in tallies)}, "
+        f"unchanged {sum(t.unchanged for t in tallies)})"
+    )
     return elapsed, cpu, sent
 
 
-def overhead(saves: int, rounds: int) -> None:
+def overhead(saves: int, rounds: int, before: Path | None = None) -> None:
     """Compare the server CPU of the save run with and without 20 heartbeating editors."""
-    with (
-        common.database("") as database_url,
-        common.served(database_url, body=bench_saves.body(), clients=bench_saves.CLIENTS) as server,
-    ):
-        bench_saves.run(server, bench_saves.saver, 2)  # warm up the workers
-        alone, beating, beats = [], [], [0, 0]
-        # Alternate the two kinds so that the machine's other load falls on both alike.
-        for _ in range(rounds):
-            elapsed, cpu, _sent = save_run(server, saves, with_heartbeats=False)
-            alone.append((elapsed, cpu))
-            elapsed, cpu, sent = save_run(server, saves, with_heartbeats=True)
-            beating.append((elapsed, cpu))
-            beats = [beats[0] + sent[0], beats[1] + sent[1]]
-    cpu_alone = sum(c for _e, c in alone) / len(alone)
-    cpu_beating = sum(c for _e, c in beating) / len(beating)
-    wall_alone = sum(e for e, _c in alone) / len(alone)
-    wall_beating = sum(e for e, _c in beating) / len(beating)
+    checkouts = [("before", before), ("after", common.ROOT)] if before else [("", common.ROOT)]
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for label, root in checkouts:
+            database_url = stack.enter_context(common.database(""))
+            server = stack.enter_context(
+                common.served(
+                    database_url, body=bench_saves.body(), clients=bench_saves.CLIENTS, root=root
+                )
+            )
+            bench_saves.run(server, bench_saves.saver, 2)  # warm up the workers
+            servers.append((label, server))
+        for label, server in servers:
+            per_beat = served_heartbeat_cpu(server, 20 if saves < bench_saves.SAVES else 200)
+            name = f"{label}: " if label else ""
+            print(
+                f"    {name}server CPU per heartbeat over HTTP (gunicorn, nothing else running "
+                f"on it): {per_beat * 1000:.2f} ms"
+            )
+        runs: dict[str, dict[bool, list[tuple[float, float]]]] = {
+            label: {False: [], True: []} for label, _root in checkouts
+        }
+        beats = {label: [0, 0] for label, _root in checkouts}
+        # Alternate the kinds so that the machine's other load falls on all of them alike, and
+        # their order every round: each run adds 500 versions to the section, and a later
+        # run on a longer history costs a little more.
+        for number in range(rounds):
+            order = (False, True) if number % 2 == 0 else (True, False)
+            for label, server in servers:
+                for with_heartbeats in order:
+                    elapsed, cpu, sent = save_run(server, saves, with_heartbeats)
+                    runs[label][with_heartbeats].append((elapsed, cpu))
+                    beats[label][0] += sent[0]
+                    beats[label][1] += sent[1]
+                    kind = "with heartbeats" if with_heartbeats else "alone"
+                    print(
+                        f"    round {number + 1} {label or 'saves'} {kind}: {elapsed:6.1f} s wall,"
+                        f" server CPU {cpu:6.2f} s" + (f", {sent[0]} heartbeats" * with_heartbeats)
+                    )
+    if not rounds:
+        return
     print(
         f"\n  save run ({bench_saves.CLIENTS} clients × {saves} saves, SQLite, gunicorn -w 4), "
-        f"mean of {rounds} rounds each:"
+        f"mean of {rounds} rounds each ({common.load()}):"
     )
-    print(
-        f"    peer: saves alone            {wall_alone:6.1f} s wall   server CPU {cpu_alone:6.2f} s"
-    )
-    print(
-        f"    saves + 20 heartbeaters      {wall_beating:6.1f} s wall   server CPU "
-        f"{cpu_beating:6.2f} s   ({beats[0]} heartbeats answered, {beats[1]} failed)"
-    )
-    added = (cpu_beating - cpu_alone) / cpu_alone * 100
-    print(f"    server CPU with / without heartbeats ×{cpu_beating / cpu_alone:.3f}")
-    common.verdict("CPU added by 20 heartbeating editors", added, 5, "%")
+    for label, _root in checkouts:
+        alone, beating = runs[label][False], runs[label][True]
+        cpu_alone = sum(c for _e, c in alone) / len(alone)
+        cpu_beating = sum(c for _e, c in beating) / len(beating)
+        wall_alone = sum(e for e, _c in alone) / len(alone)
+        wall_beating = sum(e for e, _c in beating) / len(beating)
+        answered, failed = beats[label]
+        name = f"{label}: " if label else ""
+        print(
+            f"    {name}peer: saves alone        {wall_alone:6.1f} s wall   "
+            f"server CPU {cpu_alone:6.2f} s"
+        )
+        print(
+            f"    {name}saves + 20 heartbeaters  {wall_beating:6.1f} s wall   server CPU "
+            f"{cpu_beating:6.2f} s   ({answered} heartbeats answered, {failed} failed)"
+        )
+        added = (cpu_beating - cpu_alone) / cpu_alone * 100
+        if answered:
+            per_beat = (cpu_beating - cpu_alone) * rounds / answered * 1000
+            print(f"    {name}server CPU per heartbeat (added CPU / heartbeats) {per_beat:.1f} ms")
+        print(f"    {name}server CPU with / without heartbeats ×{cpu_beating / cpu_alone:.3f}")
+        common.verdict(f"{name}CPU added by 20 heartbeating editors", added, 5, "%")
+
+
+def _option(name: str, default: str | None = None) -> str | None:
+    """Take ``name VALUE`` out of the command line (common.arguments knows only its own)."""
+    if name not in sys.argv:
+        return default
+    at = sys.argv.index(name)
+    value = sys.argv[at + 1]
+    del sys.argv[at : at + 2]
+    return value
 
 
 def main() -> None:
-    parser_args = sys.argv[1:]
-    redis_url = REDIS_URL
-    if "--redis-url" in parser_args:
-        at = parser_args.index("--redis-url")
-        redis_url = parser_args[at + 1]
-        del sys.argv[at + 1 : at + 3]
+    redis_url = _option("--redis-url", REDIS_URL) or REDIS_URL
+    part = _option("--part", "both")
+    before = _option("--before")
+    rounds_asked = _option("--rounds")
     args = common.arguments(__doc__.splitlines()[0])
     beats = QUICK_BEATS if args.quick else BEATS
-    logging.disable(logging.INFO)  # one request log line per heartbeat would drown the figures
+    # Request lines and the seed's security events would drown the figures.
+    logging.disable(logging.WARNING)
     common.header("presence heartbeats", args.quick)
-    print("\n  heartbeat, server time (in-process, 20 editors present):")
-    with common.database("") as url:
-        heartbeats(url, None, beats, "SQLite")
-    pg_url = args.database_url or common.DEFAULT_PG_URL
-    if common.postgres_answers(pg_url):
-        with common.database(pg_url) as url:
-            heartbeats(url, None, beats, "PostgreSQL")
-    else:
-        print(f"  PostgreSQL: not reachable at {pg_url} — skipped")
-    try:
-        from redis import Redis
-
-        Redis.from_url(redis_url, socket_connect_timeout=1).ping()
-    except Exception as err:  # noqa: BLE001 - any failure means: skip this backend
-        print(f"  Redis: not reachable at {redis_url} ({err}) — skipped")
-    else:
+    if part in ("both", "heartbeats"):
+        print("\n  heartbeat, server time (in-process, 20 editors present):")
         with common.database("") as url:
-            heartbeats(url, redis_url, beats, "Redis")
-    overhead(bench_saves.QUICK_SAVES if args.quick else bench_saves.SAVES, 1 if args.quick else 3)
+            heartbeats(url, None, beats, "SQLite")
+        pg_url = args.database_url or common.DEFAULT_PG_URL
+        if common.postgres_answers(pg_url):
+            with common.database(pg_url) as url:
+                heartbeats(url, None, beats, "PostgreSQL")
+        else:
+            print(f"  PostgreSQL: not reachable at {pg_url} — skipped")
+        try:
+            from redis import Redis
+
+            Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+        except Exception as err:  # noqa: BLE001 - any failure means: skip this backend
+            print(f"  Redis: not reachable at {redis_url} ({err}) — skipped")
+        else:
+            with common.database("") as url:
+                heartbeats(url, redis_url, beats, "Redis")
+    if part in ("both", "overhead"):
+        rounds = int(rounds_asked) if rounds_asked else (1 if args.quick else 3)
+        saves = bench_saves.QUICK_SAVES if args.quick else bench_saves.SAVES
+        overhead(saves, rounds, Path(before).resolve() if before else None)
 
 
 if __name__ == "__main__":

@@ -376,8 +376,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(database_url: str, *, body: str, clients: int, workers: int = 4) -> Iterator[Server]:
-    """Migrate and seed the database, then serve the app with gunicorn on a free port."""
+def served(
+    database_url: str, *, body: str, clients: int, workers: int = 4, root: Path = ROOT
+) -> Iterator[Server]:
+    """Migrate and seed the database, then serve the app with gunicorn on a free port.
+
+    ``root``: the checkout whose code is served (another one: the code before a change, as
+    the peer of a before/after comparison in one run).
+    """
     with tempfile.TemporaryDirectory(prefix="kw-served-") as tmp:
         env = {
             **os.environ,
@@ -386,11 +392,11 @@ def served(database_url: str, *, body: str, clients: int, workers: int = 4) -> I
             "SECRET_KEY": "bench",
             "REDIS_URL": "",
             "RATELIMIT_STORAGE_URI": "memory://",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(root),
         }
         subprocess.run(
             [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             check=True,
             capture_output=True,
@@ -398,7 +404,7 @@ def served(database_url: str, *, body: str, clients: int, workers: int = 4) -> I
         )
         seeded = subprocess.run(
             [sys.executable, "-c", SEED, json.dumps({"body": body, "clients": clients})],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             check=True,
             capture_output=True,
@@ -416,7 +422,7 @@ def served(database_url: str, *, body: str, clients: int, workers: int = 4) -> I
                     "--no-control-socket",
                     "wsgi:app",
                 ],
-                cwd=ROOT,
+                cwd=root,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -165,6 +165,13 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> logging.
     return handler
 
 
+def quiet(app: Flask, endpoints: frozenset[str]) -> None:
+    """Write no request line for these endpoints' successful answers (presence heartbeats:
+    two a minute per open editor, nothing to learn from); their failures are still logged
+    and every request still counts in the metrics."""
+    app.extensions.setdefault("kw_quiet_endpoints", set()).update(endpoints)
+
+
 def init_app(app: Flask) -> None:
     """Set up logging for the app and the request id and request line of every request."""
     install_security_events()
@@ -185,7 +192,10 @@ def init_app(app: Flask) -> None:
         rid = g.get("request_id")
         if rid:
             response.headers[REQUEST_ID_HEADER] = rid
-        if log_requests and g.get("request_started") is not None:
+        quiet = response.status_code < 400 and request.endpoint in app.extensions.get(
+            "kw_quiet_endpoints", ()
+        )
+        if log_requests and not quiet and g.get("request_started") is not None:
             # The user as they were when the response was made (a logout clears it after).
             g.log_user_id = _current_user_id()
             request_log.info(

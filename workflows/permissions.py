@@ -56,7 +56,12 @@ def is_writer(m: Membership) -> bool:
 
 def can_edit_now(m: Membership, paper: Paper) -> bool:
     """Writers change sections now: the paper is being drafted (not frozen for sign-off)."""
-    return is_writer(m) and paper.status == PaperStatus.DRAFTING
+    return can_edit_in(m, paper.status)
+
+
+def can_edit_in(m: Membership, status: PaperStatus) -> bool:
+    """Writers change sections of a paper in the given state only while it is drafted."""
+    return is_writer(m) and status == PaperStatus.DRAFTING
 
 
 def can_review(m: Membership) -> bool:

@@ -17,7 +17,6 @@ from drafting.text import textdiff
 from workflows import papers as paper_flow
 from workflows import sections as section_flow
 from workflows.errors import NotFound
-from workflows.permissions import can_edit_now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -323,8 +322,10 @@ def _presence(head_version: int, others: list[presence.Entry]) -> schemas.Presen
 @schemas.endpoint(answer=(200, schemas.Presence))
 def get_presence(section_id: int) -> schemas.Presence:
     """Return who else has the section open, without registering the caller."""
-    section = _visible_section(section_id)
-    return _presence(presence.head_of(section).number, presence.others(api_user(), section))
+    place = presence.visit(api_user(), section_id)
+    return _presence(
+        place.head.number, presence.others(api_user(), place.paper_id, place.section_id)
+    )
 
 
 @bp.post("/sections/<int:section_id>/presence")
@@ -332,20 +333,20 @@ def get_presence(section_id: int) -> schemas.Presence:
 def heartbeat(section_id: int) -> schemas.Presence:
     """Register the caller on the section for the next 30 seconds; return who else is there."""
     data = schemas.body(schemas.PresenceBeat)
-    section, access = section_flow.get_section(api_user(), section_id)
-    editing = data.editing and can_edit_now(access.member, access.paper)
-    head_version = presence.head_of(section).number  # before the store commits
-    return _presence(head_version, presence.heartbeat(api_user(), section, editing=editing))
+    place = presence.visit(api_user(), section_id)
+    others = presence.heartbeat(api_user(), place, editing=data.editing)
+    return _presence(place.head.number, others)
 
 
 @bp.delete("/sections/<int:section_id>/presence")
 @schemas.endpoint(answer=(200, schemas.Presence))
 def leave(section_id: int) -> schemas.Presence:
     """Remove the caller's presence on the section at once."""
-    section = _visible_section(section_id)
-    head_version = presence.head_of(section).number
-    presence.leave(api_user(), section)
-    return _presence(head_version, presence.others(api_user(), section))
+    place = presence.visit(api_user(), section_id)
+    presence.leave(api_user(), place)
+    return _presence(
+        place.head.number, presence.others(api_user(), place.paper_id, place.section_id)
+    )
 
 
 @bp.get("/openapi.json")

@@ -152,7 +152,7 @@ def edit(section_id: int) -> str | tuple[str, int]:
         paper=access.paper,
         draft=draft,
         discard_form=FlaskForm(),
-        presence_others=presence.others(current_user, section),
+        presence_others=presence.others(current_user, section.paper_id, section.id),
         paper_figures=figure_flow.paper_figures(current_user, access.paper.id),
     )
 
@@ -594,23 +594,19 @@ def discard_draft(section_id: int) -> Response:
     return redirect(url_for("sections.edit", section_id=section_id))
 
 
-def _head_json(section: Section) -> dict[str, Any]:
-    """Return the newest version's number, who saved it and when (for "… saved version n")."""
-    head = presence.head_of(section)
-    return {
-        "version": head.number,
-        "author": head.author,
-        "organisation": head.organisation,
-        "saved_at": head.created_at.isoformat(),
-        "compare_url": url_for("sections.compare", section_id=section.id),
-    }
-
-
-def _presence_json(head: dict[str, Any], others: list[presence.Entry]) -> Response:
+def _presence_json(place: presence.Visit, others: list[presence.Entry]) -> Response:
+    head = place.head
     return jsonify(
         {
-            "head_version": head["version"],
-            "head": head,
+            "head_version": head.number,
+            # For "… saved version n": who saved the newest version, and when.
+            "head": {
+                "version": head.number,
+                "author": head.author,
+                "organisation": head.organisation,
+                "saved_at": head.created_at.isoformat(),
+                "compare_url": url_for("sections.compare", section_id=place.section_id),
+            },
             "others": [entry.as_json() for entry in others],
         }
     )
@@ -620,30 +616,27 @@ def _presence_json(head: dict[str, Any], others: list[presence.Entry]) -> Respon
 @login_required
 def presence_status(section_id: int) -> Response:
     """Return who else has the section open and its newest version number, as JSON."""
-    section, _access = flow.get_section(current_user, section_id)
-    return _presence_json(_head_json(section), presence.others(current_user, section))
+    place = presence.visit(current_user, section_id)
+    return _presence_json(place, presence.others(current_user, place.paper_id, place.section_id))
 
 
 @bp.post("/sections/<int:section_id>/presence")
 @login_required
 def heartbeat(section_id: int) -> Response:
     """Note that the user has the section open (sent by the edit page every few seconds)."""
-    section, access = flow.get_section(current_user, section_id)
+    place = presence.visit(current_user, section_id)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         data = request.form
     editing = str(data.get("editing", "true")).lower() not in ("false", "0", "")
-    editing = editing and can_edit_now(access.member, access.paper)
-    head = _head_json(section)  # read before the store commits, so nothing loads again
-    return _presence_json(head, presence.heartbeat(current_user, section, editing=editing))
+    return _presence_json(place, presence.heartbeat(current_user, place, editing=editing))
 
 
 @bp.post("/sections/<int:section_id>/presence/leave")
 @login_required
 def leave(section_id: int) -> Response:
     """Forget the user's presence on the section (sent when the edit page closes)."""
-    section, _access = flow.get_section(current_user, section_id)
-    presence.leave(current_user, section)
+    presence.leave(current_user, presence.visit(current_user, section_id))
     return jsonify({"left": True})
 
 

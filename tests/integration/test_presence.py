@@ -12,12 +12,14 @@ import pytest
 from flask import Flask
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
 from drafting import presence
 from drafting.extensions import db
-from drafting.models import PaperStatus, Presence
+from drafting.models import PaperRole, PaperStatus, Presence
 from tests import factories
 from tests.conftest import IS_POSTGRES, _empty_postgres, api_headers, make_app
+from workflows import papers as paper_flow
 from workflows import sections as section_flow
 
 REDIS_URL = "redis://127.0.0.1:6379/2"  # a database of its own on the shared Redis
@@ -448,6 +450,91 @@ def test_api_presence_refuses_outsiders_and_bad_input(client, world):
     response = client.post(url, data="[", content_type="application/json", headers=emil)
     assert response.status_code == 400
     assert client.get(url).status_code == 401
+
+
+def test_taking_access_away_counts_from_the_next_heartbeat(client, auth, world):
+    # Nothing of the visibility check is cached (drafting.presence.visit): no window in which
+    # a removed member still beats or sees who is editing.
+    url = f"/api/v1/sections/{world.section.id}/presence"
+    emil = api_headers(factories.token(world.editor))
+    cora = api_headers(factories.token(world.coordinator))
+    assert client.post(url, json={"editing": True}, headers=emil).status_code == 200
+    role = db.session.scalar(
+        select(PaperRole).where(
+            PaperRole.user_id == world.editor.id, PaperRole.paper_id == world.paper.id
+        )
+    )
+    assert role is not None
+    paper_flow.revoke_role(world.coordinator, world.paper.id, role.id)
+    assert client.post(url, json={"editing": True}, headers=emil).status_code == 200
+    others = client.get(url, headers=cora).get_json()["others"]
+    assert [(o["name"], o["editing"]) for o in others] == [("Emil Redaktion", False)]
+    # The web page's heartbeat of a member of the same organisation, before and after.
+    auth.login(world.member.email)
+    page_url = f"/sections/{world.section.id}/presence"
+    assert client.post(page_url, json={"editing": True}).status_code == 200
+    paper_flow.remove_participant(world.coordinator, world.paper.id, world.city.id)
+    assert client.post(page_url, json={"editing": True}).status_code == 404
+    assert client.get(page_url).status_code == 404
+    assert client.post(f"{page_url}/leave").status_code == 404
+    for method in ("get", "post", "delete"):
+        response = getattr(client, method)(url, json={"editing": True}, headers=emil)
+        assert response.status_code == 404, method
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_heartbeat_costs_a_few_light_statements(app: Flask, client, world):
+    from sqlalchemy import event
+
+    url = f"/api/v1/sections/{world.section.id}/presence"
+    emil = api_headers(factories.token(world.editor))
+    assert client.post(url, json={"editing": True}, headers=emil).status_code == 200  # sweeps
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(" ".join(statement.split())[:60])
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = client.post(url, json={"editing": True}, headers=emil)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert answer.status_code == 200
+    # The token; visibility and head in one query; the store: on PostgreSQL one statement
+    # (upsert and read), on SQLite the upsert and the read. No sweep again within the TTL.
+    expected = 3 if IS_POSTGRES else 4
+    assert len(seen) == expected, seen
+    assert seen[0].startswith("SELECT api_token.")
+    assert seen[1].startswith("SELECT section.paper_id, paper.status")
+    assert not any(s.startswith("DELETE") for s in seen)
+
+
+def test_successful_heartbeats_write_no_request_line(two_nodes, caplog):
+    import logging
+
+    first, _second, w = two_nodes(LOG_REQUESTS=True)
+    with first.app_context():
+        from drafting.models import User
+
+        editor = db.session.scalar(select(User).where(User.email == w.editor))
+        outsider = db.session.scalar(select(User).where(User.email == "outsider@example.org"))
+        assert editor is not None and outsider is not None
+        emil, otto = factories.token(editor), factories.token(outsider)
+    client = first.test_client()
+    url = f"/api/v1/sections/{w.section_id}/presence"
+    with caplog.at_level(logging.INFO, logger="konzeptwerk.request"):
+        assert (
+            client.post(url, json={"editing": True}, headers=api_headers(emil)).status_code == 200
+        )
+        assert client.get(url, headers=api_headers(emil)).status_code == 200
+        section = f"/api/v1/sections/{w.section_id}"
+        assert client.get(section, headers=api_headers(emil)).status_code == 200
+        assert client.post(url, json={}, headers=api_headers(otto)).status_code == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "konzeptwerk.request"]
+    # Other requests and refused heartbeats are still logged.
+    assert lines == [f"GET {section} 200", f"POST {url} 404"]
 
 
 @pytest.mark.redis
