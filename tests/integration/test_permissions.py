@@ -248,8 +248,14 @@ def test_paper_page_offers_only_allowed_actions(alliance: Alliance, persona: str
     writer = persona in WRITERS
     assert (f"/papers/{alliance.paper_id}/sections/new" in page) == writer
     assert (f"/sections/{alliance.section_id}/edit" in page) == writer
-    assert (f"/sections/{alliance.section_id}/remove" in page) == writer
-    assert f"/sections/{alliance.section_id}/history" in page
+    # The section menu is one template on the page (cloned per section by sectionmenu.js,
+    # "/sections/0" standing for the section) and, without JavaScript, the section's actions page.
+    assert ("/sections/0/remove" in page) == writer
+    assert "/sections/0/history" in page
+    assert f"/sections/{alliance.section_id}/actions" in page
+    actions = client.get(f"/sections/{alliance.section_id}/actions").get_data(as_text=True)
+    assert (f"/sections/{alliance.section_id}/remove" in actions) == writer
+    assert f"/sections/{alliance.section_id}/history" in actions
     settings = client.get(f"/papers/{alliance.paper_id}/settings").get_data(as_text=True)
     assert (f"/papers/{alliance.paper_id}/roles" in settings) == (persona in MANAGERS)
 
