@@ -197,6 +197,93 @@ def test_a_body_that_is_not_an_object_is_a_bad_request(
     assert response.get_json()["error"]["code"] == "bad_request"
 
 
+# ---------------------------------------------------------------- declarations = document
+
+PREFIX = SPEC["servers"][0]["url"]
+REF = "#/components/schemas/{model}"
+
+
+def operations(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """Yield (endpoint, OpenAPI path, method) for every route of the API."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule[len(PREFIX) :])
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, path, method.lower()
+
+
+def model_schema(model: type[Any], mode: Any) -> dict[str, Any]:
+    """The model's own JSON schema, each nested model in the document's components."""
+    generated: dict[str, Any] = model.model_json_schema(mode=mode, ref_template=REF)
+    for name, nested in generated.pop("$defs", {}).items():
+        assert SPEC["components"]["schemas"][name] == nested, name
+    return generated
+
+
+def test_every_request_schema_is_its_models(app: Flask) -> None:
+    # The request rules (required, types, minLength, enum, maximum …) the document shows are
+    # the ones the endpoint enforces: the schema of the model named in its declaration.
+    checked = 0
+    for endpoint, path, method in operations(app):
+        operation = SPEC["paths"][path][method]
+        declared = schemas.DECLARED.get(endpoint)
+        documented = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if declared is None or declared.json is None:
+            assert documented is None, f"{method} {path}: a JSON body without a model"
+            continue
+        model = declared.json
+        assert documented == {"schema": {"$ref": REF.format(model=model.__name__)}}, path
+        assert operation["requestBody"]["required"] == (declared.body == "object"), path
+        assert SPEC["components"]["schemas"][model.__name__] == model_schema(model, "validation"), (
+            f"{method} {path}"
+        )
+        checked += 1
+    assert checked >= 15
+
+
+def test_every_query_model_is_documented(app: Flask) -> None:
+    checked = 0
+    for endpoint, path, method in operations(app):
+        declared = schemas.DECLARED.get(endpoint)
+        if declared is None or declared.query is None:
+            continue
+        operation = SPEC["paths"][path][method]
+        documented = {
+            p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "query"
+        }
+        fields = {
+            field.alias or name: field.is_required()
+            for name, field in declared.query.model_fields.items()
+        }
+        assert documented == fields, f"{method} {path}"
+        checked += 1
+    assert checked >= 1
+
+
+def test_every_json_answer_is_its_models(app: Flask) -> None:
+    for endpoint, path, method in operations(app):
+        responses = SPEC["paths"][path][method]["responses"]
+        declared = schemas.DECLARED.get(endpoint)
+        answers = {
+            int(status): answer["content"]["application/json"]["schema"]
+            for status, answer in responses.items()
+            if status.startswith("2") and "application/json" in answer.get("content", {})
+        }
+        if endpoint == "api.openapi":
+            continue
+        assert declared is not None or not answers, f"{method} {path}: an answer without a model"
+        if declared is None:
+            continue
+        assert answers == {
+            status: {"$ref": REF.format(model=model.__name__)}
+            for status, model in declared.answers.items()
+        }, f"{method} {path}"
+        for model in declared.answers.values():
+            assert SPEC["components"]["schemas"][model.__name__] == model_schema(
+                model, "serialization"
+            ), f"{method} {path}"
+
+
 def test_validation_waits_for_the_token(app: Flask, world: factories.World) -> None:
     response = isolated_client(app).post(f"/api/v1/papers/{world.paper.id}/sections", json={})
     assert response.status_code == 401
