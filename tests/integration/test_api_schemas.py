@@ -284,6 +284,141 @@ def test_every_json_answer_is_its_models(app: Flask) -> None:
             ), f"{method} {path}"
 
 
+# ---------------------------------------------------------------- optional bodies, as before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sections/{section_id}/submit", "/papers/{paper_id}/signoff", "/papers/{paper_id}/exports"],
+)
+@pytest.mark.parametrize("payload", [[1], "Titel"], ids=["array", "string"])
+def test_an_optional_body_that_is_not_an_object_is_refused(
+    app: Flask, world: factories.World, path: str, payload: Any
+) -> None:
+    response = send(
+        isolated_client(app), "post", url(path, world), factories.token(world.coordinator), payload
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == {
+        "code": "validation_failed",
+        "message": "the request body must be a JSON object",
+    }
+    assert "field" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/sections/{section_id}/submit", None),
+        ("/sections/{section_id}/submit", []),
+        ("/sections/{section_id}/submit", {"reviewers": "", "due": ""}),
+    ],
+    ids=["no body", "empty array", "empty fields"],
+)
+def test_an_empty_optional_body_counts_as_none(
+    app: Flask, world: factories.World, path: str, payload: Any
+) -> None:
+    response = send(
+        isolated_client(app), "post", url(path, world), factories.token(world.editor), payload
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["review_state"] == "in_review"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"reviewers": "a@b.c"}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
+        ({"reviewers": [1]}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
+        ({"due": "morgen"}, "due", "'due' must be a date YYYY-MM-DD"),
+        ({"due": 5}, "due", "'due' must be a date YYYY-MM-DD"),
+    ],
+)
+def test_a_submission_keeps_its_messages(
+    app: Flask, world: factories.World, payload: Any, field: str, message: str
+) -> None:
+    target = url("/sections/{section_id}/submit", world)
+    response = send(isolated_client(app), "post", target, factories.token(world.editor), payload)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert (body["error"]["message"], body["field"]) == (message, field)
+
+
+def test_an_acceptance_takes_a_body_that_is_not_an_object_as_none(
+    app: Flask, world: factories.World
+) -> None:
+    # base_version without a combined body does not count, whatever it is.
+    for payload in ([1], {"base_version": "egal"}):
+        target = url("/suggestions/{suggestion_id}/accept", world)
+        response = send(
+            isolated_client(app), "post", target, factories.token(world.editor), payload
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["status"] == "accepted" and body["rejected"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"changes": "1"}, "changes", "'changes' must be a list of change ids"),
+        ({"changes": [True]}, "changes", "'changes' must be a list of change ids"),
+        ({"body": 5, "base_version": 1}, "body", "'body' must be a string"),
+        ({"body": "Neu."}, "base_version", "'base_version' (an integer) is required"),
+        (
+            {"body": "Neu.", "base_version": True},
+            "base_version",
+            "'base_version' (an integer) is required",
+        ),
+        (
+            {"body": "Neu.", "base_version": 1, "changes": []},
+            "changes",
+            "Send either 'changes' or 'body', not both",
+        ),
+    ],
+)
+def test_an_acceptance_keeps_its_messages(
+    app: Flask, world: factories.World, payload: Any, field: str, message: str
+) -> None:
+    target = url("/suggestions/{suggestion_id}/accept", world)
+    response = send(isolated_client(app), "post", target, factories.token(world.editor), payload)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert (body["error"]["message"], body["field"]) == (message, field)
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ({"all": True, "ids": "egal"}, 200),
+        ({"all": "ja", "ids": []}, 200),
+        ({"ids": [1, 2]}, 200),
+        ({"all": "ja"}, 422),
+        ({"ids": [True]}, 422),
+        ({"ids": None}, 422),
+        ({}, 422),
+    ],
+)
+def test_only_json_true_marks_every_notification(
+    app: Flask, world: factories.World, payload: Any, status: int
+) -> None:
+    response = send(
+        isolated_client(app),
+        "post",
+        "/api/v1/notifications/read",
+        factories.token(world.editor),
+        payload,
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    if status == 422:
+        assert body["field"] == "ids"
+        assert body["error"]["message"] == 'send {"ids": [notification ids]} or {"all": true}'
+    else:
+        assert set(body) == {"marked", "unread"}
+
+
 def test_validation_waits_for_the_token(app: Flask, world: factories.World) -> None:
     response = isolated_client(app).post(f"/api/v1/papers/{world.paper.id}/sections", json={})
     assert response.status_code == 401
