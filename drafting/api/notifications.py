@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_babel import force_locale
 
 from drafting import links
@@ -29,11 +28,11 @@ def notification_model(notification: Notification) -> schemas.Notification:
 
 
 @bp.get("/notifications")
-@schemas.endpoint(answer=(200, schemas.NotificationList))
+@schemas.endpoint(query=schemas.InboxQuery, answer=(200, schemas.NotificationList))
 def list_notifications() -> schemas.NotificationList:
     """List the caller's notifications, newest first, a page at a time (``?page=n``)."""
     user = api_user()
-    page = notifications.inbox(user, request.args.get("page", 1, type=int) or 1)
+    page = notifications.inbox(user, schemas.query(schemas.InboxQuery).page)
     with force_locale(user.locale or "de"):
         items = [notification_model(n) for n in page.items]
     return schemas.NotificationList(

@@ -603,6 +603,20 @@ class Notification(BaseModel):
     read_at: Timestamp | None
 
 
+def _page(value: object) -> int:
+    """A page number as the inbox always took it: anything that is not one is page 1."""
+    try:
+        return int(str(value)) or 1
+    except ValueError:
+        return 1
+
+
+class InboxQuery(BaseModel):
+    """The query of the notification list."""
+
+    page: Annotated[int, BeforeValidator(_page)] = Field(default=1, description="1 for the first.")
+
+
 class NotificationList(BaseModel):
     notifications: list[Notification] = Field(description="Newest first.")
     unread: int
