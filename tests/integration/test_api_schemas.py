@@ -326,23 +326,7 @@ def test_an_empty_optional_body_counts_as_none(
     assert response.get_json()["review_state"] == "in_review"
 
 
-@pytest.mark.parametrize(
-    ("payload", "field", "message"),
-    [
-        ({"reviewers": "a@b.c"}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
-        ({"reviewers": [1]}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
-        ({"due": "morgen"}, "due", "'due' must be a date YYYY-MM-DD"),
-        ({"due": 5}, "due", "'due' must be a date YYYY-MM-DD"),
-    ],
-)
-def test_a_submission_keeps_its_messages(
-    app: Flask, world: factories.World, payload: Any, field: str, message: str
-) -> None:
-    target = url("/sections/{section_id}/submit", world)
-    response = send(isolated_client(app), "post", target, factories.token(world.editor), payload)
-    assert response.status_code == 422
-    body = response.get_json()
-    assert (body["error"]["message"], body["field"]) == (message, field)
+SUBMIT, ACCEPT = "/sections/{section_id}/submit", "/suggestions/{suggestion_id}/accept"
 
 
 def test_an_acceptance_takes_a_body_that_is_not_an_object_as_none(
@@ -350,7 +334,7 @@ def test_an_acceptance_takes_a_body_that_is_not_an_object_as_none(
 ) -> None:
     # base_version without a combined body does not count, whatever it is.
     for payload in ([1], {"base_version": "egal"}):
-        target = url("/suggestions/{suggestion_id}/accept", world)
+        target = url(ACCEPT, world)
         response = send(
             isolated_client(app), "post", target, factories.token(world.editor), payload
         )
@@ -360,28 +344,39 @@ def test_an_acceptance_takes_a_body_that_is_not_an_object_as_none(
 
 
 @pytest.mark.parametrize(
-    ("payload", "field", "message"),
+    ("path", "payload", "field", "message"),
     [
-        ({"changes": "1"}, "changes", "'changes' must be a list of change ids"),
-        ({"changes": [True]}, "changes", "'changes' must be a list of change ids"),
-        ({"body": 5, "base_version": 1}, "body", "'body' must be a string"),
-        ({"body": "Neu."}, "base_version", "'base_version' (an integer) is required"),
         (
+            SUBMIT,
+            {"reviewers": "a@b.c"},
+            "reviewers",
+            "'reviewers' must be a list of e-mail addresses",
+        ),
+        (SUBMIT, {"reviewers": [1]}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
+        (SUBMIT, {"due": "morgen"}, "due", "'due' must be a date YYYY-MM-DD"),
+        (SUBMIT, {"due": 5}, "due", "'due' must be a date YYYY-MM-DD"),
+        (ACCEPT, {"changes": "1"}, "changes", "'changes' must be a list of change ids"),
+        (ACCEPT, {"changes": [True]}, "changes", "'changes' must be a list of change ids"),
+        (ACCEPT, {"body": 5, "base_version": 1}, "body", "'body' must be a string"),
+        (ACCEPT, {"body": "Neu."}, "base_version", "'base_version' (an integer) is required"),
+        (
+            ACCEPT,
             {"body": "Neu.", "base_version": True},
             "base_version",
             "'base_version' (an integer) is required",
         ),
         (
+            ACCEPT,
             {"body": "Neu.", "base_version": 1, "changes": []},
             "changes",
             "Send either 'changes' or 'body', not both",
         ),
     ],
 )
-def test_an_acceptance_keeps_its_messages(
-    app: Flask, world: factories.World, payload: Any, field: str, message: str
+def test_submissions_and_acceptances_keep_their_messages(
+    app: Flask, world: factories.World, path: str, payload: Any, field: str, message: str
 ) -> None:
-    target = url("/suggestions/{suggestion_id}/accept", world)
+    target = url(path, world)
     response = send(isolated_client(app), "post", target, factories.token(world.editor), payload)
     assert response.status_code == 422
     body = response.get_json()
