@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from drafting import presence
@@ -43,25 +42,6 @@ def api_user() -> User:
     """Return the user the request's token belongs to."""
     user: User = g.api_user
     return user
-
-
-def body_json() -> dict[str, Any]:
-    """Return the request's JSON object.
-
-    :raises BadRequest: when the body is not a JSON object (answered with 400, not 422:
-        the request is malformed, not merely unacceptable).
-    """
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return data
-
-
-def paper_json(paper: Paper, *, full: bool = True) -> dict[str, Any]:
-    """Serialise a paper (the dict other route modules embed)."""
-    model = paper_model(paper) if full else summary_model(paper)
-    data: dict[str, Any] = model.model_dump(mode="json")
-    return data
 
 
 def summary_model(paper: Paper) -> schemas.PaperSummary:
@@ -108,12 +88,6 @@ def section_model(section: Section) -> schemas.Section:
     )
 
 
-def section_json(section: Section) -> dict[str, Any]:
-    """Serialise a section with its current text."""
-    data: dict[str, Any] = section_model(section).model_dump(mode="json")
-    return data
-
-
 def review_fields(section_id: int) -> dict[str, Any]:
     """Return a section's review state and approved version for its JSON."""
     status = db.session.get(ReviewStatus, section_id)
@@ -139,17 +113,6 @@ def version_fields(version: SectionVersion) -> dict[str, Any]:
         "merged_with": version.merged_with,
         "restored_from": version.restored_from,
     }
-
-
-def version_json(version: SectionVersion, *, body: bool = True) -> dict[str, Any]:
-    """Serialise one version of a section."""
-    model: schemas.VersionSummary = (
-        schemas.Version(**version_fields(version), body=version.body)
-        if body
-        else schemas.VersionSummary(**version_fields(version))
-    )
-    data: dict[str, Any] = model.model_dump(mode="json")
-    return data
 
 
 @bp.get("/papers")

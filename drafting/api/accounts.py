@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
-
 from drafting.api import api_user, bp, schemas
 from drafting.auth import mail
 from drafting.models import Invitation
@@ -43,15 +41,17 @@ def create_invitation() -> tuple[schemas.Invitation, int]:
 
 
 @bp.get("/me/export")
-def my_data() -> Response:
+@schemas.endpoint(answer=(200, schemas.PersonalData))
+def my_data() -> schemas.PersonalData:
     """Everything stored about the caller (GDPR Art. 15), as JSON."""
-    return jsonify(privacy.export(api_user()))
+    return schemas.PersonalData(privacy.export(api_user()))
 
 
 @bp.post("/admin/users/<int:user_id>/erase")
-def erase_user(user_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.Erased))
+def erase_user(user_id: int) -> schemas.Erased:
     """Erase a person who left (GDPR Art. 17), administrators only → ``{"pseudonym"}``."""
     user = api_user()
     if not user.is_admin:
         raise NotAllowed("only administrators may erase people")
-    return jsonify({"pseudonym": privacy.erase(user, user_id)})
+    return schemas.Erased(pseudonym=privacy.erase(user, user_id))

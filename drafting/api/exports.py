@@ -1,12 +1,10 @@
-"""API routes of Word exports."""
+"""API routes of Word exports and imports."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Response, request
 
-from flask import Response, jsonify, request
-
-from drafting.api import api_user, bp
+from drafting.api import api_user, bp, schemas
 from drafting.export_pages.views import export_json, send_export
 from drafting.inputs import bounded_int
 from exports import importing, jobs
@@ -14,43 +12,29 @@ from workflows.errors import ValidationFailed
 from workflows.uow import unit_of_work
 
 
-def _optional_int(data: dict[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(f"'{key}' must be an edition number", field=key)
-    return value
-
-
 @bp.post("/papers/<int:paper_id>/exports")
-def create_export(paper_id: int) -> tuple[Response, int]:
+@schemas.endpoint(json=schemas.NewExport, body="optional", answer=(202, schemas.QueuedExport))
+def create_export(paper_id: int) -> tuple[schemas.QueuedExport, int]:
     """Queue a Word export of a paper (an edition or the working draft), or the PDF/A of an
     edition (``"format": "pdf"``)."""
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ValidationFailed("the request body must be a JSON object")
-    comments = data.get("comments", False)
-    if not isinstance(comments, bool):
-        raise ValidationFailed("'comments' must be true or false", field="comments")
-    fmt = data.get("format", "docx")
-    if not isinstance(fmt, str) or fmt not in jobs.FORMATS:
-        raise ValidationFailed('\'format\' must be "docx" or "pdf"', field="format")
+    data = schemas.body(schemas.NewExport)
     export = jobs.request_export(
         api_user(),
         paper_id,
-        edition=_optional_int(data, "edition"),
-        redline_against=_optional_int(data, "redline_against"),
-        comments=comments,
-        fmt=fmt,
+        edition=data.edition,
+        redline_against=data.redline_against,
+        comments=data.comments,
+        fmt=data.format,
     )
-    return jsonify({"id": export.id, "status": export.status.value}), 202
+    return schemas.QueuedExport(id=export.id, status=export.status.value), 202
 
 
 @bp.get("/exports/<int:export_id>")
-def get_export(export_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.Export))
+def get_export(export_id: int) -> schemas.Export:
     """Return an export's state and progress."""
-    return jsonify(export_json(jobs.get_export(api_user(), export_id)))
+    # The export page's polling shares the serialiser; the model holds it to the schema.
+    return schemas.Export.model_validate(export_json(jobs.get_export(api_user(), export_id)))
 
 
 @bp.get("/exports/<int:export_id>/download")
@@ -60,7 +44,8 @@ def download_export(export_id: int) -> Response:
 
 
 @bp.post("/imports")
-def create_import() -> tuple[Response, int]:
+@schemas.endpoint(answer={200: schemas.Import, 201: schemas.Import})
+def create_import() -> tuple[schemas.Import, int]:
     """Import a .docx (multipart ``file``) as a new paper or as suggestions into ``paper_id``.
 
     ``dry_run=true`` answers 200 with the report and writes nothing.
@@ -86,12 +71,12 @@ def create_import() -> tuple[Response, int]:
             dry_run=dry_run,
             filename=upload.filename or "",
         )
-    body = {
-        "paper_id": result.paper_id,
-        "sections": result.sections,
-        "suggestions": result.suggestions,
-        "suggestion_ids": list(result.suggestion_ids),
-        "dry_run": dry_run,
-        "report": result.report.as_json(),
-    }
-    return jsonify(body), 200 if dry_run else 201
+    answer = schemas.Import(
+        paper_id=result.paper_id,
+        sections=result.sections,
+        suggestions=result.suggestions,
+        suggestion_ids=list(result.suggestion_ids),
+        dry_run=dry_run,
+        report=schemas.ImportReport.model_validate(result.report.as_json()),
+    )
+    return answer, 200 if dry_run else 201

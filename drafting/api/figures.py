@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, request
 
-from drafting.api import api_user, bp
+from drafting.api import api_user, bp, schemas
 from drafting.figure_pages import send_figure
 from workflows import figures as figure_flow
 from workflows.errors import ValidationFailed
 
 
 @bp.post("/papers/<int:paper_id>/figures")
-def create_figure(paper_id: int) -> tuple[Response, int]:
+@schemas.endpoint(answer=(201, schemas.Figure))
+def create_figure(paper_id: int) -> tuple[schemas.Figure, int]:
     """Upload an image (multipart ``file``, optional ``caption``) as a figure of the paper."""
     upload = request.files.get("file")
     if upload is None:
@@ -22,7 +23,7 @@ def create_figure(paper_id: int) -> tuple[Response, int]:
     figure = figure_flow.add_figure(
         api_user(), paper_id, data=upload.read(), filename=upload.filename or "", caption=caption
     )
-    return jsonify({"id": figure.id, "markdown": figure_flow.figure_markdown(figure)}), 201
+    return schemas.Figure(id=figure.id, markdown=figure_flow.figure_markdown(figure)), 201
 
 
 @bp.get("/figures/<int:figure_id>")

@@ -54,12 +54,10 @@ NUMBER = _id("number", "Number of the version (1 is the first).")
 
 _STRING = {"type": "string"}
 _INT = {"type": "integer"}
-_TIME = {"type": "string", "format": "date-time"}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 3, "description": "Heading level 1–3."}
-_NULLABLE_INT = {"type": ["integer", "null"]}
 
-# Papers, sections, versions and diffs: generated from the pydantic models that also validate
-# the requests and serialise the answers (drafting.api.schemas). Errors are spelt out here.
+# Request and answer bodies: generated from the pydantic models that also validate the
+# requests and serialise the answers (drafting.api.schemas). Errors are spelt out here.
 SCHEMAS: dict[str, Schema] = {
     **component_schemas(),
     "Error": _obj(
@@ -379,221 +377,6 @@ SUGGESTION_ID = _id("suggestion_id", "Id of the suggestion.")
 EXPORT_ID = _id("export_id", "Id of the export.")
 FIGURE_ID = _id("figure_id", "Id of the figure.")
 EDITION = _id("number", "Number of the edition (1 is the first).")
-_DATE = {"type": ["string", "null"], "format": "date", "description": "YYYY-MM-DD"}
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-SCHEMAS.update(
-    {
-        "Submit": _obj(
-            [],
-            {
-                "reviewers": {"type": "array", "items": {"type": "string", "format": "email"}},
-                "due": _DATE,
-            },
-        ),
-        "AcceptChoice": _obj(
-            [],
-            {
-                "changes": {
-                    "type": "array",
-                    "items": _INT,
-                    "description": "Ids of the changes to accept; the others are rejected. "
-                    "Without it every change is accepted.",
-                },
-                "body": {
-                    **_STRING,
-                    "description": "The text an editor combined after a conflict (then the "
-                    "editor's version, with the suggester as co-author); needs base_version.",
-                },
-                "base_version": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "The version the combined body was made against.",
-                },
-            },
-        ),
-        "AcceptedSuggestion": {
-            "allOf": [
-                _ref("Suggestion"),
-                _obj(
-                    ["version", "accepted", "rejected"],
-                    {
-                        "version": _INT,
-                        "merged": {"type": "boolean"},
-                        "accepted": {"type": "array", "items": _INT},
-                        "rejected": {"type": "array", "items": _INT},
-                    },
-                ),
-            ]
-        },
-        "StartSignoff": _obj([], {"label": _STRING, "deadline": _DATE}),
-        "NewExport": _obj(
-            [],
-            {
-                "edition": {**_NULLABLE_INT, "description": "Default: the working draft."},
-                "redline_against": {**_NULLABLE_INT, "description": "Edition to compare."},
-                "comments": {"type": "boolean", "default": False},
-                "format": {
-                    "type": "string",
-                    "enum": ["docx", "pdf"],
-                    "default": "docx",
-                    "description": "pdf: the PDF/A-2b records copy of an edition (sealed "
-                    "when the installation has a seal); needs an edition (a final paper's "
-                    "final edition when none is given), no redline_against, no comments.",
-                },
-            },
-        ),
-        "Export": _obj(
-            ["id", "status"],
-            {
-                "id": _INT,
-                "status": _STRING,
-                "progress": _INT,
-                "options": {"type": "object"},
-                "size": _NULLABLE_INT,
-                "filename": _NULLABLE_STRING,
-                "created_at": _TIME,
-                "error": _STRING,
-                "download": _STRING,
-            },
-        ),
-        "Figure": _obj(
-            ["id", "markdown"],
-            {
-                "id": _INT,
-                "markdown": {
-                    **_STRING,
-                    "description": "The line that places the figure: ![Caption](figure:<id>).",
-                },
-            },
-        ),
-        "Import": _obj(
-            ["paper_id", "sections", "suggestions", "suggestion_ids", "dry_run", "report"],
-            {
-                "paper_id": {"type": ["integer", "null"]},
-                "sections": _INT,
-                "suggestions": _INT,
-                "suggestion_ids": {"type": "array", "items": _INT},
-                "dry_run": {"type": "boolean"},
-                "report": _obj(
-                    ["created", "suggested", "comments", "footnotes", "figures", "lost"],
-                    {
-                        "created": _INT,
-                        "suggested": _INT,
-                        "comments": _INT,
-                        "footnotes": _INT,
-                        "figures": _INT,
-                        "lost": {
-                            "type": "array",
-                            "items": _obj(
-                                ["kind", "where", "what"],
-                                {
-                                    "kind": {"type": "string"},
-                                    "where": {"type": "string"},
-                                    "what": {"type": "string"},
-                                },
-                            ),
-                        },
-                        "lost_by_kind": {
-                            "type": "object",
-                            "additionalProperties": _INT,
-                        },
-                    },
-                ),
-            },
-        ),
-        "SearchResults": _obj(
-            ["total", "results"],
-            {
-                "total": _INT,
-                "results": {
-                    "type": "array",
-                    "items": _obj(
-                        ["kind", "paper_id", "section_id", "title", "snippet", "url", "score"],
-                        {
-                            "kind": {
-                                "type": "string",
-                                "enum": ["section", "version", "comment", "suggestion", "paper"],
-                            },
-                            "paper_id": _INT,
-                            "section_id": _NULLABLE_INT,
-                            "title": _STRING,
-                            "snippet": {
-                                "type": "string",
-                                "description": "HTML-escaped excerpt; only the matches are "
-                                "wrapped in <mark>.",
-                            },
-                            "url": {
-                                "type": "string",
-                                "description": "Link to the passage; the page marks the words "
-                                "given in ?highlight=.",
-                            },
-                            "score": {"type": "number"},
-                        },
-                    ),
-                },
-            },
-        ),
-        "NotificationList": _obj(
-            ["notifications", "unread", "page", "pages", "total"],
-            {
-                "notifications": {
-                    "type": "array",
-                    "items": _obj(
-                        ["id", "kind", "message", "created_at"],
-                        {
-                            "id": _INT,
-                            "kind": _STRING,
-                            "message": _STRING,
-                            "detail": _NULLABLE_STRING,
-                            "paper_id": _NULLABLE_INT,
-                            "section_id": _NULLABLE_INT,
-                            "actor": _NULLABLE_STRING,
-                            "url": _STRING,
-                            "created_at": _TIME,
-                            "read_at": _NULLABLE_TIME,
-                        },
-                    ),
-                },
-                "unread": _INT,
-                "page": _INT,
-                "pages": _INT,
-                "total": _INT,
-            },
-        ),
-        "MarkRead": {
-            "oneOf": [
-                _obj(["ids"], {"ids": {"type": "array", "items": _INT}}),
-                _obj(["all"], {"all": {"const": True}}),
-            ]
-        },
-        "Marked": _obj(["marked", "unread"], {"marked": _INT, "unread": _INT}),
-        "ActivityLog": _obj(
-            ["entries"],
-            {
-                "entries": {
-                    "type": "array",
-                    "description": "Oldest first; each entry's hash covers the one before.",
-                    "items": _obj(
-                        ["seq", "time", "action", "prev_hash", "hash"],
-                        {
-                            "seq": _INT,
-                            "time": _TIME,
-                            "actor": _NULLABLE_STRING,
-                            "action": _STRING,
-                            "section_id": _NULLABLE_INT,
-                            "version": _NULLABLE_INT,
-                            "details": {"type": "object"},
-                            "prev_hash": _STRING,
-                            "hash": _STRING,
-                        },
-                    ),
-                }
-            },
-        ),
-    }
-)
 
 _ACT = {**_SEE, "403": _error("Forbidden"), "409": _error("Conflict")}
 
@@ -785,7 +568,7 @@ PATHS.update(
                 "Queue a Word export (or the PDF/A of an edition) of the paper; the same "
                 "request while the caller's "
                 "earlier one is queued or running returns that export.",
-                {"202": _answer("The queued export.", _ref("Export"))},
+                {"202": _answer("The queued export.", _ref("QueuedExport"))},
                 _optional(_ref("NewExport"), "What to export."),
                 **{"429": _error("TooManyRequests")},
             ),
@@ -981,7 +764,7 @@ PATHS.update(
                 "Everything stored about the caller (GDPR Art. 15): profile, roles, versions, "
                 "comments, suggestions, decisions, drafts, notifications, logins, tokens, log "
                 "entries.",
-                {"200": _answer("The personal data.", {"type": "object"})},
+                {"200": _answer("The personal data.", _ref("PersonalData"))},
             ),
         },
         "/admin/users/{user_id}/erase": {
@@ -990,12 +773,7 @@ PATHS.update(
                 "eraseUser",
                 "Erase a person who left (GDPR Art. 17, administrators): name and address are "
                 "removed, texts stay under a pseudonym, logs and editions stay verifiable.",
-                {
-                    "200": _answer(
-                        "The pseudonym.",
-                        _obj(["pseudonym"], {"pseudonym": {"type": "string"}}),
-                    )
-                },
+                {"200": _answer("The pseudonym.", _ref("Erased"))},
             ),
         },
         "/notifications": {

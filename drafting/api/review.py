@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from drafting.api import api_user, bp, review_fields, schemas
@@ -19,22 +17,11 @@ from workflows.sections import get_section
 
 
 @bp.post("/sections/<int:section_id>/submit")
-@schemas.endpoint(answer=(200, schemas.ReviewState))
+@schemas.endpoint(json=schemas.Submit, body="optional", answer=(200, schemas.ReviewState))
 def submit(section_id: int) -> schemas.ReviewState:
     """Submit a section's current version for review."""
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ValidationFailed("the request body must be a JSON object")
-    reviewers = data.get("reviewers") or []
-    if not isinstance(reviewers, list) or not all(isinstance(r, str) for r in reviewers):
-        raise ValidationFailed("'reviewers' must be a list of e-mail addresses", field="reviewers")
-    due = None
-    if data.get("due"):
-        try:
-            due = date.fromisoformat(str(data["due"]))
-        except ValueError:
-            raise ValidationFailed("'due' must be a date YYYY-MM-DD", field="due") from None
-    review_flow.submit(api_user(), section_id, reviewers=reviewers, due=due)
+    data = schemas.body(schemas.Submit)
+    review_flow.submit(api_user(), section_id, reviewers=data.reviewers, due=data.due)
     return schemas.ReviewState(section_id=section_id, **review_fields(section_id))
 
 
@@ -66,12 +53,6 @@ def suggestion_fields(item: Suggestion) -> dict[str, Any]:
         "result_version": item.result_version,
         "created_at": item.created_at,
     }
-
-
-def suggestion_json(item: Suggestion) -> dict[str, object]:
-    """Serialise a suggestion."""
-    data: dict[str, object] = schemas.Suggestion(**suggestion_fields(item)).model_dump(mode="json")
-    return data
 
 
 @bp.post("/sections/<int:section_id>/suggestions")
@@ -114,48 +95,39 @@ def get_suggestion(suggestion_id: int) -> schemas.SuggestionWithChanges:
 
 
 @bp.post("/suggestions/<int:suggestion_id>/accept")
-def accept_suggestion(suggestion_id: int) -> Response:
+@schemas.endpoint(
+    json=schemas.AcceptChoice, body="lenient", answer=(200, schemas.AcceptedSuggestion)
+)
+def accept_suggestion(suggestion_id: int) -> schemas.AcceptedSuggestion:
     """Accept a suggestion; 409 edit_conflict when it clashes with later changes.
 
     No body (or one without "changes") accepts every change, as before; with ``changes`` only
     those. With ``body`` and ``base_version`` (the version it was combined against) an editor
     resolves a conflict, as on the conflict page; a body other than the suggestion's is theirs.
     """
-    data = request.get_json(silent=True)
-    data = data if isinstance(data, dict) else {}
-    chosen = data.get("changes")
-    if chosen is not None and (
-        not isinstance(chosen, list)
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)
-    ):
-        raise ValidationFailed("'changes' must be a list of change ids", field="changes")
-    body, base = data.get("body"), data.get("base_version")
-    if body is not None and not isinstance(body, str):
-        raise ValidationFailed("'body' must be a string", field="body")
-    if body is not None and (isinstance(base, bool) or not isinstance(base, int)):
+    data = schemas.body(schemas.AcceptChoice)
+    if data.body is not None and data.base_version is None:
         raise ValidationFailed("'base_version' (an integer) is required", field="base_version")
-    if body is not None and chosen is not None:
+    if data.body is not None and data.changes is not None:
         raise ValidationFailed("Send either 'changes' or 'body', not both", field="changes")
     result = suggestion_flow.accept(
         api_user(),
         suggestion_id,
-        changes=chosen,
-        resolved_body=body,
-        resolved_base=base if body is not None else None,
+        changes=data.changes,
+        resolved_body=data.body,
+        resolved_base=data.base_version,
     )
     item = suggestion_flow.get_suggestion(api_user(), suggestion_id)
     decided = item.decided_changes or {}
     all_ids = decided.get("accepted", []) + decided.get("rejected", [])
     if not decided:
         all_ids = [change.id for change in suggestion_flow.changes_of(item)]
-    return jsonify(
-        {
-            **suggestion_json(item),
-            "version": result.version,
-            "merged": result.merged,
-            "accepted": decided.get("accepted", all_ids),
-            "rejected": decided.get("rejected", []),
-        }
+    return schemas.AcceptedSuggestion(
+        **suggestion_fields(item),
+        version=result.version,
+        merged=result.merged,
+        accepted=decided.get("accepted", all_ids),
+        rejected=decided.get("rejected", []),
     )
 
 
@@ -169,27 +141,26 @@ def reject_suggestion(suggestion_id: int) -> schemas.Suggestion:
 
 
 @bp.get("/papers/<int:paper_id>/activity")
-def activity(paper_id: int) -> Response:
+@schemas.endpoint(answer=(200, schemas.ActivityLog))
+def activity(paper_id: int) -> schemas.ActivityLog:
     """Return the paper's activity log, oldest first, with its hash chain."""
     paper_flow.get_paper(api_user(), paper_id)
     entries = db.session.scalars(
         select(ActivityEntry).where(ActivityEntry.paper_id == paper_id).order_by(ActivityEntry.seq)
     )
-    return jsonify(
-        {
-            "entries": [
-                {
-                    "seq": e.seq,
-                    "time": e.created_at.isoformat(),
-                    "actor": e.actor.email if e.actor else None,
-                    "action": e.action,
-                    "section_id": e.section_id,
-                    "version": e.version,
-                    "details": e.details,
-                    "prev_hash": e.prev_hash,
-                    "hash": e.hash,
-                }
-                for e in entries
-            ]
-        }
+    return schemas.ActivityLog(
+        entries=[
+            schemas.ActivityEntry(
+                seq=e.seq,
+                time=e.created_at,
+                actor=e.actor.email if e.actor else None,
+                action=e.action,
+                section_id=e.section_id,
+                version=e.version,
+                details=e.details,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
+            )
+            for e in entries
+        ]
     )

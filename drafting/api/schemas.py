@@ -10,8 +10,9 @@ a body that is not a JSON object is a 400 ``bad_request``, a field that breaks a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from flask import request
 from pydantic import (
@@ -20,8 +21,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    RootModel,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.json_schema import models_json_schema
 from spectree import Response as Answers
@@ -49,9 +52,26 @@ PaperState = Literal["drafting", "signing", "final", "archived"]
 
 
 class Request(BaseModel):
-    """A request body: JSON types are taken as they are (no ``"1"`` for 1, no true for 1)."""
+    """A request body: JSON types are taken as they are (no ``"1"`` for 1, no true for 1).
+
+    ``messages`` gives a field's refusal its own text (the one clients have always seen);
+    other fields get the generic ones of :func:`_refusal`.
+    """
 
     model_config = ConfigDict(strict=True, extra="ignore")
+    messages: ClassVar[dict[str, str]] = {}
+
+
+def _iso_day(value: object) -> date | None:
+    """A day as ``YYYY-MM-DD``; anything empty is none (as the hand-written checks took it)."""
+    if not value:
+        return None
+    return date.fromisoformat(str(value))  # ValueError: refused, with the field's message
+
+
+# An optional day in a request body: "", null or a missing field are none.
+Day = Annotated[date | None, BeforeValidator(_iso_day), Field(description="YYYY-MM-DD")]
+Emails = list[Annotated[str, Field(json_schema_extra={"format": "email"})]]
 
 
 # ---------------------------------------------------------------- requests
@@ -213,6 +233,19 @@ class Presence(BaseModel):
 # ---------------------------------------------------------------- review
 
 
+class Submit(Request):
+    """The optional body of a submission for review."""
+
+    messages = {
+        "reviewers": "'reviewers' must be a list of e-mail addresses",
+        "due": "'due' must be a date YYYY-MM-DD",
+    }
+    reviewers: Annotated[Emails, BeforeValidator(lambda value: value or [])] = Field(
+        default_factory=list, description="Reviewers to ask, by e-mail address."
+    )
+    due: Day = None
+
+
 class Review(Request):
     version: int = Field(description="The version decided on.")
     comment: str | None = None
@@ -273,6 +306,40 @@ class Rejection(Request):
     reason: str = Field(min_length=1)
 
 
+class AcceptChoice(Request):
+    """The optional body of an acceptance; a body that is not an object counts as none."""
+
+    messages = {
+        "changes": "'changes' must be a list of change ids",
+        "body": "'body' must be a string",
+        "base_version": "'base_version' (an integer) is required",
+    }
+    changes: list[int] | None = Field(
+        default=None,
+        description="Ids of the changes to accept; the others are rejected. "
+        "Without it every change is accepted.",
+    )
+    body: str | None = Field(
+        default=None,
+        description="The text an editor combined after a conflict (then the editor's "
+        "version, with the suggester as co-author); needs base_version.",
+    )
+    base_version: int | None = Field(
+        default=None, description="The version the combined body was made against."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient(cls, data: Any) -> Any:
+        # As before: a body that is not an object accepts everything, and base_version only
+        # counts together with a combined body.
+        if not isinstance(data, dict):
+            return {}
+        if data.get("body") is None:
+            return {key: value for key, value in data.items() if key != "base_version"}
+        return data
+
+
 class Suggestion(BaseModel):
     id: int
     kind: Literal["text", "new_section", "remove_section", "move_section"] = Field(
@@ -320,7 +387,27 @@ class SuggestionList(BaseModel):
     suggestions: list[Suggestion]
 
 
+class AcceptedSuggestion(Suggestion):
+    version: int = Field(description="The version the suggestion became.")
+    merged: bool
+    accepted: list[int] = Field(description="Ids of the changes taken.")
+    rejected: list[int] = Field(description="Ids of the changes left out.")
+
+
 # ---------------------------------------------------------------- sign-off and editions
+
+
+class StartSignoff(Request):
+    """The optional body of a sign-off start."""
+
+    messages = {
+        "label": "'label' must be a string",
+        "deadline": "'deadline' must be a date YYYY-MM-DD",
+    }
+    label: Annotated[str, BeforeValidator(lambda value: value or "")] = Field(
+        default="", description="A name for the edition."
+    )
+    deadline: Day = None
 
 
 class Decision(Request):
@@ -395,7 +482,220 @@ class Invitation(BaseModel):
     expires_at: Timestamp
 
 
+# ---------------------------------------------------------------- activity log
+
+
+class ActivityEntry(BaseModel):
+    seq: int
+    time: Timestamp
+    actor: str | None = Field(description="E-mail address of who acted, if anyone.")
+    action: str
+    section_id: int | None
+    version: int | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ActivityLog(BaseModel):
+    entries: list[ActivityEntry] = Field(
+        description="Oldest first; each entry's hash covers the one before."
+    )
+
+
+# ---------------------------------------------------------------- exports, imports, figures
+
+_EDITION_NUMBER = "'{}' must be an edition number"
+
+
+class NewExport(Request):
+    """The optional body of an export request (fields in the order they are checked)."""
+
+    messages = {
+        "comments": "'comments' must be true or false",
+        "format": '\'format\' must be "docx" or "pdf"',
+        "edition": _EDITION_NUMBER.format("edition"),
+        "redline_against": _EDITION_NUMBER.format("redline_against"),
+    }
+    comments: bool = False
+    format: Literal["docx", "pdf"] = Field(
+        default="docx",
+        description="pdf: the PDF/A-2b records copy of an edition (sealed when the "
+        "installation has a seal); needs an edition (a final paper's final edition when none "
+        "is given), no redline_against, no comments.",
+    )
+    edition: int | None = Field(default=None, description="Default: the working draft.")
+    redline_against: int | None = Field(default=None, description="Edition to compare.")
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class Export(BaseModel):
+    id: int
+    status: str
+    progress: int
+    options: dict[str, Any]
+    size: int | None
+    filename: str | None
+    created_at: Timestamp
+    error: str | None = Field(
+        default=None, exclude_if=_absent, description="Why it failed (only then)."
+    )
+    download: str | None = Field(
+        default=None, exclude_if=_absent, description="Link to the file (once done)."
+    )
+
+
+class QueuedExport(BaseModel):
+    id: int
+    status: str
+
+
+class Figure(BaseModel):
+    id: int
+    markdown: str = Field(description="The line that places the figure: ![Caption](figure:<id>).")
+
+
+class Loss(BaseModel):
+    kind: str
+    where: str
+    what: str
+
+
+class ImportReport(BaseModel):
+    created: int
+    suggested: int
+    comments: int
+    footnotes: int
+    figures: int
+    lost: list[Loss]
+    lost_by_kind: dict[str, int]
+
+
+class Import(BaseModel):
+    paper_id: int | None
+    sections: int
+    suggestions: int
+    suggestion_ids: list[int]
+    dry_run: bool
+    report: ImportReport
+
+
+# ---------------------------------------------------------------- search and notifications
+
+
+class SearchHit(BaseModel):
+    kind: Literal["section", "version", "comment", "suggestion", "paper"]
+    paper_id: int
+    section_id: int | None
+    title: str
+    snippet: str = Field(
+        description="HTML-escaped excerpt; only the matches are wrapped in <mark>."
+    )
+    url: str = Field(
+        description="Link to the passage; the page marks the words given in ?highlight=."
+    )
+    score: float
+
+
+class SearchResults(BaseModel):
+    total: int
+    results: list[SearchHit]
+
+
+class Notification(BaseModel):
+    id: int
+    kind: str
+    message: str = Field(description="In the caller's language.")
+    detail: str | None
+    paper_id: int | None
+    section_id: int | None
+    actor: str | None
+    url: str
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+def _page(value: object) -> int:
+    """A page number as the inbox always took it: anything that is not one is page 1."""
+    try:
+        return int(str(value)) or 1
+    except ValueError:
+        return 1
+
+
+class InboxQuery(BaseModel):
+    """The query of the notification list."""
+
+    page: Annotated[int, BeforeValidator(_page)] = Field(default=1, description="1 for the first.")
+
+
+class NotificationList(BaseModel):
+    notifications: list[Notification] = Field(description="Newest first.")
+    unread: int
+    page: int
+    pages: int
+    total: int
+
+
+class MarkRead(Request):
+    """Which notifications to mark read: ``{"ids": [..]}`` or ``{"all": true}``."""
+
+    messages = {"ids": 'send {"ids": [notification ids]} or {"all": true}'}
+    ids: list[int] | None = Field(default=None, description="Needed unless all is true.")
+    all: bool = Field(default=False, description="true marks every notification.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_or_ids(cls, data: Any) -> Any:
+        # As before: only JSON true means all (then ids do not matter); anything else, ids.
+        if isinstance(data, dict):
+            if data.get("all") is True:
+                return {"all": True}
+            return {key: value for key, value in data.items() if key != "all"}
+        return data
+
+
+class Marked(BaseModel):
+    marked: int = Field(description="How many were marked now.")
+    unread: int
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class PersonalData(RootModel[dict[str, Any]]):
+    """Everything stored about a person (GDPR Art. 15)."""
+
+
+class Erased(BaseModel):
+    pseudonym: str
+
+
 MODELS: tuple[type[BaseModel], ...] = (
+    Submit,
+    AcceptChoice,
+    AcceptedSuggestion,
+    StartSignoff,
+    ActivityEntry,
+    ActivityLog,
+    NewExport,
+    Export,
+    QueuedExport,
+    Figure,
+    Loss,
+    ImportReport,
+    Import,
+    SearchHit,
+    SearchResults,
+    Notification,
+    NotificationList,
+    MarkRead,
+    Marked,
+    PersonalData,
+    Erased,
     Review,
     ReviewState,
     Decision,
@@ -456,10 +756,12 @@ def component_schemas() -> dict[str, Any]:
 # ---------------------------------------------------------------- validation
 
 
-def _refusal(err: ValidationError) -> ValidationFailed:
+def _refusal(err: ValidationError, model: type[Request] | None) -> ValidationFailed:
     """Turn pydantic's first complaint into the API's ``validation_failed`` error."""
     first = err.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else ""
+    if model is not None and field in model.messages:
+        return ValidationFailed(model.messages[field], field=field)
     if first["type"] == "missing":
         return ValidationFailed(f"'{field}' is required", field=field)
     if first["type"] in _TYPE_NAMES:
@@ -478,44 +780,60 @@ _TYPE_NAMES = {
     "model_type": "an object",
 }
 
+BodyKind = Literal["object", "optional", "lenient"]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a view declared: its body model and how strictly a body must be an object."""
+
+    json: type[Request] | None
+    query: type[BaseModel] | None
+    body: BodyKind
+    answers: dict[int, type[BaseModel]]
+
+
+#: Flask endpoint name -> its declaration (the OpenAPI tests read it too).
+DECLARED: dict[str, Declared] = {}
+
 
 def _before(req: Any, resp: Any, err: Exception | None, instance: Any, *_: Any) -> None:
     """SpecTree's hook: refuse with the API's envelope instead of SpecTree's own answer."""
-    if req.method not in ("GET", "DELETE") and _expects_json(req):
-        if not isinstance(req.get_json(silent=True), dict):
+    declared = DECLARED.get(req.url_rule.endpoint) if req.url_rule else None
+    model = declared.json if declared else None
+    if declared and model and req.method not in ("GET", "DELETE"):
+        data = req.get_json(silent=True)
+        if declared.body == "object" and not isinstance(data, dict):
+            # Malformed rather than unacceptable: 400, not 422.
             raise BadRequest("the request body must be a JSON object")
+        if declared.body == "optional" and data and not isinstance(data, dict):
+            raise ValidationFailed("the request body must be a JSON object")
     if isinstance(err, ValidationError):
-        raise _refusal(err)
-
-
-def _expects_json(req: Any) -> bool:
-    view = req.url_rule and _JSON_VIEWS.get(req.url_rule.endpoint)
-    return bool(view)
-
-
-_JSON_VIEWS: dict[str, bool] = {}
+        raise _refusal(err, model)
 
 
 def endpoint(
     *,
     json: type[Request] | None = None,
+    body: BodyKind = "object",
     query: type[BaseModel] | None = None,
-    answer: tuple[int, type[BaseModel]],
+    answer: tuple[int, type[BaseModel]] | dict[int, type[BaseModel]],
 ) -> Callable[[Callable[..., Any]], Callable[..., FlaskResponse]]:
     """Validate a view's request with the given models and serialise its answer.
 
-    The view reads the validated body from :func:`body` and returns a model instance (and,
-    for statuses other than 200, the status).
+    ``body`` says what a body that is not a JSON object is: ``"object"`` a 400 (the body is
+    required), ``"optional"`` none when empty and a 422 otherwise, ``"lenient"`` whatever
+    the model makes of it. The view reads the validated body from :func:`body` and returns
+    a model instance (and, for statuses other than 200, the status).
     """
-    status, model = answer
+    answers = dict([answer]) if isinstance(answer, tuple) else dict(answer)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., FlaskResponse]:
-        if json is not None:
-            _JSON_VIEWS[f"api.{func.__name__}"] = True
+        DECLARED[f"api.{func.__name__}"] = Declared(json, query, body, answers)
         wrapped: Callable[..., FlaskResponse] = spectree.validate(
             json=json,
             query=query,
-            resp=Answers(**{f"HTTP_{status}": model}),
+            resp=Answers(**{f"HTTP_{status}": model for status, model in answers.items()}),
             before=_before,
             validation_error_status=422,
         )(func)

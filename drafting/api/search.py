@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
-from werkzeug.wrappers import Response
+from flask import request
 
-from drafting.api import api_user, bp
+from drafting.api import api_user, bp, schemas
 from drafting.search.views import hit_url, read_filters
 from workflows import search as flow
 
 
 @bp.get("/search")
-def search() -> Response:
+@schemas.endpoint(answer=(200, schemas.SearchResults))
+def search() -> schemas.SearchResults:
     """Search section texts, titles, comments, suggestions and (on request) older versions."""
-    query, filters, page = read_filters(request.args)
+    query, filters, page = read_filters(request.args)  # shared with the search page
     found = flow.search(api_user(), query, filters, page)
-    return jsonify(
-        {
-            "total": found.total,
-            "results": [
+    return schemas.SearchResults(
+        total=found.total,
+        results=[
+            schemas.SearchHit.model_validate(
                 {
-                    "kind": hit.kind,
+                    "kind": hit.kind,  # a str here; the model holds it to the five kinds
                     "paper_id": hit.paper_id,
                     "section_id": hit.section_id,
                     "title": hit.title,
@@ -28,7 +28,7 @@ def search() -> Response:
                     "url": hit_url(hit),
                     "score": hit.score,
                 }
-                for hit in found.hits
-            ],
-        }
+            )
+            for hit in found.hits
+        ],
     )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
-
-from flask import request
 
 from drafting.api import api_user, bp, schemas
 from drafting.models import Edition
 from workflows import papers as paper_flow
 from workflows import signoff as flow
-from workflows.errors import ValidationFailed
 
 
 def edition_fields(found: Edition) -> dict[str, Any]:
@@ -74,24 +70,11 @@ def round_model(paper_id: int) -> schemas.Round:
 
 
 @bp.post("/papers/<int:paper_id>/signoff")
-@schemas.endpoint(answer=(201, schemas.SignoffStarted))
+@schemas.endpoint(json=schemas.StartSignoff, body="optional", answer=(201, schemas.SignoffStarted))
 def start_signoff(paper_id: int) -> tuple[schemas.SignoffStarted, int]:
     """Freeze an edition and open the sign-off round (409 lists unapproved sections)."""
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ValidationFailed("the request body must be a JSON object")
-    label = data.get("label") or ""
-    if not isinstance(label, str):
-        raise ValidationFailed("'label' must be a string", field="label")
-    deadline = None
-    if data.get("deadline"):
-        try:
-            deadline = date.fromisoformat(str(data["deadline"]))
-        except ValueError:
-            raise ValidationFailed(
-                "'deadline' must be a date YYYY-MM-DD", field="deadline"
-            ) from None
-    found = flow.start(api_user(), paper_id, label=label, deadline=deadline)
+    data = schemas.body(schemas.StartSignoff)
+    found = flow.start(api_user(), paper_id, label=data.label, deadline=data.deadline)
     return schemas.SignoffStarted(edition=edition_model(found)), 201
 
 

@@ -27,15 +27,9 @@ from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 
+pytestmark = pytest.mark.usefixtures("english_ui")
+
 SUGGESTED = "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen."
-
-
-@pytest.fixture(autouse=True)
-def english(world: factories.World) -> None:
-    """Let everybody read the UI in English, the messages' source language."""
-    for person in world.users.values():
-        person.locale = "en"
-    db.session.commit()
 
 
 def log(paper_id: int) -> list[ActivityEntry]:

@@ -14,7 +14,7 @@ from drafting.extensions import db
 from drafting.models import Paper, PaperRole, PaperStatus, Role, Section, SectionVersion
 from tests import factories
 from tests.conftest import api_headers
-from tests.integration.support import configured_app, isolated_client, login
+from tests.support import Api, configured_app, isolated_client, login
 from workflows import accounts
 from workflows import sections as section_flow
 
@@ -26,30 +26,14 @@ def client(app: Flask) -> FlaskClient:
     return isolated_client(app)
 
 
-class Api:
-    """Requests as one user, with that user's token."""
-
-    def __init__(self, client: FlaskClient, token: str) -> None:
-        self.client, self.headers = client, api_headers(token)
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.client.get(f"/api/v1{url}", headers=self.headers, **kw)
-
-    def post(self, url: str, payload: Any = None, **kw: Any) -> Any:
-        return self.client.post(f"/api/v1{url}", json=payload, headers=self.headers, **kw)
-
-    def put(self, url: str, payload: Any = None, **kw: Any) -> Any:
-        return self.client.put(f"/api/v1{url}", json=payload, headers=self.headers, **kw)
+@pytest.fixture
+def as_editor(app: Flask, world: factories.World) -> Api:
+    return Api(app, world.editor)
 
 
 @pytest.fixture
-def as_editor(client: FlaskClient, world: factories.World) -> Api:
-    return Api(client, factories.token(world.editor))
-
-
-@pytest.fixture
-def as_coordinator(client: FlaskClient, world: factories.World) -> Api:
-    return Api(client, factories.token(world.coordinator))
+def as_coordinator(app: Flask, world: factories.World) -> Api:
+    return Api(app, world.coordinator)
 
 
 def error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -506,8 +490,8 @@ def test_authentication_is_required(
     assert count(Paper) == 1
 
 
-def test_roles_are_required_for_writing(client: FlaskClient, world: factories.World) -> None:
-    reviewer = Api(client, factories.token(world.reviewer))
+def test_roles_are_required_for_writing(app: Flask, world: factories.World) -> None:
+    reviewer = Api(app, world.reviewer)
     assert reviewer.get(f"/sections/{world.section.id}").status_code == 200
     error(
         reviewer.put(f"/sections/{world.section.id}", {"body": "Neu.", "base_version": 1}),
@@ -515,7 +499,7 @@ def test_roles_are_required_for_writing(client: FlaskClient, world: factories.Wo
         "forbidden",
     )
     error(reviewer.post(f"/papers/{world.paper.id}/sections", {"title": "Neu"}), 403, "forbidden")
-    editor = Api(client, factories.token(world.editor))
+    editor = Api(app, world.editor)
     error(
         editor.post(f"/papers/{world.paper.id}/participants", {"organisation": "OUT"}),
         403,
@@ -572,22 +556,20 @@ def test_texts_over_the_limit_are_too_large(tmp_path: Path) -> None:
         with app.app_context():
             world = factories.world()
             paper_id, section_id = world.paper.id, world.section.id
-            api = Api(isolated_client(app), factories.token(world.editor))
+            api = Api(app, world.editor)
         long = "Wort " * 21  # 105 characters
-        body = error(
-            api.put(f"/sections/{section_id}", {"body": long, "base_version": 1}), 413, "too_large"
-        )
-        assert (body["field"], body["limit"]) == ("body", 100)
-        error(
-            api.post(f"/papers/{paper_id}/sections", {"title": "Lang", "body": long}),
-            413,
-            "too_large",
-        )
-        error(api.post("/papers", {"title": "Lang", "summary": long}), 413, "too_large")
-        assert (
-            api.put(f"/sections/{section_id}", {"body": long[:100], "base_version": 1}).status_code
-            == 200
-        )
+        with app.app_context():  # the client reads afresh after each request
+            over = api.put(f"/sections/{section_id}", {"body": long, "base_version": 1})
+            body = error(over, 413, "too_large")
+            assert (body["field"], body["limit"]) == ("body", 100)
+            error(
+                api.post(f"/papers/{paper_id}/sections", {"title": "Lang", "body": long}),
+                413,
+                "too_large",
+            )
+            error(api.post("/papers", {"title": "Lang", "summary": long}), 413, "too_large")
+            fits = api.put(f"/sections/{section_id}", {"body": long[:100], "base_version": 1})
+            assert fits.status_code == 200
         with app.app_context():
             assert count(SectionVersion) == 2
             assert count(Section) == 1

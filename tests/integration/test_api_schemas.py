@@ -197,6 +197,223 @@ def test_a_body_that_is_not_an_object_is_a_bad_request(
     assert response.get_json()["error"]["code"] == "bad_request"
 
 
+# ---------------------------------------------------------------- declarations = document
+
+PREFIX = SPEC["servers"][0]["url"]
+REF = "#/components/schemas/{model}"
+
+
+def operations(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """Yield (endpoint, OpenAPI path, method) for every route of the API."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule[len(PREFIX) :])
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, path, method.lower()
+
+
+def model_schema(model: type[Any], mode: Any) -> dict[str, Any]:
+    """The model's own JSON schema, each nested model in the document's components."""
+    generated: dict[str, Any] = model.model_json_schema(mode=mode, ref_template=REF)
+    for name, nested in generated.pop("$defs", {}).items():
+        assert SPEC["components"]["schemas"][name] == nested, name
+    return generated
+
+
+def test_every_request_schema_is_its_models(app: Flask) -> None:
+    # The request rules (required, types, minLength, enum, maximum …) the document shows are
+    # the ones the endpoint enforces: the schema of the model named in its declaration.
+    checked = 0
+    for endpoint, path, method in operations(app):
+        operation = SPEC["paths"][path][method]
+        declared = schemas.DECLARED.get(endpoint)
+        documented = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if declared is None or declared.json is None:
+            assert documented is None, f"{method} {path}: a JSON body without a model"
+            continue
+        model = declared.json
+        assert documented == {"schema": {"$ref": REF.format(model=model.__name__)}}, path
+        assert operation["requestBody"]["required"] == (declared.body == "object"), path
+        assert SPEC["components"]["schemas"][model.__name__] == model_schema(model, "validation"), (
+            f"{method} {path}"
+        )
+        checked += 1
+    assert checked >= 15
+
+
+def test_every_query_model_is_documented(app: Flask) -> None:
+    checked = 0
+    for endpoint, path, method in operations(app):
+        declared = schemas.DECLARED.get(endpoint)
+        if declared is None or declared.query is None:
+            continue
+        operation = SPEC["paths"][path][method]
+        documented = {
+            p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "query"
+        }
+        fields = {
+            field.alias or name: field.is_required()
+            for name, field in declared.query.model_fields.items()
+        }
+        assert documented == fields, f"{method} {path}"
+        checked += 1
+    assert checked >= 1
+
+
+def test_every_json_answer_is_its_models(app: Flask) -> None:
+    for endpoint, path, method in operations(app):
+        responses = SPEC["paths"][path][method]["responses"]
+        declared = schemas.DECLARED.get(endpoint)
+        answers = {
+            int(status): answer["content"]["application/json"]["schema"]
+            for status, answer in responses.items()
+            if status.startswith("2") and "application/json" in answer.get("content", {})
+        }
+        if endpoint == "api.openapi":
+            continue
+        assert declared is not None or not answers, f"{method} {path}: an answer without a model"
+        if declared is None:
+            continue
+        assert answers == {
+            status: {"$ref": REF.format(model=model.__name__)}
+            for status, model in declared.answers.items()
+        }, f"{method} {path}"
+        for model in declared.answers.values():
+            assert SPEC["components"]["schemas"][model.__name__] == model_schema(
+                model, "serialization"
+            ), f"{method} {path}"
+
+
+# ---------------------------------------------------------------- optional bodies, as before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sections/{section_id}/submit", "/papers/{paper_id}/signoff", "/papers/{paper_id}/exports"],
+)
+@pytest.mark.parametrize("payload", [[1], "Titel"], ids=["array", "string"])
+def test_an_optional_body_that_is_not_an_object_is_refused(
+    app: Flask, world: factories.World, path: str, payload: Any
+) -> None:
+    response = send(
+        isolated_client(app), "post", url(path, world), factories.token(world.coordinator), payload
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == {
+        "code": "validation_failed",
+        "message": "the request body must be a JSON object",
+    }
+    assert "field" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/sections/{section_id}/submit", None),
+        ("/sections/{section_id}/submit", []),
+        ("/sections/{section_id}/submit", {"reviewers": "", "due": ""}),
+    ],
+    ids=["no body", "empty array", "empty fields"],
+)
+def test_an_empty_optional_body_counts_as_none(
+    app: Flask, world: factories.World, path: str, payload: Any
+) -> None:
+    response = send(
+        isolated_client(app), "post", url(path, world), factories.token(world.editor), payload
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["review_state"] == "in_review"
+
+
+SUBMIT, ACCEPT = "/sections/{section_id}/submit", "/suggestions/{suggestion_id}/accept"
+
+
+def test_an_acceptance_takes_a_body_that_is_not_an_object_as_none(
+    app: Flask, world: factories.World
+) -> None:
+    # base_version without a combined body does not count, whatever it is.
+    for payload in ([1], {"base_version": "egal"}):
+        target = url(ACCEPT, world)
+        response = send(
+            isolated_client(app), "post", target, factories.token(world.editor), payload
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["status"] == "accepted" and body["rejected"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field", "message"),
+    [
+        (
+            SUBMIT,
+            {"reviewers": "a@b.c"},
+            "reviewers",
+            "'reviewers' must be a list of e-mail addresses",
+        ),
+        (SUBMIT, {"reviewers": [1]}, "reviewers", "'reviewers' must be a list of e-mail addresses"),
+        (SUBMIT, {"due": "morgen"}, "due", "'due' must be a date YYYY-MM-DD"),
+        (SUBMIT, {"due": 5}, "due", "'due' must be a date YYYY-MM-DD"),
+        (ACCEPT, {"changes": "1"}, "changes", "'changes' must be a list of change ids"),
+        (ACCEPT, {"changes": [True]}, "changes", "'changes' must be a list of change ids"),
+        (ACCEPT, {"body": 5, "base_version": 1}, "body", "'body' must be a string"),
+        (ACCEPT, {"body": "Neu."}, "base_version", "'base_version' (an integer) is required"),
+        (
+            ACCEPT,
+            {"body": "Neu.", "base_version": True},
+            "base_version",
+            "'base_version' (an integer) is required",
+        ),
+        (
+            ACCEPT,
+            {"body": "Neu.", "base_version": 1, "changes": []},
+            "changes",
+            "Send either 'changes' or 'body', not both",
+        ),
+    ],
+)
+def test_submissions_and_acceptances_keep_their_messages(
+    app: Flask, world: factories.World, path: str, payload: Any, field: str, message: str
+) -> None:
+    target = url(path, world)
+    response = send(isolated_client(app), "post", target, factories.token(world.editor), payload)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert (body["error"]["message"], body["field"]) == (message, field)
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ({"all": True, "ids": "egal"}, 200),
+        ({"all": "ja", "ids": []}, 200),
+        ({"ids": [1, 2]}, 200),
+        ({"all": "ja"}, 422),
+        ({"ids": [True]}, 422),
+        ({"ids": None}, 422),
+        ({}, 422),
+    ],
+)
+def test_only_json_true_marks_every_notification(
+    app: Flask, world: factories.World, payload: Any, status: int
+) -> None:
+    response = send(
+        isolated_client(app),
+        "post",
+        "/api/v1/notifications/read",
+        factories.token(world.editor),
+        payload,
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    if status == 422:
+        assert body["field"] == "ids"
+        assert body["error"]["message"] == 'send {"ids": [notification ids]} or {"all": true}'
+    else:
+        assert set(body) == {"marked", "unread"}
+
+
 def test_validation_waits_for_the_token(app: Flask, world: factories.World) -> None:
     response = isolated_client(app).post(f"/api/v1/papers/{world.paper.id}/sections", json={})
     assert response.status_code == 401

@@ -50,23 +50,6 @@ def form_data(**fields: Any) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture
-def tokens(world: factories.World) -> dict[str, str]:
-    """API tokens of the paper's editor and coordinator (both may edit)."""
-    return {
-        "editor": factories.token(world.editor),
-        "coordinator": factories.token(world.coordinator),
-    }
-
-
-@pytest.fixture
-def english(world: factories.World) -> None:
-    """Let the coordinator and editor read the UI in English, the messages' source language."""
-    world.editor.locale = "en"
-    world.coordinator.locale = "en"
-    db.session.commit()
-
-
 def test_the_world_section_starts_at_version_one(world):
     assert [(v.number, v.title, v.body) for v in versions(world.section.id)] == [
         (1, BASE_TITLE, BASE_BODY)
@@ -157,7 +140,7 @@ def test_edits_of_different_paragraphs_on_a_stale_base_merge(client, world, toke
     assert [(v["number"], v["merged_with"]) for v in listed] == [(3, 2), (2, None), (1, None)]
 
 
-def test_a_merge_through_the_form_tells_the_user(client, auth, world, tokens, english):
+def test_a_merge_through_the_form_tells_the_user(client, auth, world, tokens, english_ui):
     put(
         client,
         world.section.id,
@@ -431,7 +414,7 @@ def test_the_removed_page_offers_to_bring_the_section_back_with_the_text(client,
     assert 'name="base_version" type="hidden" value="1"' in page
 
 
-def test_the_removed_page_says_bring_back_and_save(client, auth, world, english):
+def test_the_removed_page_says_bring_back_and_save(client, auth, world, english_ui):
     section_flow.remove_section(world.coordinator, world.section.id)
     auth.login(world.editor.email)
     response = client.post(

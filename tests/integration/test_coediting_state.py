@@ -47,7 +47,7 @@ EDITORS = 4
 MAX_TITLE_TOKENS = 12
 
 
-def tokens(text: str) -> set[str]:
+def words(text: str) -> set[str]:
     """Return the unique tokens of a text."""
     found = TOKEN.findall(text)
     assert len(found) == len(set(found)), f"a token appears twice: {text!r}"
@@ -122,7 +122,7 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
             )
             self.section_id = section.id
             self.accepted: list[Accepted] = [Accepted(1, title, body)]
-            self.expected = {"title": tokens(title), "body": tokens(body)}
+            self.expected = {"title": words(title), "body": words(body)}
             self.written: dict[str, int] = {}  # token -> version that wrote it
             self.removed: dict[str, int] = {}  # token -> version that removed it on purpose
             self.editors = [Editor(db.get_or_404(User, uid)) for uid in user_ids]
@@ -241,8 +241,8 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
             assert editor.base is not None
             before = self.head()
             mine = dict(editor.text)
-            written = {f: tokens(mine[f]) - tokens(editor.base_text[f]) for f in FIELDS}
-            removed = {f: tokens(editor.base_text[f]) - tokens(mine[f]) for f in FIELDS}
+            written = {f: words(mine[f]) - words(editor.base_text[f]) for f in FIELDS}
+            removed = {f: words(editor.base_text[f]) - words(mine[f]) for f in FIELDS}
             try:
                 result = section_flow.save_section(
                     editor.user,
@@ -264,7 +264,7 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
                 assert result.version == before.number
                 assert not written["title"] and not written["body"]
                 for f in FIELDS:
-                    assert not removed[f] & tokens(getattr(before, f))
+                    assert not removed[f] & words(getattr(before, f))
             else:
                 stats["accepted"] += 1
                 stats["merged"] += result.merged
@@ -276,7 +276,7 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
                 assert new.author_id == editor.user.id
                 self.accepted.append(Accepted(new.number, new.title, new.body))
                 for f in FIELDS:
-                    now = tokens(getattr(new, f))
+                    now = words(getattr(new, f))
                     assert written[f] <= now, f"{f}: the save lost its own edits"
                     assert not removed[f] & now, f"{f}: the save kept what it removed"
                     for token in written[f]:
@@ -346,7 +346,7 @@ def make_machine(world: factories.World, stats: Counter[str]) -> type[RuleBasedS
             # Nothing written is lost, nothing removed comes back (see the module docstring).
             head = stored[-1]
             for f in FIELDS:
-                now = tokens(getattr(head, f))
+                now = words(getattr(head, f))
                 lost = self.expected[f] - now
                 assert not lost, f"{f}: accepted edits lost: " + ", ".join(
                     f"{t} (written in v{self.written.get(t, 1)})" for t in sorted(lost)

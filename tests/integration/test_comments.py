@@ -21,6 +21,7 @@ from drafting.text.highlight import render_highlighted
 from drafting.text.markdown import render
 from tests import factories
 from tests.conftest import api_headers
+from tests.support import english
 from tests.xss_corpus import PAYLOADS, assert_inert
 from workflows import activity
 from workflows import comments as flow
@@ -51,13 +52,6 @@ def fresh() -> None:
     read something would also keep a request waiting.
     """
     db.session.rollback()
-
-
-def english(world: factories.World) -> None:
-    """Let every user of the world read the UI in English (the messages' source language)."""
-    for user in world.users.values():
-        user.locale = "en"
-    db.session.commit()
 
 
 class Browser(FlaskClient):
@@ -705,11 +699,6 @@ def test_every_comment_action_is_in_the_activity_log_and_the_chain_holds(w):
 
 
 # --- the API -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tokens(w: factories.World) -> dict[str, str]:
-    return {name: factories.token(user) for name, user in w.users.items()}
 
 
 def api(client: FlaskClient, method: str, url: str, token: str, **json: Any) -> Any:

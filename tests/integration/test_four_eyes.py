@@ -23,17 +23,11 @@ from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import NotAllowed
 
+pytestmark = pytest.mark.usefixtures("english_ui")
+
 SUGGESTED = "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen."
 EDITED_SAME = "Die Innenstadt lebt vom Einzelhandel.\n\nUnd vom Wohnen."
 OWN_TEXT = "Die Innenstadt lebt von Parkhäusern.\n\nUnd sonst von nichts."
-
-
-@pytest.fixture(autouse=True)
-def english(world: factories.World) -> None:
-    """Let everybody read the UI in English."""
-    for person in world.users.values():
-        person.locale = "en"
-    db.session.commit()
 
 
 def head(section_id: int) -> SectionVersion:

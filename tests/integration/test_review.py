@@ -27,7 +27,7 @@ from drafting.models import (
     Role,
     SectionVersion,
 )
-from tests import factories, support
+from tests import factories
 from tests.conftest import api_headers
 from tests.xss_corpus import PAYLOADS, assert_inert
 from workflows import papers as paper_flow
@@ -44,6 +44,8 @@ from workflows.reviewstate import (
     record_event,
 )
 
+pytestmark = pytest.mark.usefixtures("english_ui")
+
 S = ReviewState
 BODY = "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen."
 SUBSTANTIVE = "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen."
@@ -51,20 +53,6 @@ REASON = "Bitte die Zahlen von 2023 ergänzen."
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def english(world: factories.World) -> None:
-    """Let everybody read the UI in English, the messages' source language."""
-    for person in world.users.values():
-        person.locale = "en"
-    db.session.commit()
-
-
-@pytest.fixture
-def tokens(world: factories.World) -> dict[str, str]:
-    """An API token for each person of the world."""
-    return support.tokens(world)
 
 
 def call(client: Any, token: str, method: str, path: str, payload: Any = None) -> Any:

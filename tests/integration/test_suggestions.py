@@ -22,13 +22,15 @@ from drafting.models import (
     Suggestion,
     SuggestionStatus,
 )
-from tests import factories, support
+from tests import factories
 from tests.conftest import api_headers
 from tests.xss_corpus import PAYLOADS, assert_inert
 from workflows import review as review_flow
 from workflows import sections as section_flow
 from workflows import suggestions as suggestion_flow
 from workflows.errors import EditConflict, InvalidTransition, NotAllowed, NotFound
+
+pytestmark = pytest.mark.usefixtures("english_ui")
 
 BODY = "Die Innenstadt lebt vom Handel.\n\nUnd vom Wohnen."
 # The suggestion changes the first paragraph; the editor meanwhile the second one.
@@ -38,20 +40,6 @@ MERGED = "Die Innenstadt lebt vom Handel und vom Handwerk.\n\nUnd vom Wohnen am 
 # ... or the same words.
 EDITED_SAME = "Die Innenstadt lebt vom Einzelhandel.\n\nUnd vom Wohnen."
 NOTE = "Das Handwerk fehlt."
-
-
-@pytest.fixture(autouse=True)
-def english(world: factories.World) -> None:
-    """Let everybody read the UI in English, the messages' source language."""
-    for person in world.users.values():
-        person.locale = "en"
-    db.session.commit()
-
-
-@pytest.fixture
-def tokens(world: factories.World) -> dict[str, str]:
-    """An API token for each person of the world."""
-    return support.tokens(world)
 
 
 def call(client: Any, token: str, method: str, path: str, payload: Any = None) -> Any:

@@ -105,6 +105,15 @@ class Api:
         fresh()
         return response
 
+    def get(self, path: str) -> Any:
+        return self("GET", path)
+
+    def post(self, path: str, payload: Any = None) -> Any:
+        return self("POST", path, payload)
+
+    def put(self, path: str, payload: Any = None) -> Any:
+        return self("PUT", path, payload)
+
 
 def tokens(world: factories.World) -> dict[str, str]:
     """Return an API token for each person of the world, by their name in ``world.users``."""
