@@ -564,6 +564,16 @@ class Loss(BaseModel):
     what: str
 
 
+class ImportOutline(BaseModel):
+    """Suggested changes of the paper's outline (an import into an existing paper)."""
+
+    new_sections: int = Field(description="Headings new in the file: suggested new sections.")
+    removals: int = Field(
+        description="Sections whose heading the file deleted: suggested removals."
+    )
+    moves: int = Field(description="Sections the file puts elsewhere: suggested moves.")
+
+
 class ImportReport(BaseModel):
     created: int
     suggested: int
@@ -572,6 +582,7 @@ class ImportReport(BaseModel):
     figures: int
     lost: list[Loss]
     lost_by_kind: dict[str, int]
+    outline: ImportOutline
 
 
 class Import(BaseModel):
