@@ -209,7 +209,7 @@ def test_paper_page_numbers_headings_by_level(
         r'<h([234]) id="section-\d+-h"><span>([\d.]+)</span> ([^<]+)</h\1>',
         page,
     )
-    assert [(int(h) - 1, number, title) for h, number, title in headings] == [
+    expected = [
         (1, "1", "Ausgangslage"),
         (2, "1.1", "Handel"),
         (3, "1.1.1", "Leerstand"),
@@ -218,6 +218,7 @@ def test_paper_page_numbers_headings_by_level(
         (1, "2", "Maßnahmen"),
         (2, "2.1", "Mobilität"),
     ]
+    assert [(int(h) - 1, number, title) for h, number, title in headings] == expected
     toc = re.search(r'<nav aria-labelledby="toc-heading".*?</nav>', page, re.S)
     assert toc and "1.1.2 Zwischennutzung" in toc.group(0)
     # The contents nest by level: each entry sits as deep in <ol>s as its section's level.
@@ -226,18 +227,7 @@ def test_paper_page_numbers_headings_by_level(
         depth += {"ol": 1, "/ol": -1}.get(tag, 0)
         if text:
             entries.append((depth, text))
-    assert entries == [
-        (level, f"{number} {title}")
-        for level, number, title in [
-            (1, "1", "Ausgangslage"),
-            (2, "1.1", "Handel"),
-            (3, "1.1.1", "Leerstand"),
-            (3, "1.1.2", "Zwischennutzung"),
-            (2, "1.2", "Gastronomie"),
-            (1, "2", "Maßnahmen"),
-            (2, "2.1", "Mobilität"),
-        ]
-    ]
+    assert entries == [(level, f"{number} {title}") for level, number, title in expected]
     assert depth == 0 and "<li class=" not in toc.group(0)
 
 
