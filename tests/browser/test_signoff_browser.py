@@ -145,7 +145,7 @@ def test_a_whole_round_with_three_organisations_one_with_a_reservation(
     check_a11y(member)
     expect(member.locator("main h1")).to_have_text(LABEL)
     expect(member.locator("main .hash code")).to_have_text(digest)
-    expect(member.locator("main .paper > section")).to_contain_text(live.people.section_body[:20])
+    expect(member.locator("main .paper-section")).to_contain_text(live.people.section_body[:20])
     member.locator(f"main a[href$='/papers/{pid}/editions/1/record']").click()
     member.wait_for_url(live(f"/papers/{pid}/editions/1/record"))
     check_a11y(member)
