@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from drafting.text.changes import tracked_html
-from drafting.text.markdown import label_figures, shift_headings
+from drafting.text.markdown import label_figures, omit_end_tags, shift_headings, tighten
 from exports import importing as importing_kinds
 from workflows import labels
 
@@ -118,13 +118,20 @@ class FigureNumbers:
 _NOTE_REF = re.compile(r'<sup class="footnote-ref"><a (?=[^>]*>(\d+)</a>)')
 
 
-def stored_html(value: str | None, level: int = 1, figures: FigureNumbers | None = None) -> Markup:
+def stored_html(
+    value: str | None,
+    level: int = 1,
+    figures: FigureNumbers | None = None,
+    lean: bool = False,
+) -> Markup:
     """Mark HTML as safe that was sanitised when it was stored (rendered section versions).
 
     Its headings become sub-headings of a section heading of ``level`` (0: the page's
     ``<h1>`` is the section's title). Words of the reader's language are added here, not
     stored: the "Figure N:" label of captions (numbered through the page with ``figures``,
-    unnumbered without) and the accessible names of footnote links.
+    unnumbered without) and the accessible names of footnote links. ``lean`` (for the
+    content of a ``<div>``, on the big paper page) leaves out the line breaks between blocks
+    of older renderings and the end tags HTML lets a page omit: the same DOM, fewer bytes.
     """
     # Sanitised by drafting.text.markdown at save time; shift_headings only renames tags and
     # what is added below is escaped.
@@ -148,7 +155,30 @@ def stored_html(value: str | None, level: int = 1, figures: FigureNumbers | None
         ).replace(
             '<section class="footnotes">', f'<section class="footnotes" aria-label="{notes}">'
         )
+    if lean:
+        html = _lean(html)
     return Markup(html)  # noqa: S704  # nosec B704 # sanitised when stored
+
+
+# Lean forms of stored HTML, shared by all requests like _WHEN: the big paper page shows the
+# same 300 bodies on every request, and the two passes cost ~2 ms per page. Emptied when the
+# texts held pass _LEAN_MAX_CHARS (a body may be 200 000 characters).
+_LEAN: dict[str, str] = {}
+_LEAN_MAX_CHARS = 4_000_000
+_lean_chars = 0
+
+
+def _lean(html: str) -> str:
+    global _lean_chars  # noqa: PLW0603 # the size of the process-wide table above
+    found = _LEAN.get(html)
+    if found is None:
+        found = omit_end_tags(tighten(html))
+        if _lean_chars + len(html) > _LEAN_MAX_CHARS:
+            _LEAN.clear()
+            _lean_chars = 0
+        _LEAN[html] = found
+        _lean_chars += len(html) + len(found)
+    return found
 
 
 _ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")

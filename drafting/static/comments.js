@@ -9,12 +9,12 @@
   if (!script || !window.getSelection) { return; }
   // The paper page names no address per section (bench_paper_page.py): a section's
   // discussion is "<data-sections-url><id>/comments", the id from its <section id="section-N">.
-  var BODIES = "[data-comment-url], .paper-section .section-body";
+  var BODIES = "[data-comment-url], .paper > section .section-body";
   var sectionsUrl = script.getAttribute("data-sections-url");
   function commentUrl(body) {
     var own = body.getAttribute("data-comment-url");
     if (own) { return own; }
-    var section = body.closest(".paper-section");
+    var section = body.closest(".paper > section");
     return sectionsUrl && section ? sectionsUrl + section.id.replace("section-", "") + "/comments" : null;
   }
   var bodies = document.querySelectorAll(BODIES);

@@ -41,7 +41,7 @@
   var paperUrl = script.getAttribute("data-paper-presence-url");
   if (paperUrl) {
     var match = /^#section-(\d+)$/.exec(window.location.hash);
-    var heading = match && document.getElementById("section-" + match[1] + "-title");
+    var heading = match && document.getElementById("section-" + match[1] + "-h");
     if (heading) {
       // After the browser's own jump to the fragment, which would otherwise reset the focus.
       var focusHeading = function () {
@@ -51,10 +51,10 @@
     }
     // The page carries a presence line only for sections someone is editing right now;
     // the others get theirs here when it is needed (bench/bench_paper_page.py).
-    if (!document.querySelector(".paper-section")) { return; }
+    if (!document.querySelector(".paper > section")) { return; }
     var markOf = function (sectionId, create) {
       var mark = document.querySelector("[data-presence-section='" + sectionId + "']");
-      var heading = !mark && create && document.getElementById("section-" + sectionId + "-title");
+      var heading = !mark && create && document.getElementById("section-" + sectionId + "-h");
       if (heading) {
         mark = document.createElement("p");
         mark.className = "presence-mark";

@@ -7,7 +7,7 @@
   var template = document.getElementById("section-menu");
   if (!template || !template.content) { return; }
   var placeholder = template.getAttribute("data-base");  // "/sections/0"
-  var links = document.querySelectorAll(".section-actions a[data-menu]");
+  var links = document.querySelectorAll('.section-actions > a[href$="/actions"]');
   Array.prototype.forEach.call(links, function (link) {
     var base = link.getAttribute("href").replace(/\/actions$/, "");
     var menu = template.content.firstElementChild.cloneNode(true);

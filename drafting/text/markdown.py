@@ -24,8 +24,11 @@ Choices a reader of a rendered paper will notice:
   carry a digest of the text so that two sections on one page never share an id.
 * **Links** keep only ``http``, ``https``, ``mailto`` and relative/fragment targets, and
   always carry ``rel="noopener noreferrer nofollow"``.
-* **Tables** always get ``class="md-table"``; GFM column alignment becomes
-  ``md-align-left|center|right`` classes, because ``style`` attributes are dropped.
+* **Tables** always get ``class="md-table"``; GFM column alignment becomes classes, because
+  ``style`` attributes are dropped: one on the table per aligned column (``md-r2``: column 2
+  right-aligned; ``l``, ``c``, ``r``; the style sheet has rules for columns 1–12), not one on
+  every cell; a column beyond 12 keeps ``md-align-left|center|right`` on its cells (as older
+  stored versions have them everywhere).
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ __all__ = [
     "FIGURE_SRC",
     "figure_of",
     "label_figures",
+    "omit_end_tags",
     "plain_text",
     "render",
     "render_inline",
     "shift_headings",
+    "tighten",
 ]
 
 # Built once: the instance only holds parser configuration, every call gets a fresh state.
@@ -118,6 +123,13 @@ _ALIGN_CLASSES: Final = {
     "text-align:right": "md-align-right",
 }
 
+_ALIGN_LETTERS: Final = {"text-align:left": "l", "text-align:center": "c", "text-align:right": "r"}
+_ALIGNED_COLUMNS: Final = 12  # columns with a table class each (app.css has their rules)
+_TABLE_CLASSES: Final = frozenset(
+    {"md-table"} | {f"md-{a}{n}" for a in "lcr" for n in range(1, _ALIGNED_COLUMNS + 1)}
+)
+_BARE_TABLE: Final = re.compile(r'<table(?: class="")?(?=[ >])(?![^>]*\bclass=)')
+
 _ALLOWED_TAGS: Final = frozenset(
     "a b blockquote br code del em figcaption figure h3 h4 h5 h6 hr i img ins li ol p pre s section"
     " strong sub sup table tbody td th thead tr ul".split()
@@ -150,6 +162,7 @@ _sanitiser: Final = nh3.Cleaner(
     },
     attribute_filter=_attribute_filter,
     allowed_classes={
+        "table": set(_TABLE_CLASSES),
         "th": set(_ALIGN_CLASSES.values()),
         "td": set(_ALIGN_CLASSES.values()),
         "sup": {"footnote-ref"},
@@ -159,7 +172,6 @@ _sanitiser: Final = nh3.Cleaner(
         "section": {"footnotes"},
         "figure": {"md-figure"},
     },
-    set_tag_attribute_values={"table": {"class": "md-table"}},
     url_schemes={"http", "https", "mailto"},
     url_relative="pass_through",
     link_rel="noopener noreferrer nofollow",
@@ -207,6 +219,31 @@ def shift_headings(html: str, level: int) -> str:
     return _BODY_HEADING_TAG.sub(shifted, html)
 
 
+# End tags HTML lets a page leave out (HTML Living Standard, "Optional tags"), each only where
+# the rule for it holds: the next tag closes the element anyway, so the DOM a browser builds is
+# the same. A ``</p>`` before inline content (possible with raw HTML) stays.
+_OPTIONAL_END: Final = re.compile(
+    r"</li>(?=<li[ >]|</[ou]l>)"
+    r"|</p>(?=<(?:p|ul|ol|table|h[1-6]|blockquote|pre|hr|figure|section|div|details)[ >]"
+    r"|</(?:li|blockquote|td|th|section|div)>|$)"
+    r"|</t[dh]>(?=<t[dh][ >]|</tr>)"
+    r"|</tr>(?=<tr[ >]|</t(?:body|head)>)"
+    r"|</thead>(?=<tbody>)"
+    r"|</tbody>(?=</table>)"
+)
+
+
+def omit_end_tags(html: str) -> str:
+    """Leave out the end tags of ``<p>``, ``<li>``, table cells, rows and row groups where
+    HTML allows it, for a page whose ``html`` is the whole content of a ``<div>`` (a ``</p>``
+    at the end is closed by the div's end tag): the same DOM in fewer bytes.
+
+    For the browser only: code that reads rendered HTML (plain text, highlighting, tracked
+    changes) gets the stored form with every end tag.
+    """
+    return _OPTIONAL_END.sub("", html)
+
+
 def label_figures(html: str, label: str, start: int | None = 1) -> tuple[Markup, int]:
     """Put "Abbildung N:" (``label`` N:) before every figure caption of sanitised HTML.
 
@@ -252,14 +289,29 @@ def plain_text(text: str) -> str:
 def _parse(text: str, env: dict[str, Any] | None = None) -> list[Token]:
     tokens = _md.parse(text, env if env is not None else {})
     _mark_figures(tokens)
+    table: list[str] = []  # the classes of the table being read
+    table_open: Token | None = None
+    column = 0
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             level = min(int(token.tag[1]) + _FIRST_BODY_HEADING - 1, _LAST_HEADING)
             token.tag = f"h{level}"
+        elif token.type == "table_open":
+            table = ["md-table"]
+            token.attrSet("class", "md-table")
+            table_open = token
+        elif token.type == "tr_open":
+            column = 0
         elif token.type in ("th_open", "td_open"):
+            column += 1
             style = token.attrs.pop("style", None)
-            if isinstance(style, str) and style in _ALIGN_CLASSES:
+            if not isinstance(style, str) or style not in _ALIGN_CLASSES:
+                continue
+            if column > _ALIGNED_COLUMNS:
                 token.attrSet("class", _ALIGN_CLASSES[style])
+            elif table_open and (name := f"md-{_ALIGN_LETTERS[style]}{column}") not in table:
+                table.append(name)  # GFM aligns whole columns: the header row names them all
+                table_open.attrSet("class", " ".join(table))
         elif token.type == "inline" and token.children:
             token.children = [_image_as_text(child) for child in token.children]
     return tokens
@@ -317,8 +369,34 @@ def _image_as_text(token: Token) -> Token:
     return Token("text", "", 0, content=alt)
 
 
+# The line breaks markdown-it writes around block tags are no text a reader sees (white space
+# next to a block collapses), but a 300-section page carried thousands of them: the big paper
+# page leaves them out where they touch a block tag, except inside <pre>, where white space is
+# text. A line break between inline content (a soft break between two words) stays.
+_BLOCK_SPACE: Final = re.compile(
+    r"(</?(?:p|h[3-6]|blockquote|table|thead|tbody|tr|th|td|ul|ol|li|figure|figcaption|section)"
+    r"(?: [^>]*)?>|<hr>)\n+"
+    r"|\n+(?=<(?:p|h[3-6]|blockquote|table|ul|ol|li|pre|hr|figure|section)[ >])"
+)
+_PRE: Final = re.compile(r"(<pre[ >].*?</pre>)", re.S)
+
+
+def tighten(html: str) -> str:
+    """Drop the line breaks next to block tags of rendered HTML (not inside ``<pre>``)."""
+    if "<pre" not in html:
+        return _BLOCK_SPACE.sub(r"\1", html)
+    parts = _PRE.split(html)
+    return "".join(
+        part if i % 2 else _BLOCK_SPACE.sub(r"\1", part.lstrip("\n") if i else part)
+        for i, part in enumerate(parts)
+    )
+
+
 def _sanitise(html: str) -> Markup:
     clean = _sanitiser.clean(html)
+    if "<table" in clean:
+        # Every table, a raw HTML one too, is an md-table (the renderer's own carry it already).
+        clean = _BARE_TABLE.sub('<table class="md-table"', clean)
     if "<img" in clean:
         # Only the renderer's own figure image stays: raw HTML images are dropped.
         clean = _STRAY_IMG.sub("", clean)

@@ -161,7 +161,7 @@ def test_ctrl_s_saves_from_the_visual_editor_and_focus_returns_to_the_section(
     page.keyboard.type(" Auch nachts.")
     page.keyboard.press("Control+S")
     page.wait_for_url(re.compile(rf"/papers/\d+#section-{live.people.section_id}$"))
-    heading = page.locator(f"#section-{live.people.section_id}-title")
+    heading = page.locator(f"#section-{live.people.section_id}-h")
     expect(heading).to_be_focused()
     check_a11y(page)
     assert newest_version(live).body.endswith("Auch nachts.")

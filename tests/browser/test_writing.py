@@ -48,7 +48,7 @@ def test_write_a_paper_from_login_to_comparing_versions(page: Page, live_server:
     page.locator("main form [type=submit]").click()
     page.wait_for_url(re.compile(r"/papers/\d+(#section-\d+)?$"))
     check_a11y(page)
-    section = page.locator("section.paper-section", has_text="Ausgangslage")
+    section = page.locator(".paper > section", has_text="Ausgangslage")
     expect(section.locator("h2")).to_contain_text("1 Ausgangslage")
     expect(section).to_contain_text("Der Bahnhof ist abends leer.")
 
@@ -65,7 +65,7 @@ def test_write_a_paper_from_login_to_comparing_versions(page: Page, live_server:
     page.wait_for_url(re.compile(r"/papers/\d+(#section-\d+)?$"))
     check_a11y(page)
     expect(page.locator(".flash")).to_contain_text("2")
-    section = page.locator("section.paper-section", has_text="Ausgangslage")
+    section = page.locator(".paper > section", has_text="Ausgangslage")
     expect(section).to_contain_text("Der Bahnhof ist abends belebt.")
 
     section.locator("details.action-menu summary").click()  # the section's menu (issue 15)

@@ -641,7 +641,7 @@ def test_the_paper_page_shows_open_comment_counts_and_offers_passage_comments(w,
     assert "2 open comments" in html
     # comments.js finds a section's discussion from the page's one address and the section id.
     assert 'data-sections-url="/sections/"' in html
-    assert f'<section class="paper-section" id="section-{w.section.id}"' in html
+    assert f'<section id="section-{w.section.id}"' in html
     assert "comments.js" in html
     assert flow.open_counts(w.paper.id) == {w.section.id: 2}
 

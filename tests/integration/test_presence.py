@@ -267,7 +267,7 @@ def test_the_paper_page_focuses_the_saved_section(client, auth, world):
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"#section-{world.section.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f'id="section-{world.section.id}-title"' in page
+    assert f'id="section-{world.section.id}-h"' in page
     assert "presence.js" in page  # which focuses that heading (tabindex -1) on arrival
 
 

@@ -89,7 +89,7 @@ def test_paper_page_queries_do_not_grow_with_the_paper(app: Flask, world: factor
     assert len(few) == len(many), listing
     assert len(many) <= MAX_QUERIES, listing
     page = client.get(f"/papers/{long.id}").get_data(as_text=True)
-    assert page.count('class="paper-section') == 30
+    assert page.count('<section id="section-') == 30
     assert "Fassung 3" in page
 
 

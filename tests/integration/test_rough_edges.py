@@ -85,12 +85,20 @@ def test_body_headings_are_sub_headings_of_the_section_level(
     assert "<h5>Unterziel</h5>" in body_of("Mitte")
     assert body_of("Unten").startswith("4|") and "<h5>Ziel</h5>" in body_of("Unten")
     assert "<h6>Unterziel</h6>" in body_of("Unten")
-    # Table column alignment arrives as classes the style sheet honours.
-    assert '<th class="md-align-left">Ort</th>' in html
-    assert '<td class="md-align-right">1</td>' in html
+    # Table column alignment arrives as classes the style sheet honours: one on the table
+    # per aligned column; older stored versions carry one on each cell.
+    assert '<table class="md-table md-l1 md-r2"><thead><tr><th>Ort<th>Zahl' in html
+    assert "<td>A<td>1</table>" in html
     with isolated_client(app).get("/static/app.css") as response:
         css = page(response)
     assert ".md-align-right { text-align: right; }" in css
+    rules = {
+        line.split(" { ")[1]: re.split(r", (?=\.)", line.split(" { ")[0])
+        for line in css.splitlines()
+        if ":nth-child(" in line and " { text-align: " in line
+    }
+    assert ".md-r2 :is(th, td):nth-child(2)" in rules["text-align: right; }"]
+    assert ".md-l1 :is(th, td):nth-child(1)" in rules["text-align: left; }"]
     assert ".section-body h3 { font-size: 1.3rem; }" in css
 
 
@@ -112,11 +120,13 @@ def test_paper_page_has_one_primary_action_and_a_menu_without_forms(
     actions = re.search(r'<div class="section-actions">.*?</div>', html, re.S)
     assert actions
     block = actions.group(0)
-    assert re.findall(r'class="button primary"', block) == ['class="button primary"']
-    assert f'href="/sections/{sid}/edit"' in block
+    # The primary action is the first link (styled as the primary button by app.css).
+    assert re.findall(r"<a [^>]*>", block)[0] == f'<a href="/sections/{sid}/edit">'
+    with isolated_client(app).get("/static/app.css") as response:
+        assert ".section-actions > a:first-child { border:" in page(response)
     # One link to the section's actions page (works without JavaScript); sectionmenu.js turns
     # it into the menu cloned from the page's one template, whose links name section 0.
-    assert f'<a href="/sections/{sid}/actions" data-menu>More</a>' in block
+    assert block.endswith(f'<a href="/sections/{sid}/actions">More</a></div>')
     menu = re.search(r'<template id="section-menu" data-base="/sections/0">(.*?)</template>', html)
     assert menu and '<details class="action-menu"><summary>More</summary>' in menu.group(1)
     actions_page = page(editor.get(f"/sections/{sid}/actions"))
@@ -133,7 +143,7 @@ def test_paper_page_has_one_primary_action_and_a_menu_without_forms(
     member = browser(app, world.member)
     member_page = page(member.get(f"/papers/{world.paper.id}"))
     block = re.search(r'<div class="section-actions">.*?</div>', member_page, re.S).group(0)
-    primary = re.search(r'<a class="button primary" href="([^"]+)"', block)
+    primary = re.search(r'<div class="section-actions"><a href="([^"]+)"', block)
     assert primary and primary.group(1) == f"/sections/{sid}/suggest"
     member_menu = re.search(r'<template id="section-menu".*?</template>', member_page)
     assert member_menu and "/move" not in member_menu.group(0)
