@@ -630,9 +630,12 @@ class Notification(BaseModel):
 
 
 def _page(value: object) -> int:
-    """A page number as the inbox always took it: anything that is not one is page 1."""
+    """A page number as the inbox always took it: anything that is not one is page 1.
+
+    A number out of the columns' range stays a 400 (``bounded_int`` raises BadRequest).
+    """
     try:
-        return int(str(value)) or 1
+        return bounded_int(str(value)) or 1
     except ValueError:
         return 1
 
