@@ -260,7 +260,7 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
     prop: Prop = (etree.tostring(rpr) if rpr is not None else b"", link)
     for child in r:
         if child.tag == _w("t"):
-            tokens = tokenize(child.text or "")
+            tokens = _tokens(child.text or "")
             texts.extend(tokens)
             props.extend([prop] * len(tokens))
         elif child.tag == _w("br"):
@@ -269,6 +269,12 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
         elif child.tag in _OBJECTS:
             texts.append(_object_token(child))
             props.append(prop)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Tokenise a run's text (old and new paragraphs share most of their runs' texts)."""
+    return tuple(tokenize(text))
 
 
 # Run content that is no text but must survive a tracked change: footnote references,
