@@ -601,7 +601,7 @@ class Builder:
             redline.Attribution(pieces, s.history[-1] if s.history else None), self._rev
         )
         # A block the same in both texts is rendered once (see markdown_blocks).
-        memo: BlockMemo = {}
+        memo = BlockMemo()
         with self.notes.shared():  # an unchanged note is one footnote in both renders
             old = markdown_blocks(s.old_body or "", self.ctx, memo)
             self.notes.next_render()

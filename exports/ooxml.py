@@ -16,6 +16,8 @@ from typing import Any
 from docx.oxml.parser import OxmlElement
 from lxml import etree
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.inline import inline as _core_inline
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -208,7 +210,41 @@ class _State:
 
 # Top-level blocks already rendered, by kind and Markdown source (see ``markdown_blocks``):
 # their elements, and the list numbering instances they asked for ((ordered, start, numId)).
-BlockMemo = dict[tuple[str, str], tuple[list[Any], list[tuple[bool, int, int]]]]
+class BlockMemo(dict[tuple[str, str], tuple[list[Any], list[tuple[bool, int, int]]]]):
+    """Blocks rendered before, and markdown-it's inline tokens of each inline source seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inline: dict[str, list[Token]] = {}
+
+
+_INLINE_MEMO = "konzeptwerk_inline_memo"
+
+
+def _memo_inline(state: StateCore) -> None:
+    """markdown-it's core "inline" rule, taking the tokens of an inline source seen before.
+
+    The inline tokens depend only on the source (and the text's link reference definitions:
+    with those, every inline is parsed); the renderer only reads them, so equal sources share
+    one list.
+    """
+    memo: dict[str, list[Token]] | None = state.env.get(_INLINE_MEMO)
+    if memo is None or state.env.get("references"):
+        _core_inline(state)
+        return
+    parse = state.md.inline.parse
+    for token in state.tokens:
+        if token.type == "inline":
+            children = memo.get(token.content)
+            if children is None:
+                children = memo[token.content] = []
+                parse(token.content, state.md, state.env, children)
+            token.children = children
+
+
+# MD for the redline's two renders of a changed section (see markdown_blocks).
+MD_MEMO = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
+MD_MEMO.core.ruler.at("inline", _memo_inline)
 
 
 def markdown_blocks(text: str, ctx: Context, memo: BlockMemo | None = None) -> list[Any]:
@@ -224,7 +260,11 @@ def markdown_blocks(text: str, ctx: Context, memo: BlockMemo | None = None) -> l
     body_style = ctx.styles.get("Body Text") or ctx.styles.get("Normal")
     with_notes = "[^" in (text or "")
     env: dict[str, Any] = {}
-    tokens = (MD_NOTES if with_notes else MD).parse(text or "", env)
+    md = MD_NOTES if with_notes else MD
+    if memo is not None and not with_notes and "figure:" not in (text or ""):
+        # Inline sources seen in the other render are not parsed again.
+        md, env[_INLINE_MEMO] = MD_MEMO, memo.inline
+    tokens = md.parse(text or "", env)
     if memo is not None and (
         with_notes or "figure:" in (text or "") or env.get("references") or ctx.on_paragraph
     ):

@@ -260,7 +260,7 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
     prop: Prop = (etree.tostring(rpr) if rpr is not None else b"", link)
     for child in r:
         if child.tag == _w("t"):
-            tokens = tokenize(child.text or "")
+            tokens = _tokens(child.text or "")
             texts.extend(tokens)
             props.extend([prop] * len(tokens))
         elif child.tag == _w("br"):
@@ -269,6 +269,12 @@ def _run_atoms(r: Any, link: str | None, texts: list[str], props: list[Prop]) ->
         elif child.tag in _OBJECTS:
             texts.append(_object_token(child))
             props.append(prop)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Tokenise a run's text (old and new paragraphs share most of their runs' texts)."""
+    return tuple(tokenize(text))
 
 
 # Run content that is no text but must survive a tracked change: footnote references,
@@ -522,7 +528,7 @@ class BlockDiff:
                 self.revise(parent, change)
             r = etree.SubElement(parent, _w("r"))
             if rpr or old_rpr is not None:
-                props = etree.fromstring(rpr) if rpr else etree.SubElement(r, _w("rPr"))
+                props = _parsed(rpr) if rpr else etree.SubElement(r, _w("rPr"))
                 if rpr:
                     r.append(props)
                 if old_rpr is not None:
@@ -535,6 +541,16 @@ class BlockDiff:
                                 inner.append(child)
             _texts(r, texts, deleted=op == DELETE)
         return p
+
+
+@functools.lru_cache(maxsize=256)
+def _rpr_template(rpr: bytes) -> Any:
+    return etree.fromstring(rpr)
+
+
+def _parsed(rpr: bytes) -> Any:
+    """Return a fresh w:rPr element from its serialisation (a copy of one parsed once)."""
+    return copy.deepcopy(_rpr_template(rpr))
 
 
 def _texts(r: Any, texts: Sequence[str], *, deleted: bool) -> None:
@@ -617,8 +633,7 @@ def _sig(block: Any) -> bytes:
 
 
 _TBL, _TR, _TC, _VAL = _w("tbl"), _w("tr"), _w("tc"), _w("val")
-_STYLE_PATH = f"{_w('pPr')}/{_w('pStyle')}"
-_LEVEL_PATH = f"{_w('pPr')}/{_w('numPr')}/{_w('ilvl')}"
+_PPR, _PSTYLE, _NUMPR, _ILVL = _w("pPr"), _w("pStyle"), _w("numPr"), _w("ilvl")
 
 
 def _kind(block: Any) -> tuple[str, ...]:
@@ -626,8 +641,13 @@ def _kind(block: Any) -> tuple[str, ...]:
     if block.tag == _TBL:
         first = block.find(_TR)
         return ("tbl", str(len(first.findall(_TC)) if first is not None else 0))
-    style = block.find(_STYLE_PATH)
-    level = block.find(_LEVEL_PATH)
+    # Direct child look-ups (a paragraph has one w:pPr): ElementPath costs more.
+    ppr = block.find(_PPR)
+    style = level = None
+    if ppr is not None:
+        style = ppr.find(_PSTYLE)
+        numpr = ppr.find(_NUMPR)
+        level = numpr.find(_ILVL) if numpr is not None else None
     return (
         "p",
         style.get(_VAL) if style is not None else "",
