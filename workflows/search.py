@@ -325,11 +325,16 @@ class Results:
         return max(1, -(-self.total // self.per_page))
 
 
-def _conditions(user: User, filters: Filters) -> list[ColumnElement[bool]]:
+def _conditions(user: User, filters: Filters, *, semi: bool = False) -> list[ColumnElement[bool]]:
+    """The permission and filter conditions; ``semi``: as semi-joins on search_entry alone."""
     e = _ENTRIES.c
+    # Permissions inside the query: only papers the user's organisation takes part in.
     found: list[ColumnElement[bool]] = [
-        # Permissions inside the query: only papers the user's organisation takes part in.
-        Participant.organisation_id == user.organisation_id,
+        e.paper_id.in_(
+            select(Participant.paper_id).where(Participant.organisation_id == user.organisation_id)
+        )
+        if semi
+        else Participant.organisation_id == user.organisation_id
     ]
     if filters.kind:
         found.append(e.kind == filters.kind)
@@ -340,7 +345,11 @@ def _conditions(user: User, filters: Filters) -> list[ColumnElement[bool]]:
     if filters.organisation_id is not None:
         found.append(e.organisation_id == filters.organisation_id)
     if filters.state is not None:
-        found.append(Paper.status == filters.state)
+        found.append(
+            e.paper_id.in_(select(Paper.id).where(Paper.status == filters.state))
+            if semi
+            else Paper.status == filters.state
+        )
     if filters.date_from is not None:
         found.append(e.created_at >= datetime.combine(filters.date_from, time.min))
     if filters.date_to is not None:
@@ -379,6 +388,26 @@ def _base(source: Any, where: Iterable[Any]) -> Select[Any]:
     )
 
 
+# What a result shows of its entry and paper (both backends' result rows).
+_SHOWN = (
+    *(
+        _ENTRIES.c[name]
+        for name in (
+            "id",
+            "kind",
+            "paper_id",
+            "section_id",
+            "source",
+            "source_id",
+            "title",
+            "text",
+            "created_at",
+        )
+    ),
+    Paper.title.label("paper_title"),
+)
+
+
 def search(
     user: User, query: str, filters: Filters | None = None, page: int = 1, per_page: int = PER_PAGE
 ) -> Results:
@@ -389,40 +418,98 @@ def search(
     if not parsed:
         return Results(query, 0, page, per_page, [])
     dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        rows = _ranked_postgresql(user, parsed, filters, page, per_page)
+        total = int(rows[0].total) if rows else 0
+        if not rows and page > 1:
+            total = int(db.session.scalar(_ranked_postgresql_count(user, parsed, filters)) or 0)
+        return Results(query, total, page, per_page, _hits(rows, parsed))
     source, score, match = _matching(parsed, dialect)
     where = [match, *_conditions(user, filters)]
     e = _ENTRIES.c
-    # PostgreSQL: one pass, the window count gives the number of all matches beside the
-    # page's rows. SQLite cannot run FTS5's bm25() inside a window query: it counts apart.
-    windowed = dialect == "postgresql"
-    counted = [func.count().over().label("total")] if windowed else []
+    # SQLite cannot run FTS5's bm25() inside a window query: it counts apart.
     rows = db.session.execute(
         _base(source, where)
         .add_columns(
-            e.id,
-            e.kind,
-            e.paper_id,
-            e.section_id,
-            e.source,
-            e.source_id,
-            e.title,
-            e.text,
-            e.created_at,
-            Paper.title.label("paper_title"),
+            *_SHOWN,
             score.label("score"),
-            *counted,
         )
         .order_by(literal_column("score").desc(), e.created_at.desc(), e.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    if windowed and rows:
-        total = int(rows[0].total)
-    elif windowed and page == 1:
-        total = 0
-    else:
-        total = int(db.session.scalar(_base(source, where).add_columns(func.count())) or 0)
+    total = int(db.session.scalar(_base(source, where).add_columns(func.count())) or 0)
     return Results(query, total, page, per_page, _hits(rows, parsed))
+
+
+# PostgreSQL plans the broad queries best as one pass over the GIN index's matches with the
+# visible papers hashed beside them; left to itself it walks every visible paper's entries
+# through ix_search_entry_paper and tests each tsvector (2-4 times slower on 5 000 hits, see
+# bench/README.md). The settings hold for the ranking statement only: set_config(..., true)
+# is transaction-local and the reset puts back the session's values right after it.
+_PLAN = text(
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true),"
+    " set_config('jit', 'off', true)"
+)
+_UNPLAN = text(
+    "SELECT set_config(name, reset_val, true) FROM pg_settings"
+    " WHERE name IN ('enable_seqscan', 'enable_indexscan', 'jit')"
+)
+
+
+def _ranked_postgresql_where(
+    user: User, parsed: list[Term], filters: Filters
+) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
+    _source, score, match = _matching(parsed, "postgresql")
+    return score, [match, *_conditions(user, filters, semi=True)]
+
+
+def _ranked_postgresql_count(user: User, parsed: list[Term], filters: Filters) -> Select[Any]:
+    _score, where = _ranked_postgresql_where(user, parsed, filters)
+    return select(func.count()).select_from(_ENTRIES).where(*where)
+
+
+def _ranked_postgresql(
+    user: User, parsed: list[Term], filters: Filters, page: int, per_page: int
+) -> Sequence[Any]:
+    """One page of results with the number of all matches, in one statement.
+
+    The matches are ranked on search_entry alone (narrow rows: id, date, score, the window
+    count) with the permissions as semi-joins; only the page's rows are joined to their
+    text and paper afterwards.
+    """
+    e = _ENTRIES.c
+    score, where = _ranked_postgresql_where(user, parsed, filters)
+    ranked = (
+        select(
+            e.id,
+            e.created_at,
+            score.label("score"),
+            func.count().over().label("total"),
+        )
+        .where(*where)
+        .order_by(literal_column("score").desc(), e.created_at.desc(), e.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery("ranked")
+    )
+    statement = (
+        select(
+            *_SHOWN,
+            ranked.c.score,
+            ranked.c.total,
+        )
+        .select_from(ranked)
+        .join(_ENTRIES, e.id == ranked.c.id)
+        .join(Paper, Paper.id == e.paper_id)
+        .order_by(ranked.c.score.desc(), ranked.c.created_at.desc(), ranked.c.id.desc())
+    )
+    conn = db.session.connection()
+    conn.execute(_PLAN)
+    rows = conn.execute(statement).all()
+    # (On an error the rollback undoes the settings with the transaction.)
+    conn.execute(_UNPLAN)
+    return rows
 
 
 def _hits(rows: Sequence[Any], parsed: list[Term]) -> list[Hit]:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from drafting.extensions import db
 from drafting.models import PaperStatus, SearchEntry
@@ -230,6 +231,18 @@ def test_paging_never_loses_visible_rows(corpus: factories.World) -> None:
     assert first.total == second.total == 4
     assert len(first.hits) == 3 and len(second.hits) == 1
     assert first.pages == 2
+
+
+def test_a_page_past_the_last_still_counts_all_matches(corpus: factories.World) -> None:
+    # PostgreSQL takes the total from a window over the page's rows: an empty page must
+    # count apart, and the planner settings of the ranking must not outlive it.
+    past = search_flow.search(corpus.member, "Leerstand", per_page=3, page=5)
+    assert past.total == 4 and past.hits == []
+    if db.session.get_bind().dialect.name == "postgresql":
+        settings = db.session.execute(
+            text("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')")
+        ).one()
+        assert tuple(settings) == ("on", "on")
 
 
 def test_nonsense_queries_are_harmless(corpus: factories.World) -> None:
