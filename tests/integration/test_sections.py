@@ -64,7 +64,7 @@ def save(client: FlaskClient, section_id: int, base: int, **fields: str) -> Any:
 
 def order_on_page(client: FlaskClient, paper_id: int) -> list[str]:
     page = client.get(f"/papers/{paper_id}").get_data(as_text=True)
-    return re.findall(r'<span class="number">[\d.]+</span> ([^<]+)</h', page)
+    return re.findall(r'<h\d id="section-\d+-h"><span>[\d.]+</span> ([^<]+)</h', page)
 
 
 def flashes(response: Any) -> list[str]:
