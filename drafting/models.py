@@ -915,6 +915,9 @@ SEARCH_DDL = {
         " VALUES ('delete', old.id, old.title_terms, old.body_terms);"
         " INSERT INTO search_fts(rowid, title_terms, body_terms)"
         " VALUES (new.id, new.title_terms, new.body_terms); END",
+        # The ranking's columns, read without the wide rows (workflows.search.NARROW_INDEX).
+        "CREATE INDEX IF NOT EXISTS ix_search_entry_narrow"
+        " ON search_entry (id, kind, paper_id, organisation_id, created_at)",
     ],
     "postgresql": [
         "ALTER TABLE search_entry ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("

@@ -25,7 +25,6 @@ _BLOCK_TAG = re.compile(
     r"</?(?:p|h[1-6]|li|ul|ol|tr|td|th|table|thead|tbody|blockquote|pre|br|div|hr)\b[^>]*>", re.I
 )
 _ANY_TAG = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"\s+")
 MAX_TERMS = 12
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 
@@ -70,7 +69,7 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> str:
     """Return the indexed form of a text: its stems, separated by single spaces."""
-    return " ".join(stem(w) for w in _TOKEN.findall(text))
+    return " ".join(map(stem, _TOKEN.findall(text)))
 
 
 _BACKLINK = re.compile(r'<a [^>]*class="footnote-backref"[^>]*>[^<]*</a>')
@@ -78,10 +77,13 @@ _BACKLINK = re.compile(r'<a [^>]*class="footnote-backref"[^>]*>[^<]*</a>')
 
 def plain_text(body_html: str) -> str:
     """Turn rendered section HTML into plain text for snippets."""
-    text = _BACKLINK.sub("", body_html)  # a footnote's back-link arrow is no text
+    text = body_html
+    if "footnote-backref" in text:
+        text = _BACKLINK.sub("", text)  # a footnote's back-link arrow is no text
     text = _BLOCK_TAG.sub(" ", text)
     text = _ANY_TAG.sub("", text)
-    return _SPACES.sub(" ", html.unescape(text)).strip()
+    # str.split() breaks at exactly the characters of \s, several times faster than a regex.
+    return " ".join(html.unescape(text).split())
 
 
 @dataclass(frozen=True)

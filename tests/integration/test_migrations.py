@@ -23,7 +23,9 @@ from sqlalchemy.engine import make_url
 
 from drafting import ROOT, create_app
 from drafting.extensions import db
+from drafting.models import User
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL, base_config
+from workflows import search as search_flow
 
 # migrations/env.py (Flask-Migrate's template) tries Flask-SQLAlchemy 2's get_engine() first;
 # Flask-SQLAlchemy 3.1 answers with a DeprecationWarning, and then env.py uses db.engine.
@@ -90,7 +92,7 @@ SEARCH_INDEX_TABLES = {
     "search_fts_idx",
 }
 SEARCH_INDEX_COLUMNS = {("search_entry", "tsv")}
-SEARCH_INDEX_NAMES = {"ix_search_entry_tsv"}
+SEARCH_INDEX_NAMES = {"ix_search_entry_tsv", "ix_search_entry_narrow"}
 
 
 def _not_search_index(
@@ -142,3 +144,12 @@ def test_upgrade_reaches_the_single_head(migrated: Flask) -> None:
     with db.engine.connect() as conn:
         current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     assert current == heads
+
+
+def test_upgrade_builds_the_full_text_index(migrated: Flask) -> None:
+    """The search index the models build beside their tables is built by the migrations too."""
+    names = {index["name"] for index in inspect(db.engine).get_indexes("search_entry")}
+    expected = {"ix_search_entry_tsv"} if IS_POSTGRES else {"ix_search_entry_narrow"}
+    assert names & SEARCH_INDEX_NAMES == expected
+    # The query names its index on SQLite: it runs on the migrated schema.
+    assert search_flow.search(User(organisation_id=1), "Leerstand").total == 0
