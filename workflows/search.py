@@ -364,10 +364,7 @@ _NARROW = _NarrowEntries(
 # from driving the index seek, which the FTS5 rowid already makes (an ``IN`` list of papers
 # in the seek would probe the index once per visible paper for every match).
 _NARROW_TESTED = SimpleNamespace(
-    **{
-        name: literal_column(f"+matched.{name}", _ENTRIES.c[name].type)
-        for name in _NARROW_COLUMNS
-    }
+    **{name: literal_column(f"+matched.{name}", _ENTRIES.c[name].type) for name in _NARROW_COLUMNS}
 )
 
 
