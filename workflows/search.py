@@ -278,6 +278,14 @@ def rebuild(conn: Connection, batch: int = 500) -> int:
         if rows:
             conn.execute(insert(_ENTRIES), rows)
             total += len(rows)
+    # Suggested new sections not accepted yet belong to no section.
+    unplaced = [
+        _suggestion_row(s, orgs.get(s.author_id))  # type: ignore[arg-type]
+        for s in conn.execute(select(Suggestion).where(Suggestion.section_id.is_(None)))
+    ]
+    if unplaced:
+        conn.execute(insert(_ENTRIES), unplaced)
+        total += len(unplaced)
     return total
 
 

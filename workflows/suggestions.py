@@ -517,6 +517,7 @@ def _outline(
     )
     db.session.add(suggestion)
     db.session.flush()
+    search.index_suggestion(suggestion, actor.organisation_id)
     named = title if section is None else section.title
     activity.record(
         paper_id,
@@ -678,6 +679,8 @@ def _accept_outline(actor: User, suggestion: Suggestion, suggester: User) -> Sav
         if after is None:
             move_section_to(actor, section.id, 1)
         suggestion.section_id = section.id
+        # Its search entry now belongs to the new section (removed with it, found in it).
+        search.index_suggestion(suggestion, suggester.organisation_id)
     else:
         found = db.session.get(Section, suggestion.section_id)
         assert found is not None

@@ -217,6 +217,39 @@ def test_rebuild_reproduces_the_index(corpus: factories.World) -> None:
     assert [h.title for h in after.hits] == [h.title for h in before.hits]
 
 
+def test_suggested_sections_and_removals_are_found(corpus: factories.World) -> None:
+    member, editor = corpus.member, corpus.editor
+    new = suggestion_flow.suggest_new_section(
+        member,
+        corpus.paper.id,
+        title="Lastenräder",
+        level=1,
+        body="Lastenräder entlasten den Lieferverkehr.",
+        after=None,
+        note="Begründung: Klimaschutz",
+    )
+    suggestion_flow.suggest_removal(member, corpus.section.id, note="Veraltete Zahlen")
+    # The proposed title and text, and a removal's reason under the section's title.
+    assert kinds_and_titles(member, "Lieferverkehr") == [("suggestion", "Lastenräder")]
+    assert kinds_and_titles(member, "Klimaschutz") == [("suggestion", "Lastenräder")]
+    assert kinds_and_titles(member, "veraltet") == [("suggestion", "Ausgangslage")]
+    assert search_flow.search(corpus.outsider, "Lieferverkehr").total == 0
+    # A rebuild keeps the suggestion that belongs to no section yet.
+    db.session.execute(db.delete(SearchEntry))
+    search_flow.rebuild(db.session.connection())
+    db.session.commit()
+    assert kinds_and_titles(member, "Lieferverkehr") == [("suggestion", "Lastenräder")]
+    # Accepted, it belongs to the new section: the section is found, and so is the suggestion.
+    suggestion_flow.accept(editor, new.id)
+    found = search_flow.search(member, "Lieferverkehr")
+    assert {(h.kind, h.title) for h in found.hits} == {
+        ("section", "Lastenräder"),
+        ("suggestion", "Lastenräder"),
+    }
+    placed = next(h for h in found.hits if h.kind == "suggestion")
+    assert placed.section_id == next(h for h in found.hits if h.kind == "section").section_id
+
+
 def test_reindex_command(app: Flask, corpus: factories.World) -> None:
     db.session.execute(db.delete(SearchEntry))
     db.session.commit()
