@@ -6,7 +6,7 @@ import { Editor, Extension } from "@tiptap/core";
 import { TableMap } from "@tiptap/pm/tables";
 import { extensions } from "./extensions.js";
 import { markdownManager } from "./markdown.js";
-import { captionSource, captionText, nextFootnoteLabel } from "./notes.js";
+import { LOADING_NOTES, captionSource, captionText, nextFootnoteLabel, notesEnd } from "./notes.js";
 import { cleanPastedHtml } from "./paste.js";
 import { trackedChanges } from "./tracked.js";
 
@@ -362,15 +362,15 @@ class VisualEditor {
     });
   }
 
-  // As in Word: the number goes where the caret is, the note's text at the end of the
-  // section, and the caret moves there to write it.
+  // As in Word: the number goes where the caret is, the note's text under the section's
+  // other notes (at its end), and the caret moves there to write it.
   insertFootnote() {
     if (this.source || this.editor.state.selection.node) { return; }
     const label = nextFootnoteLabel(this.editor.state.doc);
     const { schema } = this.editor.state;
     const { tr } = this.editor.state;
     tr.replaceSelectionWith(schema.nodes.footnoteReference.create({ label }), false);
-    const end = tr.doc.content.size;
+    const end = notesEnd(tr.doc);
     tr.insert(end, schema.nodes.footnoteDefinition.create({ label }, schema.nodes.paragraph.create()));
     tr.setSelection(this.editor.state.selection.constructor.near(tr.doc.resolve(end + 2)));
     tr.scrollIntoView();
@@ -550,7 +550,11 @@ class VisualEditor {
   }
 
   load(text) {
-    this.editor.commands.setContent(this.md.parse(text), { emitUpdate: false });
+    this.editor
+      .chain()
+      .command(({ tr }) => { tr.setMeta(LOADING_NOTES, "load"); return true; })
+      .setContent(this.md.parse(text), { emitUpdate: false })
+      .run();
     this.lastWritten = text;
     this.textarea.value = text;
   }

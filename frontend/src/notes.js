@@ -83,6 +83,85 @@ function numberingPlugin(text) {
   });
 }
 
+/**
+ * Where a new note goes: after the last note of the section, or else at its end (before
+ * the empty paragraph the editor keeps last), as in the Markdown "[^1]: …" under the text.
+ */
+export function notesEnd(doc) {
+  let end = null;
+  doc.forEach((node, offset) => {
+    if (node.type.name === "footnoteDefinition") { end = offset + node.nodeSize; }
+  });
+  if (end !== null) { return end; }
+  const last = doc.lastChild;
+  const trailing = last && last.type.name === "paragraph" && last.content.size === 0 && doc.childCount > 1;
+  return trailing ? doc.content.size - last.nodeSize : doc.content.size;
+}
+
+const notes = new PluginKey("footnoteNotes");
+/** The meta that marks a transaction as loading a text: its notes are left as they are. */
+export const LOADING_NOTES = notes;
+
+function referencedLabels(doc) {
+  const labels = new Set();
+  doc.descendants((node) => {
+    if (node.type.name === "footnoteReference") { labels.add(node.attrs.label); }
+    return true;
+  });
+  return labels;
+}
+
+// As in Word, a note goes with its number: when an edit removes the last reference to a
+// note, the note goes too (undo brings both back, in one step). The note is kept aside while
+// the page is open, and comes back at the end of the section when its number does — cut
+// and pasted elsewhere, say. Notes without a number in the loaded text are left alone.
+function notesPlugin() {
+  return new Plugin({
+    key: notes,
+    state: {
+      init: () => new Map(),
+      apply: (tr, kept) => {
+        const next = tr.getMeta(notes);
+        return next instanceof Map ? next : kept;
+      },
+    },
+    appendTransaction(transactions, oldState, newState) {
+      if (!transactions.some((tr) => tr.docChanged) || transactions.some((tr) => tr.getMeta(notes))) {
+        return null;
+      }
+      const before = referencedLabels(oldState.doc);
+      const after = referencedLabels(newState.doc);
+      const gone = [];
+      const present = new Set();
+      newState.doc.descendants((node, pos) => {
+        if (node.type.name !== "footnoteDefinition") { return true; }
+        present.add(node.attrs.label);
+        if (before.has(node.attrs.label) && !after.has(node.attrs.label)) { gone.push({ node, pos }); }
+        return false;
+      });
+      const back = [...after].filter((label) => !before.has(label) && !present.has(label));
+      const kept = new Map(notes.getState(newState));
+      if (!gone.length && !back.some((label) => kept.has(label))) { return null; }
+      const { tr, schema } = newState;
+      for (const { node, pos } of gone.reverse()) { // from the end: earlier positions hold
+        kept.set(node.attrs.label, node);
+        if (tr.doc.childCount === 1) {
+          tr.replaceWith(pos, pos + node.nodeSize, schema.nodes.paragraph.create());
+        } else {
+          tr.delete(pos, pos + node.nodeSize);
+        }
+      }
+      for (const label of back) {
+        if (kept.has(label)) {
+          tr.insert(notesEnd(tr.doc), kept.get(label));
+          kept.delete(label);
+        }
+      }
+      return tr.setMeta(notes, kept);
+    },
+  });
+}
+
 export const FootnoteReference = Node.create({
   name: "footnoteReference",
   group: "inline",
@@ -158,7 +237,7 @@ export const FootnoteDefinition = Node.create({
   renderHTML({ node, HTMLAttributes }) {
     return ["div", mergeAttributes(HTMLAttributes, { "data-footnote-definition": "", "data-label": node.attrs.label, class: "ve-fndef" }), 0];
   },
-  addProseMirrorPlugins() { return [numberingPlugin(this.options.text)]; },
+  addProseMirrorPlugins() { return [numberingPlugin(this.options.text), notesPlugin()]; },
   markdownTokenName: "footnoteDefinition",
   markdownTokenizer: {
     name: "footnoteDefinition",

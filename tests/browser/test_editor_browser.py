@@ -561,6 +561,66 @@ def test_pick_one_of_the_papers_figures_in_english(page: Page, live_server: Live
     assert not live.errors
 
 
+def test_a_deleted_footnote_number_takes_its_note_along(page: Page, live_server: LiveServer):
+    """As in Word: the note goes with its number; undo, or the number pasted back, return it.
+
+    A note that had no number in the loaded text is left alone.
+    """
+    live = live_server
+    sid = live.people.section_id
+    _save_body(
+        live,
+        sid,
+        "Erster Satz.[^1] Zweiter Satz.[^2]\n\n[^1]: Quelle eins.\n\n[^2]: Quelle zwei."
+        "\n\n[^9]: Ohne Nummer.",
+    )
+    login(page, live, live.people.editor)
+    page.goto(live(f"/sections/{sid}/edit"))
+    editor = editor_of(page)
+    notes = editor.locator(".ve-fndef")
+    expect(notes).to_have_count(3)
+    first_number = editor.locator("sup.ve-fnref").first
+    first_number.locator("span").last.click()  # the visible number: the node selected
+    page.keyboard.press("Delete")
+    expect(editor.locator("sup.ve-fnref")).to_have_count(1)
+    expect(notes).to_have_count(2)
+    expect(editor).not_to_contain_text("Quelle eins.")
+    expect(editor).to_contain_text("Ohne Nummer.")
+    # One undo brings back the number and its note.
+    page.keyboard.press("Control+z")
+    expect(editor.locator("sup.ve-fnref")).to_have_count(2)
+    expect(notes).to_have_count(3)
+    expect(notes.first).to_contain_text("Quelle eins.")
+    check_a11y(page)
+    # Cut and pasted elsewhere, the number brings its note back (at the section's end).
+    editor.get_by_text("Zweiter Satz.").click()
+    page.keyboard.press("Home")
+    for _ in "Erster Satz.":
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")  # over the number
+    cut = editor.evaluate(
+        """(element) => {
+            const data = new DataTransfer();
+            element.dispatchEvent(new ClipboardEvent("cut", {
+                clipboardData: data, bubbles: true, cancelable: true }));
+            return data.getData("text/html");
+        }"""
+    )
+    assert "data-footnote" in cut, cut
+    expect(notes).to_have_count(2)
+    editor.get_by_text("Zweiter Satz.").click()
+    page.keyboard.press("End")
+    paste_html(page, cut)
+    expect(editor.locator("sup.ve-fnref")).to_have_count(2)
+    expect(notes).to_have_count(3)
+    assert markdown_source(page) == (
+        "Erster Satz. Zweiter Satz.[^2][^1]\n\n[^2]: Quelle zwei.\n[^9]: Ohne Nummer."
+        "\n[^1]: Quelle eins."
+    )
+    check_a11y(page)
+    assert not live.errors
+
+
 def test_footnote_and_figure_copied_in_the_editor_paste_back(page: Page, live_server: LiveServer):
     """What the editor puts on the clipboard for its own nodes (their HTML) pastes back."""
     live = live_server
