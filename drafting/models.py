@@ -874,9 +874,7 @@ class SearchEntry(Model):
     __tablename__ = "search_entry"
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
-        # With the kind: a save demotes the section's current entry by one seek, however
-        # many versions, comments and suggestions the section has.
-        Index("ix_search_entry_section", "section_id", "kind"),
+        Index("ix_search_entry_section", "section_id"),
         Index("ix_search_entry_paper", "paper_id"),
     )
 

@@ -61,9 +61,16 @@ PER_PAGE = 20
 # Title matches weigh ten times a body match on both backends.
 TITLE_WEIGHT = 10.0
 _ENTRIES = SearchEntry.__table__
+# The section's current entry is its previous head version's: found by one seek in the
+# (source, source_id) index. kind is in no index on PostgreSQL, so the update can stay a
+# heap-only tuple there; on SQLite it touches the narrow index only.
 _DEMOTE = (
     update(_ENTRIES)
-    .where(_ENTRIES.c.section_id == bindparam("demoted_section"), _ENTRIES.c.kind == "section")
+    .where(
+        _ENTRIES.c.source == "version",
+        _ENTRIES.c.source_id == bindparam("previous_head"),
+        _ENTRIES.c.kind == "section",
+    )
     .values(kind="version")
 )
 _INSERT = insert(_ENTRIES)
@@ -176,12 +183,18 @@ def index_paper(paper: Paper) -> None:
     _put(_paper_row(paper))
 
 
-def index_version(paper_id: int, version: SectionVersion, organisation_id: int | None) -> None:
-    """Index a section's new current version; its earlier versions become older versions."""
+def index_version(
+    paper_id: int,
+    version: SectionVersion,
+    organisation_id: int | None,
+    previous_head: int | None,
+) -> None:
+    """Index a section's new current version; the previous head becomes an older version."""
     # Prepared Core statements on the session's connection: no ORM bookkeeping and no
     # statement building on the save path.
     conn = db.session.connection()
-    conn.execute(_DEMOTE, {"demoted_section": version.section_id})
+    if previous_head is not None:
+        conn.execute(_DEMOTE, {"previous_head": previous_head})
     # One row as a plain dict: the single-row path, not executemany.
     conn.execute(_INSERT, _version_row(paper_id, version, organisation_id, current=True))
 

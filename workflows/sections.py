@@ -162,9 +162,10 @@ def _new_version(
     )
     db.session.add(version)
     db.session.flush()
+    previous_head = section.head_id
     section.head_id = version.id
     section.head = version
-    search.index_version(section.paper_id, version, actor.organisation_id)
+    search.index_version(section.paper_id, version, actor.organisation_id, previous_head)
     return version
 
 

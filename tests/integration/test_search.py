@@ -205,6 +205,37 @@ def test_index_follows_edits_removals_and_deletions(corpus: factories.World) -> 
     assert kinds_and_titles(member, "Zentren") == [("paper", "Lebendige Zentren")]
 
 
+def test_each_section_keeps_one_current_entry(corpus: factories.World) -> None:
+    """Saves, a restored version and an accepted suggestion: the head is the one "section"."""
+    e, sid = corpus.editor, corpus.section.id
+    section_flow.save_section(e, sid, body="Zweite Fassung.", base_version=2)
+    section_flow.save_section(e, sid, body="Dritte Fassung.", base_version=3)
+    section_flow.restore_version(e, sid, 2)
+    suggestion = suggestion_flow.create_suggestion(
+        corpus.member, sid, body="Vierte Fassung mit Vorschlag.", base_version=5
+    )
+    suggestion_flow.accept(e, suggestion.id)
+    db.session.commit()
+    head = section_flow.history(sid)[0]
+    assert head.number == 6
+    current = db.session.execute(
+        db.select(SearchEntry.source_id).where(
+            SearchEntry.section_id == sid, SearchEntry.kind == "section"
+        )
+    ).all()
+    assert [row.source_id for row in current] == [head.id]
+    older = db.session.scalar(
+        db.select(db.func.count()).where(
+            SearchEntry.section_id == sid, SearchEntry.kind == "version"
+        )
+    )
+    assert older == 5
+    assert set(kinds_and_titles(corpus.member, "Vorschlag")) == {
+        ("section", "Ausgangslage"),
+        ("suggestion", "Ausgangslage"),
+    }
+
+
 def test_rebuild_reproduces_the_index(corpus: factories.World) -> None:
     before = search_flow.search(corpus.member, "Leerstand")
     db.session.execute(db.delete(SearchEntry))
