@@ -363,7 +363,7 @@ def run_backend(name: str, url: str, quick: bool) -> None:
                 db.session.commit()
             print(f"  index: {count} entries built in {time.perf_counter() - started:.1f} s")
         measure_search(app, 10 if quick else 30)
-        measure_saves(app, 20 if quick else 60, rng)
+        measure_saves(app, 20 if quick else 150, rng)
         if not url.startswith("sqlite"):
             with app.app_context():
                 db.drop_all()

@@ -123,7 +123,7 @@ def run_backend(name: str, url: str, quick: bool) -> None:
     print(f"\n## {name}")
     rng = random.Random(16)
     history = QUICK_HISTORY if quick else HISTORY
-    saves = 30 if quick else 60
+    saves = 30 if quick else 150
     with tempfile.TemporaryDirectory(prefix="kw-bench-history-") as tmp:
         app = common.make_app(url, Path(tmp))
         if not url.startswith("sqlite"):

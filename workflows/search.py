@@ -75,7 +75,6 @@ _DEMOTE = (
 )
 _INSERT = insert(_ENTRIES)
 
-
 # --- upkeep ---------------------------------------------------------------------------------
 
 
@@ -104,6 +103,29 @@ def _row(
         "title_terms": terms(title),
         "body_terms": terms(body),
     }
+
+
+# PostgreSQL demotes and inserts in one statement (one round trip): the UPDATE as a CTE.
+# The new row's parameters are prefixed, so that none of them names a column to update;
+# the columns are those _row() fills.
+_ROW = tuple(
+    _row(
+        "",
+        0,
+        "",
+        paper_id=0,
+        section_id=None,
+        organisation_id=None,
+        created_at=datetime.min,
+        title="",
+        body="",
+    )
+)
+_INDEX_HEAD_POSTGRESQL = (
+    insert(_ENTRIES)
+    .values({name: bindparam(f"new_{name}", type_=_ENTRIES.c[name].type) for name in _ROW})
+    .add_cte(_DEMOTE.cte("demoted"))
+)
 
 
 def _put(row: dict[str, Any]) -> None:
@@ -193,10 +215,15 @@ def index_version(
     # Prepared Core statements on the session's connection: no ORM bookkeeping and no
     # statement building on the save path.
     conn = db.session.connection()
+    row = _version_row(paper_id, version, organisation_id, current=True)
+    if conn.dialect.name == "postgresql":
+        parameters = {f"new_{name}": value for name, value in row.items()}
+        conn.execute(_INDEX_HEAD_POSTGRESQL, {**parameters, "previous_head": previous_head})
+        return
     if previous_head is not None:
         conn.execute(_DEMOTE, {"previous_head": previous_head})
     # One row as a plain dict: the single-row path, not executemany.
-    conn.execute(_INSERT, _version_row(paper_id, version, organisation_id, current=True))
+    conn.execute(_INSERT, row)
 
 
 def index_new_sections(
