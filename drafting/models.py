@@ -366,6 +366,9 @@ class Paper(Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    # The language the paper is written in ("de" or "en"): the Word file's fixed words, its
+    # language tag and hyphenation. Not the coordinator's interface language, which may change.
+    language: Mapped[str] = mapped_column(String(8), default="de", server_default="de")
     # Head of the activity log's hash chain: deleting entries at the end is detectable too.
     log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     log_head: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -215,7 +215,6 @@ def collect(
     status = paper.status.value
     if found is not None:
         status = {"signing": "signing", "final": "final"}.get(found.status.value, "drafting")
-    creator = db.session.get(User, paper.created_by_id)
     bodies = [s.body for s in sections] + [s.old_body or "" for s in (*sections, *removed)]
     return ExportData(
         paper_id=paper.id,
@@ -232,7 +231,7 @@ def collect(
         decisions=decisions,
         removed_sections=removed,
         redline_against=redline_against,
-        language=creator.locale if creator is not None else "de",
+        language=paper.language,
         timezone=str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin"),
         figures=_figures(paper_id, bodies),
     )

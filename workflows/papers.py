@@ -130,14 +130,30 @@ def require_paper_creation(user: User) -> None:
         raise NotAllowed(_l("Your organisation may not create papers."))
 
 
+def check_language(language: str | None, default: str) -> str:
+    """Return a paper language of the installation's (``LANGUAGES``), ``default`` for none."""
+    languages = current_app.config["LANGUAGES"]
+    if language is None or language == "":
+        return default if default in languages else languages[0]
+    if language not in languages:
+        raise ValidationFailed(
+            _l("The language must be one of: %(languages)s.", languages=", ".join(languages)),
+            field="language",
+        )
+    return language
+
+
 @use_case
-def create_paper(actor: User, title: str, summary: str) -> Paper:
+def create_paper(actor: User, title: str, summary: str, language: str | None = None) -> Paper:
     """Create a paper led by the actor's organisation, with the actor as its coordinator.
+
+    The paper is written in ``language``; without one, in the actor's interface language.
 
     :raises NotAllowed: when the actor's organisation may not create papers.
     """
     require_paper_creation(actor)
     title = check_title(title)
+    language = check_language(language, actor.locale)
     summary = (summary or "").strip()
     if len(summary) > current_app.config["MAX_BODY_CHARS"]:
         raise TooLarge(_l("Summary is too long."), field="summary")
@@ -146,6 +162,7 @@ def create_paper(actor: User, title: str, summary: str) -> Paper:
         summary=summary,
         lead_organisation_id=actor.organisation_id,
         created_by_id=actor.id,
+        language=language,
     )
     db.session.add(paper)
     db.session.flush()
@@ -158,13 +175,16 @@ def create_paper(actor: User, title: str, summary: str) -> Paper:
 
 
 @use_case
-def update_paper(actor: User, paper_id: int, title: str, summary: str) -> Paper:
-    """Change a paper's title and summary (coordinators, while drafting)."""
+def update_paper(
+    actor: User, paper_id: int, title: str, summary: str, language: str | None = None
+) -> Paper:
+    """Change a paper's title, summary and language (coordinators, while drafting)."""
     access = get_paper(actor, paper_id, lock=True)
     _require_manage(access)
     if access.paper.status != PaperStatus.DRAFTING:
         raise InvalidTransition(_l("The paper can only be changed while it is being drafted."))
     title = check_title(title)
+    access.paper.language = check_language(language, access.paper.language)
     access.paper.title = title
     access.paper.summary = (summary or "").strip()
     access.paper.updated_at = utcnow()

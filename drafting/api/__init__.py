@@ -53,6 +53,7 @@ def summary_model(paper: Paper) -> schemas.PaperSummary:
         status=paper.status.value,
         lead_organisation=paper.lead_organisation.short_name,
         updated_at=paper.updated_at,
+        language=paper.language,
     )
 
 
@@ -128,7 +129,7 @@ def list_papers() -> schemas.PaperList:
 def create_paper() -> tuple[schemas.Paper, int]:
     """Create a paper led by the caller's organisation."""
     data = schemas.body(schemas.NewPaper)
-    paper = paper_flow.create_paper(api_user(), data.title, data.summary or "")
+    paper = paper_flow.create_paper(api_user(), data.title, data.summary or "", data.language)
     return paper_model(paper), 201
 
 

@@ -80,6 +80,11 @@ Emails = list[Annotated[str, Field(json_schema_extra={"format": "email"})]]
 class NewPaper(Request):
     title: str = Field(min_length=1)
     summary: str | None = None
+    language: str | None = Field(
+        default=None,
+        description="The language the paper is written in (de or en): the Word file's "
+        "fixed words and hyphenation. Default: the caller's interface language.",
+    )
 
 
 class NewParticipant(Request):
@@ -137,6 +142,7 @@ class PaperSummary(BaseModel):
     status: PaperState
     lead_organisation: str = Field(description="Short name.")
     updated_at: Timestamp
+    language: str = Field(description="The language the paper is written in (de or en).")
 
 
 class SectionSummary(BaseModel):

@@ -14,6 +14,14 @@ from drafting.models import Role
 class PaperForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Length(max=20000)])
+    # Language names in their own language, as in the language switch.
+    language = SelectField(
+        _l("Language of the paper"),
+        choices=options([("de", "Deutsch"), ("en", "English")]),
+        description=_l("The Word file's headings, labels and hyphenation follow it."),
+        # Checked by the workflow: a form without it (older pages, scripts) keeps the default.
+        validate_choice=False,
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -50,10 +50,12 @@ def create() -> str | Response:
     """Create a paper led by the user's organisation."""
     paper_flow.require_paper_creation(current_user)
     form = PaperForm()
+    if not form.is_submitted():
+        form.language.data = current_user.locale
     if form.validate_on_submit():
         try:
             paper = paper_flow.create_paper(
-                current_user, form.title.data or "", form.summary.data or ""
+                current_user, form.title.data or "", form.summary.data or "", form.language.data
             )
         except WorkflowError as err:
             if err.status == 403:
@@ -173,7 +175,11 @@ def update(paper_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             paper_flow.update_paper(
-                current_user, paper_id, form.title.data or "", form.summary.data or ""
+                current_user,
+                paper_id,
+                form.title.data or "",
+                form.summary.data or "",
+                form.language.data,
             )
         except WorkflowError as err:
             if err.status in (403, 404):

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from drafting.extensions import db
 from drafting.models import Paper, PaperRole, Participant, Role
+from exports.collect import collect
 from tests import factories
+from tests.conftest import api_headers
 from tests.integration.support import english, isolated_client, login
 
 
@@ -253,3 +255,62 @@ def test_unknown_paper_gives_404(coordinator: FlaskClient) -> None:
         assert coordinator.get(url).status_code == 404, url
     response = coordinator.post("/papers/99999/participants", data={"organisation": "OUT"})
     assert response.status_code == 404
+
+
+def test_a_paper_is_written_in_its_own_language(
+    client: FlaskClient, world: factories.World
+) -> None:
+    """The Word export's language is the paper's, not its creator's interface language."""
+    english(world)
+    login(client, world.editor.email)
+    page = client.get("/papers/new").get_data(as_text=True)
+    assert "Language of the paper" in page
+    assert '<option selected value="en">English</option>' in page  # the creator's language
+    made = client.post("/papers/new", data={"title": "Nahversorgung", "language": "de"})
+    paper_id = int(re.fullmatch(r"/papers/(\d+)", made.location).group(1))  # type: ignore[union-attr]
+    db.session.rollback()  # a fresh snapshot: the app wrote in its own session
+    paper = db.session.get_one(Paper, paper_id)
+    assert paper.language == "de"
+    # Without a choice (a form of an older page), the creator's interface language.
+    older = client.post("/papers/new", data={"title": "Wochenmarkt"})
+    older_id = int(re.fullmatch(r"/papers/(\d+)", older.location).group(1))  # type: ignore[union-attr]
+    db.session.rollback()
+    assert db.session.get_one(Paper, older_id).language == "en"
+    # The creator switching the interface changes no paper.
+    client.post("/language", data={"locale": "de"})
+    db.session.rollback()
+    assert world.editor.locale == "de"
+    assert collect(paper_id).language == "de" and collect(older_id).language == "en"
+    # The coordinator changes it in the settings; anything else is refused with a message.
+    english(world)
+    saved = client.post(
+        f"/papers/{paper_id}/settings", data={"title": "Nahversorgung", "language": "en"}
+    )
+    assert saved.status_code == 302
+    db.session.rollback()
+    assert db.session.get_one(Paper, paper_id).language == "en"
+    refused = client.post(
+        f"/papers/{paper_id}/settings", data={"title": "Nahversorgung", "language": "fr"}
+    )
+    assert refused.status_code == 200
+    assert "The language must be one of: de, en." in refused.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get_one(Paper, paper_id).language == "en"
+
+
+def test_the_api_creates_a_paper_in_a_language(
+    client: FlaskClient, world: factories.World, tokens: dict[str, str]
+) -> None:
+    headers = api_headers(tokens["editor"])
+    made = client.post(
+        "/api/v1/papers", json={"title": "Stadtgrün", "language": "en"}, headers=headers
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.get_json()["language"] == "en"
+    default = client.post("/api/v1/papers", json={"title": "Stadtbäume"}, headers=headers)
+    assert default.get_json()["language"] == world.editor.locale
+    wrong = client.post(
+        "/api/v1/papers", json={"title": "Stadtgrün", "language": "fr"}, headers=headers
+    )
+    assert wrong.status_code in (400, 422)
+    assert wrong.get_json()["error"]["code"] == "validation_failed"
