@@ -257,11 +257,16 @@ def _import(paper_id: int | None) -> WerkzeugResponse | tuple[str, int]:
             raise
         form.file.errors = [*form.file.errors, err.message]
         return _import_page(form, paper, err.status)
+    suggestions = ngettext("%(num)d suggestion", "%(num)d suggestions", result.suggestions)
     flash(
-        _(
+        # Into a paper nothing is applied: every change of the file (text, tracked changes,
+        # headings) becomes a suggestion.
+        _("%(suggestions)s made from the changes in the file.", suggestions=suggestions)
+        if paper_id is not None
+        else _(
             "Imported %(sections)s and %(suggestions)s from tracked changes.",
             sections=ngettext("%(num)d section", "%(num)d sections", result.sections),
-            suggestions=ngettext("%(num)d suggestion", "%(num)d suggestions", result.suggestions),
+            suggestions=suggestions,
         ),
         "success",
     )

@@ -291,6 +291,26 @@ def test_import_into_a_paper_never_adds_sections_directly(
     assert counts()["Section"] == before["Section"]
 
 
+def test_import_form_into_a_paper_says_what_it_suggested(
+    app: Flask, w: factories.World, editor_browser: FlaskClient
+) -> None:
+    """Into a paper nothing is applied: the message counts suggestions, from any change."""
+    data = docx_samples.headed_docx([(1, "Umsetzung", ["Ab 2027 in drei Schritten."])])
+    preview = upload_form(editor_browser, data, paper_id=w.paper.id)
+    # The paper's own sections are not in the file: a preview lists them first.
+    text = preview.get_data(as_text=True)
+    assert "Preview of the import" in text
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', text)
+    assert token
+    done = editor_browser.post(
+        f"/papers/{w.paper.id}/import", data={"token": token.group(1), "filename": "k.docx"}
+    )
+    fresh()
+    page = html.unescape(done.get_data(as_text=True))
+    assert "1 suggestion made from the changes in the file." in page
+    assert "tracked changes" not in page
+
+
 def test_import_without_headings_is_refused(
     app: Flask, w: factories.World, editor_api: tuple[FlaskClient, str]
 ) -> None:
